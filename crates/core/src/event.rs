@@ -1,0 +1,828 @@
+//! Event mapping: a Finesse object, seen by one signed-in agent, becomes a
+//! client event frame in the Acqueon-compatible shape of the seed sample
+//! (`../shared/reference/seed-outbound-apis.txt`; the full table is in
+//! docs/protocol.md).
+//!
+//! This module owns the JSON shape of the four event kinds: call events
+//! (`OutboundCall/OutBoundCallStateChange`, `InboundCall/InBoundCallStateChange`),
+//! `Agent/SetAgentState`, `Error/SetAPIError` and `System/SetSystemInfo`. The
+//! views here borrow the Finesse objects and serialize straight to JSON, so a
+//! notification is encoded with no intermediate `serde_json::Value`.
+
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use switchboard_finesse::{
+    ApiError, CallVariable, Dialog, FinesseNode, MediaProperties, Node, Notification, Participant,
+    SystemInfo, UpdateData, UpdateEvent, User, is_ba_variable,
+};
+
+use crate::actions::action_spec;
+
+/// The agent an event is rendered for: buttons come from this agent's
+/// participant, and `ResponseActual.user` names it. Never holds a password.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SignedInAgent {
+    /// The Finesse user id (`loginId`), sent as `username` as in the seed.
+    pub id: String,
+    /// The extension the agent is signed in on.
+    pub extension: String,
+}
+
+/// Why an event is sent: `data.source` of every event frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventSource {
+    /// A live change from Finesse.
+    Event,
+    /// The current state, sent on sign-in or subscribe.
+    Snapshot,
+    /// A past event replayed on resume.
+    Replay,
+    /// A change found by resync after a reconnect.
+    Resync,
+}
+
+/// What an encoded event is about, for routing to topics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventKind {
+    /// A call event for dialog `dialog_id`.
+    Call {
+        /// The dialog.
+        dialog_id: String,
+    },
+    /// An agent state event.
+    AgentState {
+        /// The agent.
+        agent_id: String,
+    },
+    /// A CTI error, for the dialog named in its source if any.
+    ApiError {
+        /// The dialog the error is about.
+        dialog_id: Option<String>,
+        /// Finesse's requestId of the failed request.
+        request_id: Option<String>,
+    },
+    /// Finesse in or out of service.
+    SystemInfo,
+}
+
+/// One event frame, encoded once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedEvent {
+    /// Routing information.
+    pub kind: EventKind,
+    /// The whole frame as JSON text.
+    pub json: String,
+}
+
+/// The `event` value of a call event whose dialog left the agent's list.
+pub const DELETED: &str = "DELETED";
+
+/// A call event: one dialog as one agent sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct CallEvent<'a> {
+    /// The dialog.
+    pub dialog: &'a Dialog,
+    /// Whose view.
+    pub agent: &'a SignedInAgent,
+    /// `data.source`.
+    pub source: EventSource,
+    /// True when Finesse removed the dialog from the agent's list (`event: "DELETED"`).
+    pub deleted: bool,
+    /// Finesse's requestId of the request that caused this change, if any.
+    pub finesse_request_id: Option<&'a str>,
+}
+
+impl<'a> CallEvent<'a> {
+    /// The agent's own participant, if the agent takes part.
+    pub fn participant(&self) -> Option<&'a Participant> {
+        self.dialog.participant(&self.agent.extension)
+    }
+
+    /// `CallState`: the agent's participant state, else the dialog state.
+    pub fn call_state(&self) -> &'a str {
+        match self.participant() {
+            Some(p) => p.state.as_str(),
+            None => self.dialog.state.as_str(),
+        }
+    }
+
+    /// `event`: the call state, or `DELETED`.
+    pub fn event_name(&self) -> &'a str {
+        if self.deleted {
+            DELETED
+        } else {
+            self.call_state()
+        }
+    }
+
+    fn state_change_time(&self) -> Option<&'a str> {
+        self.participant()
+            .and_then(|p| p.state_change_time.as_deref())
+            .or_else(|| {
+                self.dialog
+                    .participants
+                    .iter()
+                    .find_map(|p| p.state_change_time.as_deref())
+            })
+    }
+
+    /// `(topic, subtopic)` by call type.
+    pub fn topic(&self) -> (&'static str, &'static str) {
+        if self.dialog.is_outbound() {
+            ("OutboundCall", "OutBoundCallStateChange")
+        } else {
+            ("InboundCall", "InBoundCallStateChange")
+        }
+    }
+
+    fn type_name(&self) -> &'static str {
+        if self.dialog.is_outbound() {
+            "outbound"
+        } else {
+            "inbound"
+        }
+    }
+
+    /// Encodes the whole frame.
+    pub fn encode(&self) -> EncodedEvent {
+        EncodedEvent {
+            kind: EventKind::Call {
+                dialog_id: self.dialog.id.clone(),
+            },
+            json: to_json(self),
+        }
+    }
+}
+
+impl Serialize for CallEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (topic, subtopic) = self.topic();
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("channel", "Cisco")?;
+        m.serialize_entry("topic", topic)?;
+        m.serialize_entry("subtopic", subtopic)?;
+        m.serialize_entry("data", &CallData(self))?;
+        m.end()
+    }
+}
+
+struct CallData<'e, 'a>(&'e CallEvent<'a>);
+
+impl Serialize for CallData<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut m = s.serialize_map(Some(3))?;
+        m.serialize_entry("source", &e.source)?;
+        m.serialize_entry("call", &Call(e))?;
+        m.serialize_entry("event", e.event_name())?;
+        m.end()
+    }
+}
+
+struct Call<'e, 'a>(&'e CallEvent<'a>);
+
+impl Serialize for Call<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let actions = e.participant().map_or(&[][..], |p| &p.actions[..]);
+        let mut m = s.serialize_map(Some(9))?;
+        m.serialize_entry("ButtonStates", &ButtonStates(actions))?;
+        m.serialize_entry("ActionsAllowed", &ActionsAllowed(actions))?;
+        m.serialize_entry("ResponseType", &0)?;
+        m.serialize_entry("ResponseText", "Success")?;
+        m.serialize_entry("ResponseActual", &ResponseActual(e))?;
+        m.serialize_entry(
+            "CallVariables",
+            &CallVariables(&e.dialog.media_properties.call_variables),
+        )?;
+        m.serialize_entry(
+            "ExtendedCallVariables",
+            &ExtendedCallVariables(&e.dialog.media_properties.call_variables),
+        )?;
+        m.serialize_entry("ResponseFields", &ResponseFields(e))?;
+        m.serialize_entry("id", &e.dialog.id)?;
+        m.end()
+    }
+}
+
+/// The distinct actions that have a button, in the participant's order.
+fn buttons(
+    actions: &[switchboard_finesse::Action],
+) -> impl Iterator<Item = &'static crate::actions::ActionSpec> {
+    actions
+        .iter()
+        .enumerate()
+        .filter(|(i, a)| !actions[..*i].contains(a))
+        .filter_map(|(_, a)| action_spec(a))
+}
+
+struct ButtonStates<'a>(&'a [switchboard_finesse::Action]);
+
+impl Serialize for ButtonStates<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Items<'a>(&'a [switchboard_finesse::Action]);
+        impl Serialize for Items<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(None)?;
+                for spec in buttons(self.0) {
+                    m.serialize_entry(spec.button, "Enable")?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("items", &Items(self.0))?;
+        m.serialize_entry("count", &buttons(self.0).count())?;
+        m.end()
+    }
+}
+
+struct ActionsAllowed<'a>(&'a [switchboard_finesse::Action]);
+
+impl Serialize for ActionsAllowed<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Template(&'static [&'static str]);
+        impl Serialize for Template {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(self.0.len()))?;
+                for f in self.0 {
+                    m.serialize_entry(f, "")?;
+                }
+                m.end()
+            }
+        }
+        struct Entry(&'static crate::actions::ActionSpec);
+        impl Serialize for Entry {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(4))?;
+                m.serialize_entry("VariableName", self.0.variable)?;
+                m.serialize_entry("VariableType", &3)?;
+                m.serialize_entry("ButtonName", self.0.button)?;
+                m.serialize_entry("VariableStructure", &Template(self.0.fields))?;
+                m.end()
+            }
+        }
+        struct Items<'a>(&'a [switchboard_finesse::Action]);
+        impl Serialize for Items<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(None)?;
+                for spec in buttons(self.0) {
+                    m.serialize_entry(spec.subtopic, &Entry(spec))?;
+                }
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry("items", &Items(self.0))?;
+        m.serialize_entry("count", &buttons(self.0).count())?;
+        m.end()
+    }
+}
+
+struct ResponseActual<'e, 'a>(&'e CallEvent<'a>);
+
+impl Serialize for ResponseActual<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("dialog", &DialogView(e))?;
+        m.serialize_entry(
+            "user",
+            &UserRef {
+                extension: &e.agent.extension,
+                username: &e.agent.id,
+            },
+        )?;
+        if let Some(id) = e.finesse_request_id {
+            m.serialize_entry("requestId", id)?;
+        }
+        m.end()
+    }
+}
+
+/// `ResponseActual.user`: who the event is for. Deliberately has no password field.
+#[derive(Serialize)]
+struct UserRef<'a> {
+    extension: &'a str,
+    username: &'a str,
+}
+
+struct DialogView<'e, 'a>(&'e CallEvent<'a>);
+
+impl Serialize for DialogView<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let d = e.dialog;
+        let mut m = s.serialize_map(None)?;
+        entry_opt(&mut m, "associatedDialogUri", &d.associated_dialog_uri)?;
+        entry_opt(&mut m, "callbackNumber", &d.callback_number)?;
+        entry_opt(&mut m, "fromAddress", &d.from_address)?;
+        m.serialize_entry("id", &d.id)?;
+        m.serialize_entry("mediaProperties", &MediaView(&d.media_properties))?;
+        entry_opt(&mut m, "mediaType", &d.media_type)?;
+        m.serialize_entry("participants", &Participants(&d.participants))?;
+        if let Some(info) = &d.scheduled_callback_info {
+            struct Info<'a>(&'a switchboard_finesse::ScheduledCallbackInfo);
+            impl Serialize for Info<'_> {
+                fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    let mut m = s.serialize_map(None)?;
+                    entry_opt(&mut m, "callbackTime", &self.0.callback_time)?;
+                    entry_opt(&mut m, "callbackNumber", &self.0.callback_number)?;
+                    m.end()
+                }
+            }
+            m.serialize_entry("scheduledCallbackInfo", &Info(info))?;
+        }
+        entry_opt(&mut m, "secondaryId", &d.secondary_id)?;
+        m.serialize_entry("state", &d.state)?;
+        entry_opt(&mut m, "toAddress", &d.to_address)?;
+        entry_opt(&mut m, "uri", &d.uri)?;
+        m.serialize_entry("CallState", e.call_state())?;
+        if let Some(t) = e.state_change_time() {
+            m.serialize_entry("CallStateChangeTime", t)?;
+        }
+        m.serialize_entry("Type", e.type_name())?;
+        m.end()
+    }
+}
+
+fn entry_opt<M: SerializeMap>(
+    m: &mut M,
+    key: &str,
+    value: &Option<String>,
+) -> Result<(), M::Error> {
+    match value {
+        Some(v) => m.serialize_entry(key, v),
+        None => Ok(()),
+    }
+}
+
+/// `mediaProperties`, as the seed shows it: the call variables are carried in
+/// `CallVariables` / `ExtendedCallVariables`, so `callvariables` and
+/// `eccvariables` stay empty objects here (the seed's rendering).
+struct MediaView<'a>(&'a MediaProperties);
+
+impl Serialize for MediaView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Empty;
+        impl Serialize for Empty {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_map(Some(0))?.end()
+            }
+        }
+        let p = self.0;
+        let mut m = s.serialize_map(None)?;
+        entry_opt(&mut m, "DNIS", &p.dnis)?;
+        if let Some(t) = &p.call_type {
+            m.serialize_entry("callType", t)?;
+        }
+        entry_opt(&mut m, "dialedNumber", &p.dialed_number)?;
+        m.serialize_entry("callvariables", &Empty)?;
+        m.serialize_entry("eccvariables", &Empty)?;
+        entry_opt(&mut m, "queueNumber", &p.queue_number)?;
+        entry_opt(&mut m, "queueName", &p.queue_name)?;
+        entry_opt(&mut m, "callKeyCallId", &p.call_key_call_id)?;
+        entry_opt(&mut m, "callKeyPrefix", &p.call_key_prefix)?;
+        entry_opt(&mut m, "callKeySequenceNum", &p.call_key_sequence_num)?;
+        entry_opt(&mut m, "callGUID", &p.call_guid)?;
+        entry_opt(&mut m, "mediaId", &p.media_id)?;
+        entry_opt(&mut m, "outboundClassification", &p.outbound_classification)?;
+        entry_opt(&mut m, "wrapUpReason", &p.wrap_up_reason)?;
+        if !p.wrap_up_items.is_empty() {
+            m.serialize_entry("wrapUpItems", &p.wrap_up_items)?;
+        }
+        m.end()
+    }
+}
+
+/// `{"participant": [...]}`.
+struct Participants<'a>(&'a [Participant]);
+
+impl Serialize for Participants<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct List<'a>(&'a [Participant]);
+        impl Serialize for List<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut seq = s.serialize_seq(Some(self.0.len()))?;
+                for p in self.0 {
+                    seq.serialize_element(&ParticipantView(p))?;
+                }
+                seq.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(1))?;
+        m.serialize_entry("participant", &List(self.0))?;
+        m.end()
+    }
+}
+
+struct ParticipantView<'a>(&'a Participant);
+
+impl Serialize for ParticipantView<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let p = self.0;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("actions", &p.actions)?;
+        m.serialize_entry("mediaAddress", &p.media_address)?;
+        entry_opt(&mut m, "mediaAddressType", &p.media_address_type)?;
+        entry_opt(&mut m, "startTime", &p.start_time)?;
+        m.serialize_entry("state", &p.state)?;
+        entry_opt(&mut m, "stateCause", &p.state_cause)?;
+        entry_opt(&mut m, "stateChangeTime", &p.state_change_time)?;
+        m.end()
+    }
+}
+
+/// The ten numbered call variables every call event lists, empty when absent.
+const NUMBERED: [&str; 10] = [
+    "callVariable1",
+    "callVariable2",
+    "callVariable3",
+    "callVariable4",
+    "callVariable5",
+    "callVariable6",
+    "callVariable7",
+    "callVariable8",
+    "callVariable9",
+    "callVariable10",
+];
+
+/// `CallVariables`: `callVariable1..10` (always) then every `BA*` variable by name.
+struct CallVariables<'a>(&'a [CallVariable]);
+
+impl Serialize for CallVariables<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for name in NUMBERED {
+            let value = self
+                .0
+                .iter()
+                .find(|v| v.name == name)
+                .map_or("", |v| v.value.as_str());
+            m.serialize_entry(name, value)?;
+        }
+        for v in self.0.iter().filter(|v| is_ba_variable(&v.name)) {
+            m.serialize_entry(&v.name, &v.value)?;
+        }
+        m.end()
+    }
+}
+
+/// `ExtendedCallVariables`: the other (ECC) variables, `user.` prefix removed.
+struct ExtendedCallVariables<'a>(&'a [CallVariable]);
+
+impl Serialize for ExtendedCallVariables<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for v in self.0 {
+            if is_ba_variable(&v.name) || NUMBERED.contains(&v.name.as_str()) {
+                continue;
+            }
+            let name = v.name.strip_prefix("user.").unwrap_or(&v.name);
+            m.serialize_entry(name, &v.value)?;
+        }
+        m.end()
+    }
+}
+
+struct ResponseFields<'e, 'a>(&'e CallEvent<'a>);
+
+impl Serialize for ResponseFields<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let e = self.0;
+        let d = e.dialog;
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("Participants", &Participants(&d.participants))?;
+        m.serialize_entry("MediaProperties", &MediaView(&d.media_properties))?;
+        entry_opt(&mut m, "fromAddress", &d.from_address)?;
+        entry_opt(&mut m, "mediaType", &d.media_type)?;
+        entry_opt(&mut m, "toAddress", &d.to_address)?;
+        m.serialize_entry("CallState", e.call_state())?;
+        m.serialize_entry("Type", e.type_name())?;
+        if let Some(t) = e.state_change_time() {
+            m.serialize_entry("CallStateChangeTime", t)?;
+        }
+        if let Some(c) = d.call_variable("BACampaign") {
+            m.serialize_entry("Campaign", c)?;
+        }
+        entry_opt(&mut m, "DN", &d.media_properties.dialed_number)?;
+        m.end()
+    }
+}
+
+/// `Agent/SetAgentState`: the Finesse user's state.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentStateEvent<'a> {
+    /// The user.
+    pub user: &'a User,
+    /// `data.source`.
+    pub source: EventSource,
+    /// True when Finesse deleted the user (`event: "DELETED"`).
+    pub deleted: bool,
+}
+
+impl AgentStateEvent<'_> {
+    /// Encodes the whole frame.
+    pub fn encode(&self) -> EncodedEvent {
+        EncodedEvent {
+            kind: EventKind::AgentState {
+                agent_id: self.user.login_id.clone(),
+            },
+            json: to_json(self),
+        }
+    }
+}
+
+impl Serialize for AgentStateEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Data<'e, 'a>(&'e AgentStateEvent<'a>);
+        impl Serialize for Data<'_, '_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let u = self.0.user;
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("source", &self.0.source)?;
+                m.serialize_entry("agentId", &u.login_id)?;
+                entry_opt(&mut m, "loginName", &u.login_name)?;
+                entry_opt(&mut m, "firstName", &u.first_name)?;
+                entry_opt(&mut m, "lastName", &u.last_name)?;
+                entry_opt(&mut m, "extension", &u.extension)?;
+                m.serialize_entry("state", &u.state)?;
+                if let Some(p) = &u.pending_state {
+                    m.serialize_entry("pendingState", p)?;
+                }
+                if let Some(id) = u.reason() {
+                    m.serialize_entry("reasonCodeId", id)?;
+                }
+                if let Some(rc) = &u.reason_code {
+                    struct Rc<'a>(&'a switchboard_finesse::ReasonCode);
+                    impl Serialize for Rc<'_> {
+                        fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                            let mut m = s.serialize_map(None)?;
+                            entry_opt(&mut m, "id", &self.0.id)?;
+                            entry_opt(&mut m, "code", &self.0.code)?;
+                            entry_opt(&mut m, "label", &self.0.label)?;
+                            entry_opt(&mut m, "category", &self.0.category)?;
+                            m.end()
+                        }
+                    }
+                    m.serialize_entry("reasonCode", &Rc(rc))?;
+                }
+                entry_opt(&mut m, "stateChangeTime", &u.state_change_time)?;
+                m.serialize_entry("roles", &u.roles)?;
+                entry_opt(&mut m, "teamId", &u.team_id)?;
+                entry_opt(&mut m, "teamName", &u.team_name)?;
+                if !u.teams.is_empty() {
+                    #[derive(Serialize)]
+                    struct Team<'a> {
+                        id: &'a str,
+                        #[serde(skip_serializing_if = "Option::is_none")]
+                        name: Option<&'a str>,
+                    }
+                    let teams: Vec<Team<'_>> = u
+                        .teams
+                        .iter()
+                        .map(|t| Team {
+                            id: &t.id,
+                            name: t.name.as_deref(),
+                        })
+                        .collect();
+                    m.serialize_entry("teams", &teams)?;
+                }
+                let event = if self.0.deleted {
+                    DELETED
+                } else {
+                    u.state.as_str()
+                };
+                m.serialize_entry("event", event)?;
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("channel", "Cisco")?;
+        m.serialize_entry("topic", "Agent")?;
+        m.serialize_entry("subtopic", "SetAgentState")?;
+        m.serialize_entry("data", &Data(self))?;
+        m.end()
+    }
+}
+
+/// `Error/SetAPIError` for a Finesse CTI error notification.
+#[derive(Debug, Clone, Copy)]
+pub struct ApiErrorEvent<'a> {
+    /// The error.
+    pub error: &'a ApiError,
+    /// The dialog it is about (from the Update's source), if any.
+    pub dialog_id: Option<&'a str>,
+    /// Finesse's requestId of the failed request.
+    pub finesse_request_id: Option<&'a str>,
+    /// The client's requestId, once the gateway has matched the request.
+    pub client_request_id: Option<&'a str>,
+}
+
+impl ApiErrorEvent<'_> {
+    /// A one-line message for people.
+    pub fn message(&self) -> String {
+        let e = self.error;
+        let mut msg = format!("Finesse reported {}", e.error_type);
+        if !e.error_message.is_empty() {
+            msg.push_str(": ");
+            msg.push_str(&e.error_message);
+        }
+        if let Some(data) = &e.error_data {
+            msg.push_str(" (");
+            msg.push_str(data);
+            msg.push(')');
+        }
+        if let Some(id) = self.dialog_id {
+            msg.push_str(" on call ");
+            msg.push_str(id);
+        }
+        msg
+    }
+
+    /// Encodes the whole frame.
+    pub fn encode(&self) -> EncodedEvent {
+        EncodedEvent {
+            kind: EventKind::ApiError {
+                dialog_id: self.dialog_id.map(str::to_owned),
+                request_id: self.finesse_request_id.map(str::to_owned),
+            },
+            json: to_json(self),
+        }
+    }
+}
+
+impl Serialize for ApiErrorEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Inner<'e, 'a>(&'e ApiErrorEvent<'a>);
+        impl Serialize for Inner<'_, '_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let e = self.0;
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("errorType", &e.error.error_type)?;
+                m.serialize_entry("errorMessage", &e.error.error_message)?;
+                entry_opt(&mut m, "errorData", &e.error.error_data)?;
+                m.serialize_entry("msg", &e.message())?;
+                if let Some(id) = e.dialog_id {
+                    m.serialize_entry("dialogId", id)?;
+                }
+                if let Some(id) = e.finesse_request_id {
+                    m.serialize_entry("finesseRequestId", id)?;
+                }
+                m.end()
+            }
+        }
+        struct Data<'e, 'a>(&'e ApiErrorEvent<'a>);
+        impl Serialize for Data<'_, '_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("source", &EventSource::Event)?;
+                m.serialize_entry("packet", "apierror")?;
+                m.serialize_entry("data", &Inner(self.0))?;
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(None)?;
+        m.serialize_entry("channel", "Cisco")?;
+        m.serialize_entry("topic", "Error")?;
+        m.serialize_entry("subtopic", "SetAPIError")?;
+        m.serialize_entry("data", &Data(self))?;
+        if let Some(id) = self.client_request_id {
+            m.serialize_entry("requestId", id)?;
+        }
+        m.end()
+    }
+}
+
+/// `System/SetSystemInfo`: Finesse in or out of service.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemInfoEvent<'a> {
+    /// The SystemInfo.
+    pub info: &'a SystemInfo,
+    /// `data.source`.
+    pub source: EventSource,
+}
+
+impl SystemInfoEvent<'_> {
+    /// Encodes the whole frame.
+    pub fn encode(&self) -> EncodedEvent {
+        EncodedEvent {
+            kind: EventKind::SystemInfo,
+            json: to_json(self),
+        }
+    }
+}
+
+impl Serialize for SystemInfoEvent<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct NodeView<'a>(&'a FinesseNode);
+        impl Serialize for NodeView<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("host", &self.0.host)?;
+                entry_opt(&mut m, "httpsPort", &self.0.https_port)?;
+                entry_opt(&mut m, "xmppPort", &self.0.xmpp_port)?;
+                entry_opt(&mut m, "xmppSecurePort", &self.0.xmpp_secure_port)?;
+                m.end()
+            }
+        }
+        struct Data<'e, 'a>(&'e SystemInfoEvent<'a>);
+        impl Serialize for Data<'_, '_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let i = self.0.info;
+                let mut m = s.serialize_map(None)?;
+                m.serialize_entry("source", &self.0.source)?;
+                m.serialize_entry("status", &i.status)?;
+                entry_opt(&mut m, "statusReason", &i.status_reason)?;
+                entry_opt(&mut m, "deploymentType", &i.deployment_type)?;
+                entry_opt(&mut m, "currentTimestamp", &i.current_timestamp)?;
+                entry_opt(&mut m, "xmppDomain", &i.xmpp_domain)?;
+                entry_opt(&mut m, "xmppPubSubDomain", &i.xmpp_pub_sub_domain)?;
+                if let Some(n) = &i.primary_node {
+                    m.serialize_entry("primaryNode", &NodeView(n))?;
+                }
+                if let Some(n) = &i.secondary_node {
+                    m.serialize_entry("secondaryNode", &NodeView(n))?;
+                }
+                m.serialize_entry("event", &i.status)?;
+                m.end()
+            }
+        }
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("channel", "Cisco")?;
+        m.serialize_entry("topic", "System")?;
+        m.serialize_entry("subtopic", "SetSystemInfo")?;
+        m.serialize_entry("data", &Data(self))?;
+        m.end()
+    }
+}
+
+fn to_json<T: Serialize>(frame: &T) -> String {
+    // The views above serialize only strings, numbers, sequences and maps with
+    // string keys, which serde_json cannot fail to write.
+    serde_json::to_string(frame).unwrap_or_else(|e| {
+        format!(
+            r#"{{"channel":"Cisco","topic":"Error","subtopic":"SetAPIError","data":{{"packet":"apierror","data":{{"errorType":"Internal","errorMessage":{:?}}}}}}}"#,
+            e.to_string()
+        )
+    })
+}
+
+/// Maps one notification, as seen by `agent`, to its event frames.
+///
+/// This is the whole of the "events" stage for one agent's view; the state
+/// cache calls the same views with its own copies of the objects.
+pub fn map_notification(n: &Notification, agent: &SignedInAgent) -> Vec<EncodedEvent> {
+    let u = &n.update;
+    let deleted = u.event == UpdateEvent::Delete;
+    let request_id = u.request_id.as_deref();
+    let call = |dialog| {
+        CallEvent {
+            dialog,
+            agent,
+            source: EventSource::Event,
+            deleted,
+            finesse_request_id: request_id,
+        }
+        .encode()
+    };
+    match &u.data {
+        UpdateData::Dialog(d) => vec![call(d)],
+        UpdateData::Dialogs(list) => list.iter().map(call).collect(),
+        UpdateData::User(user) => vec![
+            AgentStateEvent {
+                user,
+                source: EventSource::Event,
+                deleted,
+            }
+            .encode(),
+        ],
+        UpdateData::ApiErrors(errors) => {
+            let dialog_id = match Node::parse(&u.source) {
+                Node::Dialog(id) => Some(id),
+                _ => None,
+            };
+            errors
+                .iter()
+                .map(|error| {
+                    ApiErrorEvent {
+                        error,
+                        dialog_id: dialog_id.as_deref(),
+                        finesse_request_id: request_id,
+                        client_request_id: None,
+                    }
+                    .encode()
+                })
+                .collect()
+        }
+        UpdateData::SystemInfo(info) => vec![
+            SystemInfoEvent {
+                info,
+                source: EventSource::Event,
+            }
+            .encode(),
+        ],
+        UpdateData::None | UpdateData::Unknown(_) => Vec::new(),
+    }
+}

@@ -1,0 +1,19 @@
+//! Switchboard's core, with no sockets: the stages between Finesse's objects
+//! and the bytes the hub sends (see `docs/ARCHITECTURE.md`).
+//!
+//! This crate owns:
+//! - [`event`]: mapping a Finesse Dialog, User, ApiError or SystemInfo, as seen
+//!   by one signed-in agent, to the client event frame of `PROTOCOL.md` §5 in
+//!   the Acqueon-compatible shape of the seed sample;
+//! - [`actions`]: the table of buttons and command templates per Finesse action;
+//! - [`testing`]: the JSON superset comparison used by the golden tests.
+
+pub mod actions;
+pub mod event;
+pub mod testing;
+
+pub use actions::{ACTION_TABLE, ActionSpec, action_for_subtopic, action_spec};
+pub use event::{
+    AgentStateEvent, ApiErrorEvent, CallEvent, DELETED, EncodedEvent, EventKind, EventSource,
+    SignedInAgent, SystemInfoEvent, map_notification,
+};

@@ -1,0 +1,44 @@
+//! Cisco Finesse's nouns and their XML, with no I/O: the first stage of
+//! Switchboard's data flow (see `docs/ARCHITECTURE.md`).
+//!
+//! This crate owns:
+//! - the model: [`Dialog`] (with [`MediaProperties`], [`CallVariable`],
+//!   [`Participant`], [`ScheduledCallbackInfo`]), [`User`], [`SystemInfo`],
+//!   [`ApiError`], and Finesse's vocabularies ([`enums`]);
+//! - notifications: [`parse_notification`] reads an XMPP pubsub `<message>` or
+//!   a bare `<Update>` into a [`Notification`]; [`Update::to_xml`] and
+//!   [`Update::to_stanza_xml`] write them (the simulator publishes those);
+//! - REST bodies: [`DialogRequest`], [`MakeCallRequest`], [`UserRequest`],
+//!   written by the connector and parsed by the simulator;
+//! - [`Node`]: the pubsub node and resource paths.
+//!
+//! Every parser returns a typed [`Error`] naming what was wrong; none panics
+//! on any input (property tests and a fuzz target check it). The facts behind
+//! the formats are in `../shared/reference/finesse.md`; section numbers are
+//! cited in each module.
+
+mod api_error;
+mod dialog;
+pub mod enums;
+mod error;
+mod node;
+mod request;
+mod system_info;
+mod update;
+mod user;
+mod xml;
+
+pub use api_error::{ApiError, ApiErrorStyle};
+pub use dialog::{
+    BA_VARIABLES, CallVariable, Dialog, MediaProperties, Participant, ScheduledCallbackInfo,
+    is_ba_variable,
+};
+pub use enums::{
+    Action, CallType, DialogState, ParticipantState, SystemStatus, UpdateEvent, UserState,
+};
+pub use error::Error;
+pub use node::Node;
+pub use request::{DialogAction, DialogRequest, MakeCallRequest, UserRequest};
+pub use system_info::{FinesseNode, SystemInfo};
+pub use update::{Notification, Update, UpdateData, parse_notification, parse_update};
+pub use user::{ReasonCode, TeamRef, User};

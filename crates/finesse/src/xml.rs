@@ -1,0 +1,435 @@
+//! The XML reading cursor and writer shared by every Finesse noun.
+//!
+//! Finesse documents are parsed by name, never by position: elements come in
+//! any order, unknown elements are skipped, and element names are matched
+//! without regard to case (`<User>` and `<user>`, `ApiError` and `apiError`)
+//! or namespace prefix. The cursor is a thin layer over `quick_xml`'s
+//! zero-copy slice reader; nothing here recurses on input, so a hostile
+//! document cannot exhaust the stack.
+
+use std::borrow::Cow;
+
+use quick_xml::escape::{escape, resolve_predefined_entity};
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
+
+use crate::Error;
+
+/// Longest element name this crate knows; longer names are never matched.
+const NAME_CAP: usize = 40;
+
+/// An element's local name, lower-cased, for matching.
+pub(crate) struct Name {
+    buf: [u8; NAME_CAP],
+    len: usize,
+}
+
+impl Name {
+    fn of(start: &BytesStart<'_>) -> Name {
+        let local = start.local_name();
+        let raw = local.as_ref();
+        let mut name = Name {
+            buf: [0; NAME_CAP],
+            len: 0,
+        };
+        if raw.len() <= NAME_CAP {
+            for (dst, src) in name.buf.iter_mut().zip(raw) {
+                *dst = src.to_ascii_lowercase();
+            }
+            name.len = raw.len();
+        }
+        name
+    }
+
+    /// The lower-cased local name (empty if it is longer than any known name).
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        &self.buf[..self.len]
+    }
+}
+
+/// An element the cursor stands on: its start tag, and whether it is `<x/>`.
+pub(crate) struct Elem<'a> {
+    start: BytesStart<'a>,
+    empty: bool,
+}
+
+impl<'a> Elem<'a> {
+    /// The lower-cased local name.
+    pub(crate) fn name(&self) -> Name {
+        Name::of(&self.start)
+    }
+
+    /// The element's name as written, for messages.
+    pub(crate) fn raw_name(&self) -> String {
+        String::from_utf8_lossy(self.start.local_name().as_ref()).into_owned()
+    }
+
+    /// The value of attribute `key` (local name, case-insensitive), unescaped.
+    pub(crate) fn attr(&self, key: &str) -> Option<String> {
+        self.start.attributes().flatten().find_map(|a| {
+            if a.key
+                .local_name()
+                .as_ref()
+                .eq_ignore_ascii_case(key.as_bytes())
+            {
+                a.normalized_value(XmlVersion::Implicit1_0)
+                    .ok()
+                    .map(Cow::into_owned)
+            } else {
+                None
+            }
+        })
+    }
+}
+
+/// A pull cursor over one XML document.
+pub(crate) struct XmlReader<'a> {
+    inner: Reader<&'a [u8]>,
+    /// The whole document (the reader's input), for slicing escaped text out.
+    src: &'a str,
+}
+
+impl<'a> XmlReader<'a> {
+    pub(crate) fn new(src: &'a str) -> Self {
+        let mut inner = Reader::from_str(src);
+        let config = inner.config_mut();
+        config.check_end_names = true;
+        config.expand_empty_elements = false;
+        XmlReader { inner, src }
+    }
+
+    /// An error reported by the XML reader, at the position it reports.
+    fn error(&self, err: impl std::fmt::Display) -> Error {
+        Error::Xml {
+            position: self.inner.error_position(),
+            message: err.to_string(),
+        }
+    }
+
+    /// An error found by this cursor, at the current position.
+    fn here(&self, message: impl std::fmt::Display) -> Error {
+        Error::Xml {
+            position: self.inner.buffer_position(),
+            message: message.to_string(),
+        }
+    }
+
+    fn next(&mut self) -> Result<Event<'a>, Error> {
+        self.inner.read_event().map_err(|e| self.error(e))
+    }
+
+    /// Moves to the root element, skipping the prolog.
+    pub(crate) fn root(&mut self) -> Result<Elem<'a>, Error> {
+        loop {
+            match self.next()? {
+                Event::Start(start) => {
+                    return Ok(Elem {
+                        start,
+                        empty: false,
+                    });
+                }
+                Event::Empty(start) => return Ok(Elem { start, empty: true }),
+                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Text(_) | Event::CData(_) | Event::GeneralRef(_) => {
+                    return Err(self.here("text before the root element"));
+                }
+                Event::Eof => return Err(Error::NoRoot),
+                Event::End(_) => return Err(self.here("closing tag before any root element")),
+                Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::DocType(_) => {}
+            }
+        }
+    }
+
+    /// The next child element of `parent`, or `None` once `parent` is closed.
+    ///
+    /// The caller must consume each child it gets (with [`text`](Self::text),
+    /// [`skip`](Self::skip) or a nested parse) before asking for the next.
+    pub(crate) fn child(&mut self, parent: &Elem<'a>) -> Result<Option<Elem<'a>>, Error> {
+        if parent.empty {
+            return Ok(None);
+        }
+        loop {
+            match self.next()? {
+                Event::Start(start) => {
+                    return Ok(Some(Elem {
+                        start,
+                        empty: false,
+                    }));
+                }
+                Event::Empty(start) => return Ok(Some(Elem { start, empty: true })),
+                Event::End(_) => return Ok(None),
+                Event::Eof => {
+                    return Err(
+                        self.here(format_args!("document ends inside <{}>", parent.raw_name()))
+                    );
+                }
+                // Mixed content and markup declarations carry nothing we read.
+                _ => {}
+            }
+        }
+    }
+
+    /// The text content of `el`, entities resolved; child elements are skipped.
+    pub(crate) fn text(&mut self, el: &Elem<'a>) -> Result<String, Error> {
+        let mut out = String::new();
+        if el.empty {
+            return Ok(out);
+        }
+        loop {
+            match self.next()? {
+                Event::Text(t) => out.push_str(&t.decode().map_err(|e| self.error(e))?),
+                Event::CData(c) => out.push_str(&c.decode().map_err(|e| self.error(e))?),
+                Event::GeneralRef(r) => {
+                    if let Some(ch) = r.resolve_char_ref().map_err(|e| self.error(e))? {
+                        out.push(ch);
+                    } else {
+                        let name = r.decode().map_err(|e| self.error(e))?;
+                        match resolve_predefined_entity(&name) {
+                            Some(s) => out.push_str(s),
+                            None => return Err(self.here(format_args!("unknown entity &{name};"))),
+                        }
+                    }
+                }
+                Event::Start(start) => {
+                    self.inner
+                        .read_to_end(start.name())
+                        .map_err(|e| self.error(e))?;
+                }
+                Event::End(_) => return Ok(out),
+                Event::Eof => {
+                    return Err(self.here(format_args!("document ends inside <{}>", el.raw_name())));
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// The trimmed text of `el`.
+    pub(crate) fn trimmed(&mut self, el: &Elem<'a>) -> Result<String, Error> {
+        let mut s = self.text(el)?;
+        let end = s.trim_end().len();
+        s.truncate(end);
+        let start = s.len() - s.trim_start().len();
+        if start > 0 {
+            s.drain(..start);
+        }
+        Ok(s)
+    }
+
+    /// The trimmed text of `el`, `None` when empty.
+    pub(crate) fn opt(&mut self, el: &Elem<'a>) -> Result<Option<String>, Error> {
+        let s = self.trimmed(el)?;
+        Ok(if s.is_empty() { None } else { Some(s) })
+    }
+
+    /// Skips `el` and everything in it.
+    pub(crate) fn skip(&mut self, el: &Elem<'a>) -> Result<(), Error> {
+        if !el.empty {
+            self.inner
+                .read_to_end(el.start.name())
+                .map_err(|e| self.error(e))?;
+        }
+        Ok(())
+    }
+
+    /// The content of `el` as a string: escaped text is unescaped, CDATA is
+    /// unwrapped, and element content is returned as its raw markup.
+    ///
+    /// This is how the `<Update>` is taken out of a pubsub `<notification>`.
+    /// Escaped text cannot contain `<`, so its end is found with one scan
+    /// instead of one reader event per entity; the reader then continues
+    /// after `</notification>` on the rest of the document.
+    pub(crate) fn content(&mut self, el: &Elem<'a>) -> Result<Cow<'a, str>, Error> {
+        if el.empty {
+            return Ok(Cow::Borrowed(""));
+        }
+        let start = usize::try_from(self.inner.buffer_position()).unwrap_or(usize::MAX);
+        let rest = self.src.get(start..).unwrap_or("");
+        let Some(lt) = rest.find('<') else {
+            return Err(self.here(format_args!("document ends inside <{}>", el.raw_name())));
+        };
+        if !rest[lt..].starts_with("</") {
+            // CDATA or inline elements: let the reader find the matching end.
+            let text = self
+                .inner
+                .read_text(el.start.name())
+                .map_err(|e| self.error(e))?;
+            let raw = text.decode().map_err(|e| self.error(e))?;
+            let trimmed = raw.trim();
+            return Ok(
+                match trimmed
+                    .strip_prefix("<![CDATA[")
+                    .and_then(|c| c.strip_suffix("]]>"))
+                {
+                    Some(c) => Cow::Owned(c.to_owned()),
+                    None => raw,
+                },
+            );
+        }
+        // `</name>` must close `el`.
+        let close = &rest[lt + 2..];
+        let gt = close
+            .find('>')
+            .ok_or_else(|| self.here("unterminated closing tag"))?;
+        let name = close[..gt].trim_end();
+        if name.as_bytes() != el.start.name().as_ref() {
+            return Err(Error::Xml {
+                position: (start + lt) as u64,
+                message: format!(
+                    "expected </{}>, found </{name}>",
+                    String::from_utf8_lossy(el.start.name().as_ref())
+                ),
+            });
+        }
+        let after = start + lt + 2 + gt + 1;
+        let text = unescape(&rest[..lt]).map_err(|message| Error::Xml {
+            position: start as u64,
+            message,
+        })?;
+        // Continue on the rest of the document. The enclosing start tags were
+        // read by the old reader, so their end tags come unmatched here.
+        let tail = self.src.get(after..).unwrap_or("");
+        let mut inner = Reader::from_str(tail);
+        inner.config_mut().allow_unmatched_ends = true;
+        self.inner = inner;
+        self.src = tail;
+        Ok(text)
+    }
+
+    /// Checks that nothing but whitespace, comments and processing
+    /// instructions follows the root element.
+    pub(crate) fn finish(&mut self) -> Result<(), Error> {
+        loop {
+            match self.next()? {
+                Event::Eof => return Ok(()),
+                Event::Text(t) if t.iter().all(u8::is_ascii_whitespace) => {}
+                Event::Comment(_) | Event::PI(_) => {}
+                _ => return Err(self.here("content after the root element")),
+            }
+        }
+    }
+}
+
+/// Builds XML text; every value written through it is escaped.
+#[derive(Debug, Default)]
+pub(crate) struct XmlWriter {
+    out: String,
+}
+
+impl XmlWriter {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        XmlWriter {
+            out: String::with_capacity(n),
+        }
+    }
+
+    pub(crate) fn open(&mut self, name: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    pub(crate) fn close(&mut self, name: &str) {
+        self.out.push_str("</");
+        self.out.push_str(name);
+        self.out.push('>');
+    }
+
+    /// `<name>value</name>`, always written (empty value gives `<name></name>`).
+    pub(crate) fn leaf(&mut self, name: &str, value: &str) {
+        self.open(name);
+        self.out.push_str(&escape(value));
+        self.close(name);
+    }
+
+    /// `<name>value</name>` when `value` is `Some`.
+    pub(crate) fn leaf_opt(&mut self, name: &str, value: Option<&str>) {
+        if let Some(v) = value {
+            self.leaf(name, v);
+        }
+    }
+
+    /// `<name xmlns='ns'>value</name>`.
+    pub(crate) fn leaf_ns(&mut self, name: &str, ns: &str, value: &str) {
+        self.out.push('<');
+        self.out.push_str(name);
+        self.out.push_str(" xmlns='");
+        self.attr_value(ns);
+        self.out.push_str("'>");
+        self.out.push_str(&escape(value));
+        self.close(name);
+    }
+
+    /// Markup written as is (callers pass constants only).
+    pub(crate) fn raw(&mut self, markup: &str) {
+        self.out.push_str(markup);
+    }
+
+    /// An attribute value, escaped (quotes included).
+    pub(crate) fn attr_value(&mut self, value: &str) {
+        self.out.push_str(&escape(value));
+    }
+
+    pub(crate) fn finish(self) -> String {
+        self.out
+    }
+}
+
+/// Resolves the entities of escaped XML text. The five predefined entities
+/// (all a Finesse payload uses) are resolved in one pass; anything else
+/// (character references) goes to `quick_xml::escape::unescape`.
+pub(crate) fn unescape(text: &str) -> Result<Cow<'_, str>, String> {
+    let bytes = text.as_bytes();
+    let Some(first) = bytes.iter().position(|&b| b == b'&') else {
+        return Ok(Cow::Borrowed(text));
+    };
+    let mut out = String::with_capacity(text.len());
+    // `segment` is where the text not yet copied starts; it and every `i`
+    // below sit on ASCII bytes, so the slices are on character boundaries.
+    let mut segment = 0;
+    let mut i = first;
+    while i < bytes.len() {
+        if bytes[i] != b'&' {
+            i += 1;
+            continue;
+        }
+        out.push_str(&text[segment..i]);
+        let (len, ch) = match &bytes[i + 1..] {
+            [b'l', b't', b';', ..] => (4, '<'),
+            [b'g', b't', b';', ..] => (4, '>'),
+            [b'a', b'm', b'p', b';', ..] => (5, '&'),
+            [b'q', b'u', b'o', b't', b';', ..] => (6, '"'),
+            [b'a', b'p', b'o', b's', b';', ..] => (6, '\''),
+            _ => {
+                return quick_xml::escape::unescape(text)
+                    .map(|c| Cow::Owned(c.into_owned()))
+                    .map_err(|e| format!("bad escape: {e}"));
+            }
+        };
+        out.push(ch);
+        i += len;
+        segment = i;
+    }
+    out.push_str(&text[segment..]);
+    Ok(Cow::Owned(out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unescape;
+
+    #[test]
+    fn unescape_predefined_and_character_references() {
+        assert_eq!(unescape("plain").as_deref(), Ok("plain"));
+        assert_eq!(
+            unescape("&lt;a b=&quot;1&quot; c=&apos;2&apos;&gt;x &amp; y&lt;/a&gt;").as_deref(),
+            Ok("<a b=\"1\" c='2'>x & y</a>")
+        );
+        assert_eq!(
+            unescape("caf&#233; &#x4e2d; &amp;").as_deref(),
+            Ok("café 中 &")
+        );
+        assert!(unescape("a &bogus; b").is_err());
+        assert!(unescape("a & b").is_err());
+    }
+}

@@ -152,6 +152,39 @@ impl Dialog {
         w.finish()
     }
 
+    /// Parses a `<Dialogs>` list, as `GET /finesse/api/User/{id}/Dialogs` returns it.
+    pub fn list_from_xml(xml: &str) -> Result<Vec<Dialog>, Error> {
+        let mut r = XmlReader::new(xml);
+        let root = r.root()?;
+        if root.name().as_bytes() != b"dialogs" {
+            return Err(Error::UnexpectedRoot {
+                expected: "<Dialogs>",
+                found: root.raw_name(),
+            });
+        }
+        let mut list = Vec::new();
+        while let Some(c) = r.child(&root)? {
+            if c.name().as_bytes() == b"dialog" {
+                list.push(Dialog::read(&mut r, &c)?);
+            } else {
+                r.skip(&c)?;
+            }
+        }
+        r.finish()?;
+        Ok(list)
+    }
+
+    /// Writes a `<Dialogs>` list document.
+    pub fn list_to_xml(dialogs: &[Dialog]) -> String {
+        let mut w = XmlWriter::with_capacity(64 + 2048 * dialogs.len());
+        w.open("Dialogs");
+        for d in dialogs {
+            d.write(&mut w, "Dialog");
+        }
+        w.close("Dialogs");
+        w.finish()
+    }
+
     /// The participant on extension `media_address`, if it takes part.
     pub fn participant(&self, media_address: &str) -> Option<&Participant> {
         self.participants

@@ -4,7 +4,7 @@
 //! This crate owns:
 //! - the model: [`Dialog`] (with [`MediaProperties`], [`CallVariable`],
 //!   [`Participant`], [`ScheduledCallbackInfo`]), [`User`], [`SystemInfo`],
-//!   [`ApiError`], and Finesse's vocabularies ([`enums`]);
+//!   [`ApiError`], [`Team`], and Finesse's vocabularies ([`enums`]);
 //! - notifications: [`parse_notification`] reads an XMPP pubsub `<message>` or
 //!   a bare `<Update>` into a [`Notification`]; [`Update::to_xml`] and
 //!   [`Update::to_stanza_xml`] write them (the simulator publishes those);
@@ -24,6 +24,7 @@ mod error;
 mod node;
 mod request;
 mod system_info;
+mod team;
 mod update;
 mod user;
 mod xml;
@@ -40,5 +41,6 @@ pub use error::Error;
 pub use node::Node;
 pub use request::{DialogAction, DialogRequest, MakeCallRequest, UserRequest};
 pub use system_info::{FinesseNode, SystemInfo};
+pub use team::Team;
 pub use update::{Notification, Update, UpdateData, parse_notification, parse_update};
 pub use user::{ReasonCode, TeamRef, User};

@@ -115,7 +115,20 @@ impl<'a> XmlReader<'a> {
     }
 
     fn next(&mut self) -> Result<Event<'a>, Error> {
-        self.inner.read_event().map_err(|e| self.error(e))
+        let event = self.inner.read_event().map_err(|e| self.error(e))?;
+        if let Event::Start(start) | Event::Empty(start) = &event {
+            // quick-xml takes everything up to whitespace or `>` as the name;
+            // check it is an XML name (ASCII part of the rules: letters, digits,
+            // `_ - .`, at most one `:` between a prefix and a local name).
+            let name = start.name();
+            if !is_xml_name(name.as_ref()) {
+                return Err(self.here(format_args!(
+                    "invalid element name <{}>",
+                    String::from_utf8_lossy(name.as_ref()).escape_debug()
+                )));
+            }
+        }
+        Ok(event)
     }
 
     /// Moves to the root element, skipping the prolog.
@@ -375,6 +388,29 @@ impl XmlWriter {
     }
 }
 
+/// True for an XML element name: a name start character (letter, `_`, or any
+/// non-ASCII character) followed by letters, digits, `_ - .` or non-ASCII
+/// characters, with at most one `:` separating two such names.
+fn is_xml_name(name: &[u8]) -> bool {
+    fn ncname(part: &[u8]) -> bool {
+        match part.split_first() {
+            Some((first, rest)) => {
+                (first.is_ascii_alphabetic() || *first == b'_' || *first >= 0x80)
+                    && rest.iter().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || *b >= 0x80
+                    })
+            }
+            None => false,
+        }
+    }
+    let mut parts = name.splitn(2, |b| *b == b':');
+    match (parts.next(), parts.next()) {
+        (Some(local), None) => ncname(local),
+        (Some(prefix), Some(local)) => ncname(prefix) && ncname(local),
+        _ => false,
+    }
+}
+
 /// Resolves the entities of escaped XML text. The five predefined entities
 /// (all a Finesse payload uses) are resolved in one pass; anything else
 /// (character references) goes to `quick_xml::escape::unescape`.
@@ -417,6 +453,18 @@ pub(crate) fn unescape(text: &str) -> Result<Cow<'_, str>, String> {
 #[cfg(test)]
 mod tests {
     use super::unescape;
+
+    #[test]
+    fn xml_names() {
+        for ok in ["a", "Update", "x:y", "_a-b.c", "callKey1", "\u{e9}t\u{e9}"] {
+            assert!(super::is_xml_name(ok.as_bytes()), "{ok}");
+        }
+        for bad in [
+            "", "1a", "-a", ":a", "a:", "a:b:c", "a<b", "a\0", "a/b", "x:", "a b", "::::",
+        ] {
+            assert!(!super::is_xml_name(bad.as_bytes()), "{bad:?}");
+        }
+    }
 
     #[test]
     fn unescape_predefined_and_character_references() {

@@ -321,3 +321,57 @@ fn system_info_and_user_documents() {
     assert_eq!(u.teams[0].id, "5000");
     assert_eq!(User::from_xml(&u.to_xml()).expect("round trip"), u);
 }
+
+#[test]
+fn element_names_with_markup_characters_are_malformed() {
+    // Found by the notification fuzz target: quick-xml reads `<a</b>` as an element named `a</b`.
+    let xml =
+        "<Update><event>PUT</event><data><x</stateChangeTime></x</stateChangeTime></data></Update>";
+    let err = parse_notification(xml).expect_err("malformed").to_string();
+    assert!(err.contains("invalid element name"), "{err}");
+    // Also found by it: a prefix with no local name.
+    let xml = "<Update><event>PUT</event><data><x:></x:></data></Update>";
+    let err = parse_notification(xml).expect_err("malformed").to_string();
+    assert!(err.contains("invalid element name <x:>"), "{err}");
+}
+
+#[test]
+fn team_documents_round_trip() {
+    let team = Team {
+        id: "5000".into(),
+        name: Some("Blue & Green".into()),
+        uri: Some("/finesse/api/Team/5000".into()),
+        users: vec![User {
+            login_id: "1001001".into(),
+            state: UserState::Ready,
+            ..User::default()
+        }],
+    };
+    let xml = team.to_xml();
+    assert!(xml.contains("<name>Blue &amp; Green</name>"));
+    assert_eq!(Team::from_xml(&xml).expect("parses"), team);
+    assert!(
+        Team::from_xml("<Team><name>x</name></Team>")
+            .expect_err("no id")
+            .to_string()
+            .contains("<id>")
+    );
+}
+
+#[test]
+fn dialog_lists_round_trip() {
+    let d = Dialog::from_xml(DIALOG).expect("parses");
+    let list = vec![
+        d.clone(),
+        Dialog {
+            id: "43".into(),
+            ..d
+        },
+    ];
+    assert_eq!(
+        Dialog::list_from_xml(&Dialog::list_to_xml(&list)).expect("parses"),
+        list
+    );
+    assert_eq!(Dialog::list_from_xml("<Dialogs/>").expect("empty"), vec![]);
+    assert!(Dialog::list_from_xml("<Dialog/>").is_err());
+}

@@ -8,9 +8,9 @@ use switchboard_core::{SignedInAgent, map_notification};
 use switchboard_finesse::parse_notification;
 
 const STANZA: &str =
-    include_str!("../../../tests/fixtures/seed/dialog-put-outbound-active.stanza.xml");
+    include_str!("../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.stanza.xml");
 const UPDATE: &str =
-    include_str!("../../../tests/fixtures/seed/dialog-put-outbound-active.update.xml");
+    include_str!("../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.update.xml");
 
 fn ingest(c: &mut Criterion) {
     let agent = SignedInAgent {

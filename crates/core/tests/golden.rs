@@ -93,30 +93,21 @@ fn seed_notification_becomes_the_seed_event() {
 #[test]
 fn seed_copy_matches_shared() {
     let shared = repo().join("../shared/fixtures");
-    if !shared.is_dir() {
-        // Nothing to compare against outside the project's workplace; the copy is the reference.
-        eprintln!("shared/fixtures not beside the checkout; copy not compared");
-        return;
-    }
+    assert!(
+        shared.is_dir(),
+        "the project's shared fixtures are missing: expected {} beside the checkout",
+        shared.display()
+    );
     let copy = repo().join("tests/fixtures/seed");
-    for (a, b) in [
-        (
-            "seed-outbound-event.expected.json",
-            "seed-outbound-event.expected.json",
-        ),
-        (
-            "finesse/dialog-put-outbound-active.stanza.xml",
-            "dialog-put-outbound-active.stanza.xml",
-        ),
-        (
-            "finesse/dialog-put-outbound-active.update.xml",
-            "dialog-put-outbound-active.update.xml",
-        ),
+    for file in [
+        "seed-outbound-event.expected.json",
+        "finesse/dialog-put-outbound-active.stanza.xml",
+        "finesse/dialog-put-outbound-active.update.xml",
     ] {
         assert_eq!(
-            read(shared.join(a)),
-            read(copy.join(b)),
-            "{b} differs from shared/"
+            read(shared.join(file)),
+            read(copy.join(file)),
+            "{file} differs from shared/"
         );
     }
 }

@@ -10,7 +10,7 @@ use std::hint::black_box;
 use switchboard_finesse::{parse_notification, parse_update};
 
 const STANZA: &str =
-    include_str!("../../../tests/fixtures/seed/dialog-put-outbound-active.stanza.xml");
+    include_str!("../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.stanza.xml");
 
 fn parse(c: &mut Criterion) {
     let compact = parse_notification(STANZA)

@@ -1,0 +1,26 @@
+//! Test helpers for Switchboard: a private Prosody per test, standing in for the Finesse
+//! notification service (Openfire), and a small XMPP pubsub client to drive it.
+//!
+//! Used as a dev-dependency by the other crates' tests and by the Finesse simulator's
+//! publisher. Not published.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use switchboard_testkit::{Prosody, ProsodyOptions, XmppClient, XmppConfig};
+//!
+//! let server = Prosody::start_async(ProsodyOptions::with_accounts([("1001001", "agentpw")])).await?;
+//! let (admin, _) = XmppClient::connect(XmppConfig::new(server.addr(), server.admin_jid(), server.admin_password())).await?;
+//! let node = "/finesse/api/User/1001001/Dialogs";
+//! admin.create_node(&server.pubsub_jid(), node).await?;
+//! let (agent, mut items) = XmppClient::connect(XmppConfig::new(server.addr(), server.jid("1001001"), "agentpw")).await?;
+//! agent.subscribe(&server.pubsub_jid(), node, agent.bare_jid()).await?;
+//! admin.publish(&server.pubsub_jid(), node, "item-1", "<Update>...</Update>").await?;
+//! let item = items.recv().await;
+//! # Ok(()) }
+//! ```
+
+pub mod prosody;
+pub mod xmpp;
+
+pub use prosody::{Prosody, ProsodyOptions, TestkitError};
+pub use xmpp::{IqKind, ReceivedItem, XmppClient, XmppConfig, XmppError};

@@ -12,6 +12,9 @@ const STANZA: &str =
 const UPDATE: &str =
     include_str!("../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.update.xml");
 
+const USER_PUT: &str =
+    include_str!("../../../tests/fixtures/finesse/user-put-not-ready.update.xml");
+
 fn ingest(c: &mut Criterion) {
     let agent = SignedInAgent {
         id: "311640960".into(),
@@ -32,6 +35,25 @@ fn ingest(c: &mut Criterion) {
     g.bench_function("parse_map_encode_stanza", |b| {
         b.iter(|| {
             let n = parse_notification(black_box(STANZA)).expect("parses");
+            map_notification(&n, &agent)
+        })
+    });
+    g.finish();
+
+    // A User PUT (agent state change), the most frequent notification, as
+    // Finesse sends it: compact and escaped inside an XMPP message.
+    let user = parse_notification(USER_PUT).expect("parses").update;
+    let user_stanza = user.to_stanza_xml(
+        "pubsub.finesse.local",
+        "1001001@finesse.local",
+        "/finesse/api/User/1001001",
+        "item-1",
+    );
+    let mut g = c.benchmark_group("user_put_notification");
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("parse_map_encode_stanza", |b| {
+        b.iter(|| {
+            let n = parse_notification(black_box(&user_stanza)).expect("parses");
             map_notification(&n, &agent)
         })
     });

@@ -392,23 +392,26 @@ impl XmlWriter {
 /// non-ASCII character) followed by letters, digits, `_ - .` or non-ASCII
 /// characters, with at most one `:` separating two such names.
 fn is_xml_name(name: &[u8]) -> bool {
-    fn ncname(part: &[u8]) -> bool {
-        match part.split_first() {
-            Some((first, rest)) => {
-                (first.is_ascii_alphabetic() || *first == b'_' || *first >= 0x80)
-                    && rest.iter().all(|b| {
-                        b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || *b >= 0x80
-                    })
-            }
-            None => false,
+    // One pass: `at_start` is true where a name part (prefix or local) begins.
+    let mut at_start = true;
+    let mut colon = false;
+    for &b in name {
+        let ok = if b == b':' {
+            let first = !colon && !at_start;
+            colon = true;
+            at_start = true;
+            first
+        } else if at_start {
+            at_start = false;
+            b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+        } else {
+            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || b >= 0x80
+        };
+        if !ok {
+            return false;
         }
     }
-    let mut parts = name.splitn(2, |b| *b == b':');
-    match (parts.next(), parts.next()) {
-        (Some(local), None) => ncname(local),
-        (Some(prefix), Some(local)) => ncname(prefix) && ncname(local),
-        _ => false,
-    }
+    !at_start
 }
 
 /// Resolves the entities of escaped XML text. The five predefined entities

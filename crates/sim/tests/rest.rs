@@ -677,3 +677,47 @@ async fn load_generator_starts_calls_and_simulated_agents_answer() {
         .expect("stop");
     assert_eq!(r.status(), StatusCode::NO_CONTENT);
 }
+
+#[tokio::test]
+async fn node_down_drops_that_nodes_notifications_only() {
+    let mut f = fixture().await;
+    let down = |d: bool| serde_json::json!({"node": "/finesse/api/Team/5000/Users", "down": d});
+    let r = f
+        .http
+        .post(f.scenario("/sim/nodes/down"))
+        .json(&down(true))
+        .send()
+        .await
+        .expect("down");
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let login = UserRequest {
+        state: UserState::Login,
+        extension: Some("5001".into()),
+        reason_code_id: None,
+    };
+    f.put("/finesse/api/User/1001001", "1001001", login.to_xml(), "a")
+        .await;
+    let nodes: Vec<Node> = f.drain().await.into_iter().map(|n| n.node).collect();
+    assert_eq!(
+        nodes,
+        [Node::User("1001001".into())],
+        "the Team node is down"
+    );
+    f.http
+        .post(f.scenario("/sim/nodes/down"))
+        .json(&down(false))
+        .send()
+        .await
+        .expect("up");
+    let ready = UserRequest {
+        state: UserState::Ready,
+        ..Default::default()
+    };
+    f.put("/finesse/api/User/1001001", "1001001", ready.to_xml(), "b")
+        .await;
+    let nodes: Vec<Node> = f.drain().await.into_iter().map(|n| n.node).collect();
+    assert_eq!(
+        nodes,
+        [Node::User("1001001".into()), Node::TeamUsers("5000".into())]
+    );
+}

@@ -666,3 +666,36 @@ fn out_of_service_and_wrap_up_timer() {
         "/finesse/api/User/1001001 PUT user 1001001 READY"
     );
 }
+
+#[test]
+fn toml_config_replaces_the_defaults() {
+    let config = SimConfig::from_toml(
+        r#"
+        domain = "cc.example"
+        wrap_up = 2.5
+        [[teams]]
+        id = "7"
+        name = "Night"
+        [[users]]
+        id = "42"
+        password = "s3cret"
+        extension = "7042"
+        team_id = "7"
+        "#,
+    )
+    .expect("parses");
+    assert_eq!(config.domain, "cc.example");
+    assert_eq!(config.wrap_up, std::time::Duration::from_millis(2500));
+    assert_eq!(config.users.len(), 1);
+    assert_eq!(config.users[0].roles, ["Agent"]);
+    let w = World::new(config);
+    assert!(w.check_password("42", "s3cret"));
+    assert!(!w.check_password("1001001", "demo"));
+    assert!(SimConfig::from_toml("wrap_up = -1").is_err());
+    assert!(
+        SimConfig::from_toml("colour = 1")
+            .expect_err("unknown key")
+            .to_string()
+            .contains("colour")
+    );
+}

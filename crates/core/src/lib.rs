@@ -6,13 +6,17 @@
 //!   by one signed-in agent, to the client event frame of `PROTOCOL.md` §5 in
 //!   the Acqueon-compatible shape of the seed sample;
 //! - [`actions`]: the table of buttons and command templates per Finesse action;
+//! - [`cache`]: the state cache (dialogs, agents' lists and states), apply,
+//!   reconcile after resync, snapshots;
 //! - [`testing`]: the JSON superset comparison used by the golden tests.
 
 pub mod actions;
+pub mod cache;
 pub mod event;
 pub mod testing;
 
 pub use actions::{ACTION_TABLE, ActionSpec, action_for_subtopic, action_spec};
+pub use cache::{AgentSnapshot, CacheConfig, Change, DialogChange, Origin, StateCache};
 pub use event::{
     AgentStateEvent, ApiErrorEvent, CallEvent, DELETED, EncodedEvent, EventKind, EventSource,
     SignedInAgent, SystemInfoEvent, map_notification,

@@ -195,7 +195,7 @@ pub enum StartError {
     Io(#[from] std::io::Error),
     /// The XMPP server refused the publisher or could not be reached.
     #[error("cannot publish through XMPP: {0}")]
-    Xmpp(#[from] switchboard_testkit::XmppError),
+    Xmpp(#[from] switchboard_xmpp::XmppError),
 }
 
 /// Binds the listeners, connects the notification sink and starts serving.

@@ -1253,6 +1253,9 @@ impl World {
                 call.dialog.participants.retain(|p| p.media_address != ext);
             }
             self.notify_dialogs(out, &agent, UpdateEvent::Delete, &dialog, request_id);
+            // The parties still on the call see it without the one who left.
+            self.refresh_actions();
+            self.notify_dialog_put(out, id, request_id);
         }
         self.refresh_actions();
         // Everyone whose call just ended goes to wrap-up or READY.

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use switchboard_finesse::Node;
-use switchboard_testkit::{XmppClient, XmppConfig, XmppError};
+use switchboard_xmpp::{XmppClient, XmppConfig, XmppError};
 
 use crate::config::SimConfig;
 use crate::server::Notice;

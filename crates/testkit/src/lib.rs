@@ -1,5 +1,5 @@
 //! Test helpers for Switchboard: a private Prosody per test, standing in for the Finesse
-//! notification service (Openfire), and a small XMPP pubsub client to drive it.
+//! notification service (Openfire); re-exports the XMPP client of `switchboard-xmpp`.
 //!
 //! Used as a dev-dependency by the other crates' tests and by the Finesse simulator's
 //! publisher. Not published.
@@ -20,7 +20,8 @@
 //! ```
 
 pub mod prosody;
-pub mod xmpp;
 
 pub use prosody::{Prosody, ProsodyOptions, TestkitError};
-pub use xmpp::{IqKind, ReceivedItem, XmppClient, XmppConfig, XmppError};
+// The XMPP client lives in `switchboard-xmpp`; tests reach it from here too.
+pub use switchboard_xmpp as xmpp;
+pub use switchboard_xmpp::{IqKind, ReceivedItem, XmppClient, XmppConfig, XmppError};

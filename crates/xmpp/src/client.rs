@@ -1,4 +1,4 @@
-//! A small XMPP pubsub client for tests and for the Finesse simulator's publisher.
+//! A small XMPP pubsub client: the connector's sessions, the simulator's publisher, tests.
 //!
 //! This module owns one client session on tokio-xmpp 6.0's [`StanzaStream`] (not its
 //! `Client`, which loses wake-ups on multi-thread runtimes, see

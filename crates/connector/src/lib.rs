@@ -1,0 +1,28 @@
+//! Switchboard's Finesse I/O: everything that talks to Cisco Finesse over the
+//! network (see `docs/ARCHITECTURE.md`, stages 1 and 7).
+//!
+//! This crate owns:
+//! - [`rest`]: the Finesse REST client ([`FinesseClient`]): typed GETs of
+//!   SystemInfo, User, Dialogs, Dialog and Team, and the PUT/POST commands
+//!   (user state, Dialog actions, MAKE_CALL), each sent with a fresh
+//!   `requestId` so the caller can match the notifications Finesse sends for
+//!   it (finesse.md §3, §4); errors are typed ([`RestError`]), with Finesse's
+//!   `ApiErrors` kept and 401/404/503, timeouts and unreachable nodes told
+//!   apart;
+//! - [`session`]: one XMPP notification session per signed-in Finesse user:
+//!   subscriptions, ping, reconnect with back-off and jitter, failover between
+//!   the two Finesse nodes, and the resync of the state cache from REST after
+//!   every (re)connect.
+//!
+//! The nouns and their XML come from `switchboard-finesse`; this crate only
+//! moves them. Credentials are never logged, displayed or used as metric
+//! labels ([`Secret`]).
+
+pub mod rest;
+pub mod session;
+
+pub use rest::{
+    Credentials, FinesseClient, FinesseEndpoint, METRIC_LATENCY_SECONDS, METRIC_REQUESTS_TOTAL,
+    REQUEST_ID_HEADER, RequestId, RestConfig, RestError, Secret, Url,
+};
+pub use session::{FinesseNodeAddr, Session, SessionConfig, SessionStatus, backoff};

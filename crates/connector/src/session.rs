@@ -1,0 +1,409 @@
+//! One Finesse user's notification session: the XMPP connection to the
+//! Finesse notification service, kept up for as long as the session lives.
+//!
+//! This module owns, per signed-in user (finesse.md §1.2-1.3, §3.7):
+//! - sign-in over XMPP (`user@domain/resource`, the resource unique per
+//!   Switchboard node), presence, explicit pubsub subscriptions when configured
+//!   (Finesse subscribes agents itself; Prosody needs it), Team nodes for
+//!   supervisors;
+//! - after every (re)connect a **resync**: `GET /finesse/api/User/{id}` and
+//!   `GET .../Dialogs`, reconciled into the [`StateCache`]; notifications that
+//!   arrive meanwhile wait in the session's queue and are applied after it, so
+//!   none is lost and the cache converges to what Finesse says;
+//! - live notifications parsed and applied in arrival order; a malformed one is
+//!   logged with its node and skipped;
+//! - an XMPP ping every `ping_interval`; reconnect with exponential back-off and
+//!   jitter; failover to the other Finesse node on OUT_OF_SERVICE, 503 or an
+//!   unreachable node, and back to the primary when configured.
+//!
+//! Every change the cache makes is sent on the session's change channel.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use switchboard_core::{Change, StateCache};
+use switchboard_finesse::{Node, SystemStatus, parse_notification};
+use switchboard_xmpp::{ReceivedItem, XmppClient, XmppConfig};
+use tokio::sync::{mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use crate::rest::{Credentials, FinesseClient, RestError};
+
+/// One Finesse node as a session reaches it.
+#[derive(Debug, Clone)]
+pub struct FinesseNodeAddr {
+    /// REST client for this node.
+    pub rest: FinesseClient,
+    /// The notification service (XMPP c2s) of this node.
+    pub xmpp: SocketAddr,
+}
+
+/// Settings of the sessions.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The Finesse nodes, primary first.
+    pub nodes: Vec<FinesseNodeAddr>,
+    /// The XMPP domain (from SystemInfo `xmppDomain` unless configured).
+    pub domain: String,
+    /// The pubsub service (`pubsub.<domain>` unless configured).
+    pub pubsub: String,
+    /// The XMPP resource, unique per Switchboard node.
+    pub resource: String,
+    /// XMPP ping period (Finesse expects one every 20 s).
+    pub ping_interval: Duration,
+    /// Timeout of sign-in and of each IQ.
+    pub timeout: Duration,
+    /// Subscribe to the user's nodes explicitly (Prosody; Finesse does it itself).
+    pub explicit_subscribe: bool,
+    /// First reconnect delay.
+    pub backoff_min: Duration,
+    /// Longest reconnect delay.
+    pub backoff_max: Duration,
+    /// After failing over, go back to the primary once it is in service again.
+    pub prefer_primary: bool,
+}
+
+/// What a session is doing, for `/readyz` and the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SessionStatus {
+    /// Signing in (node index).
+    Connecting(usize),
+    /// Online and resynced, on node `0` (primary) or `1`...
+    Online(usize),
+    /// Waiting before the next attempt.
+    Reconnecting {
+        /// Attempts so far since the last time online.
+        attempt: u32,
+    },
+    /// Finesse refused the credentials: the session stopped (no retry with a wrong password).
+    AuthFailed(String),
+    /// Stopped by its owner.
+    Stopped,
+}
+
+/// A running session. Dropping it stops it.
+#[derive(Debug)]
+pub struct Session {
+    user: String,
+    stop: CancellationToken,
+    status: watch::Receiver<SessionStatus>,
+}
+
+impl Session {
+    /// Starts the session of `user`; changes go to `changes`.
+    pub fn spawn(
+        user: String,
+        credentials: Credentials,
+        config: Arc<SessionConfig>,
+        cache: Arc<StateCache>,
+        changes: mpsc::UnboundedSender<Change>,
+        shutdown: &CancellationToken,
+    ) -> Session {
+        let stop = shutdown.child_token();
+        let (status_tx, status) = watch::channel(SessionStatus::Connecting(0));
+        let task = Runner {
+            user: user.clone(),
+            credentials,
+            config,
+            cache,
+            changes,
+            status: status_tx,
+            stop: stop.clone(),
+        };
+        tokio::spawn(task.run());
+        Session { user, stop, status }
+    }
+
+    /// The Finesse user.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The current status.
+    pub fn status(&self) -> SessionStatus {
+        self.status.borrow().clone()
+    }
+
+    /// Waits until the status satisfies `f` (or the session ends).
+    pub async fn wait_for(&mut self, f: impl Fn(&SessionStatus) -> bool) -> SessionStatus {
+        match self.status.wait_for(|s| f(s)).await {
+            Ok(s) => s.clone(),
+            Err(_) => SessionStatus::Stopped,
+        }
+    }
+
+    /// Stops the session (unsubscribes when subscriptions were explicit).
+    pub fn stop(&self) {
+        self.stop.cancel();
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Why a connected period ended.
+enum Ended {
+    /// The owner stopped the session.
+    Stopped,
+    /// The connection or the node failed: reconnect (maybe elsewhere).
+    Lost(String),
+    /// The node went out of service: fail over.
+    OutOfService,
+}
+
+struct Runner {
+    user: String,
+    credentials: Credentials,
+    config: Arc<SessionConfig>,
+    cache: Arc<StateCache>,
+    changes: mpsc::UnboundedSender<Change>,
+    status: watch::Sender<SessionStatus>,
+    stop: CancellationToken,
+}
+
+impl Runner {
+    async fn run(self) {
+        let mut node = 0usize;
+        let mut attempt = 0u32;
+        let nodes = self.config.nodes.len().max(1);
+        loop {
+            if self.stop.is_cancelled() {
+                break;
+            }
+            if self.config.prefer_primary && node != 0 && self.in_service(0).await {
+                tracing::info!(user = %self.user, "primary Finesse node in service again: moving back");
+                node = 0;
+            }
+            self.status.send_replace(SessionStatus::Connecting(node));
+            match self.connected_period(node).await {
+                Ok(Ended::Stopped) => break,
+                Ok(Ended::OutOfService) => {
+                    node = (node + 1) % nodes;
+                    attempt = 0;
+                    metrics::counter!("switchboard_finesse_failovers_total").increment(1);
+                    tracing::warn!(user = %self.user, node, "Finesse node out of service: failing over");
+                }
+                Ok(Ended::Lost(why)) => {
+                    tracing::warn!(user = %self.user, node, reason = %why, "notification session lost");
+                    attempt = 1;
+                }
+                Err(Fatal::Auth(why)) => {
+                    tracing::warn!(user = %self.user, reason = %why, "Finesse refused the credentials; session stopped");
+                    self.status.send_replace(SessionStatus::AuthFailed(why));
+                    return;
+                }
+                Err(Fatal::Retry(why)) => {
+                    attempt += 1;
+                    tracing::warn!(user = %self.user, node, attempt, reason = %why, "cannot reach Finesse");
+                    // Unreachable or refusing: after two failed attempts, try the other node.
+                    if attempt.is_multiple_of(2) {
+                        node = (node + 1) % nodes;
+                    }
+                }
+            }
+            metrics::counter!("switchboard_xmpp_reconnects_total").increment(1);
+            self.status
+                .send_replace(SessionStatus::Reconnecting { attempt });
+            let delay = backoff(attempt, self.config.backoff_min, self.config.backoff_max);
+            tokio::select! {
+                _ = self.stop.cancelled() => break,
+                _ = tokio::time::sleep(delay) => {}
+            }
+        }
+        self.status.send_replace(SessionStatus::Stopped);
+    }
+
+    async fn in_service(&self, node: usize) -> bool {
+        match self.config.nodes.get(node) {
+            Some(n) => n
+                .rest
+                .system_info()
+                .await
+                .is_ok_and(|s| s.status == SystemStatus::InService),
+            None => false,
+        }
+    }
+
+    /// Connects to `node`, subscribes, resyncs, then applies live notifications
+    /// until the connection, the node or the owner ends it.
+    async fn connected_period(&self, node: usize) -> Result<Ended, Fatal> {
+        let n = self
+            .config
+            .nodes
+            .get(node)
+            .ok_or_else(|| Fatal::Retry("no Finesse node configured".into()))?;
+        let (xmpp_user, password) = match &self.credentials {
+            Credentials::Basic { user, password } => (user.clone(), password.expose().to_owned()),
+            Credentials::Bearer { token } => (self.user.clone(), token.expose().to_owned()),
+        };
+        let jid = format!("{xmpp_user}@{}", self.config.domain);
+        let xmpp = XmppConfig::new(n.xmpp, jid, password)
+            .resource(self.config.resource.clone())
+            .timeout(self.config.timeout);
+        let (client, mut items) = XmppClient::connect(xmpp).await.map_err(|e| {
+            if e.is_auth() {
+                Fatal::Auth(e.to_string())
+            } else {
+                Fatal::Retry(e.to_string())
+            }
+        })?;
+        metrics::gauge!("switchboard_xmpp_sessions_up").increment(1.0);
+        let ended = self.online(node, n, &client, &mut items).await;
+        metrics::gauge!("switchboard_xmpp_sessions_up").decrement(1.0);
+        if matches!(ended, Ok(Ended::Stopped)) && self.config.explicit_subscribe {
+            for node in self.nodes(&[]) {
+                let _ = client
+                    .unsubscribe(&self.config.pubsub, &node, client.bare_jid())
+                    .await;
+            }
+        }
+        client.close().await;
+        ended
+    }
+
+    /// The pubsub nodes of this user (and its supervised teams).
+    fn nodes(&self, teams: &[String]) -> Vec<String> {
+        let mut nodes = vec![
+            Node::User(self.user.clone()).to_string(),
+            Node::Dialogs(self.user.clone()).to_string(),
+            Node::SystemInfo.to_string(),
+        ];
+        nodes.extend(teams.iter().map(|t| Node::TeamUsers(t.clone()).to_string()));
+        nodes
+    }
+
+    async fn online(
+        &self,
+        node: usize,
+        n: &FinesseNodeAddr,
+        client: &XmppClient,
+        items: &mut mpsc::Receiver<ReceivedItem>,
+    ) -> Result<Ended, Fatal> {
+        // Resync first; notifications arriving meanwhile wait in `items`.
+        let user = n
+            .rest
+            .user(&self.credentials, &self.user)
+            .await
+            .map_err(rest_fatal)?;
+        if self.config.explicit_subscribe {
+            let teams: Vec<String> = user.teams.iter().map(|t| t.id.clone()).collect();
+            for node in self.nodes(&teams) {
+                client
+                    .subscribe(&self.config.pubsub, &node, client.bare_jid())
+                    .await
+                    .map_err(|e| Fatal::Retry(format!("subscribing to {node}: {e}")))?;
+            }
+        }
+        let dialogs = n
+            .rest
+            .dialogs(&self.credentials, &self.user)
+            .await
+            .map_err(rest_fatal)?;
+        let changes = self.cache.reconcile(&self.user, user, dialogs);
+        metrics::counter!("switchboard_resyncs_total").increment(1);
+        for change in changes {
+            let _ = self.changes.send(change);
+        }
+        self.status.send_replace(SessionStatus::Online(node));
+        tracing::info!(user = %self.user, node, "notification session online and resynced");
+
+        let mut ping = tokio::time::interval(self.config.ping_interval);
+        ping.tick().await;
+        loop {
+            tokio::select! {
+                _ = self.stop.cancelled() => return Ok(Ended::Stopped),
+                reason = client.closed() => return Ok(Ended::Lost(reason)),
+                _ = ping.tick() => {
+                    if let Err(e) = client.ping().await {
+                        return Ok(Ended::Lost(format!("ping failed: {e}")));
+                    }
+                }
+                item = items.recv() => {
+                    let Some(item) = item else {
+                        return Ok(Ended::Lost("notification stream closed".into()));
+                    };
+                    if let Some(ended) = self.apply(&item) {
+                        return Ok(ended);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Parses and applies one notification; `Some` when it ends the period.
+    fn apply(&self, item: &ReceivedItem) -> Option<Ended> {
+        let n = match parse_notification(&item.message_xml) {
+            Ok(n) => n,
+            Err(e) => {
+                metrics::counter!("switchboard_notification_parse_errors_total").increment(1);
+                tracing::warn!(user = %self.user, node = %item.node, error = %e, "malformed Finesse notification skipped");
+                return None;
+            }
+        };
+        let kind = match &n.update.data {
+            switchboard_finesse::UpdateData::Dialog(_) => "dialog",
+            switchboard_finesse::UpdateData::Dialogs(_) => "dialogs",
+            switchboard_finesse::UpdateData::User(_) => "user",
+            switchboard_finesse::UpdateData::ApiErrors(_) => "api_errors",
+            switchboard_finesse::UpdateData::SystemInfo(_) => "system_info",
+            switchboard_finesse::UpdateData::None | switchboard_finesse::UpdateData::Unknown(_) => {
+                "other"
+            }
+        };
+        metrics::counter!("switchboard_notifications_total", "kind" => kind).increment(1);
+        let out_of_service = matches!(&n.update.data,
+            switchboard_finesse::UpdateData::SystemInfo(s) if s.status != SystemStatus::InService);
+        for change in self.cache.apply(&self.user, &n) {
+            let _ = self.changes.send(change);
+        }
+        out_of_service.then_some(Ended::OutOfService)
+    }
+}
+
+enum Fatal {
+    /// Wrong credentials: do not retry.
+    Auth(String),
+    /// Anything else: retry, maybe on the other node.
+    Retry(String),
+}
+
+fn rest_fatal(e: RestError) -> Fatal {
+    if e.is_unauthorized() {
+        Fatal::Auth(e.to_string())
+    } else {
+        Fatal::Retry(e.to_string())
+    }
+}
+
+/// Exponential back-off with full jitter: a random delay in
+/// `[min, min(max, min * 2^attempt)]`.
+pub fn backoff(attempt: u32, min: Duration, max: Duration) -> Duration {
+    let ceiling = min
+        .saturating_mul(1u32 << attempt.min(16))
+        .min(max)
+        .max(min);
+    let span = ceiling.saturating_sub(min).as_millis() as u64;
+    min + Duration::from_millis(if span == 0 { 0 } else { fastrand::u64(..=span) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_with_jitter_and_caps() {
+        let (min, max) = (Duration::from_millis(100), Duration::from_secs(5));
+        for attempt in 0..40 {
+            let d = backoff(attempt, min, max);
+            assert!(d >= min && d <= max, "attempt {attempt}: {d:?}");
+        }
+        let samples: std::collections::BTreeSet<u128> =
+            (0..50).map(|_| backoff(6, min, max).as_millis()).collect();
+        assert!(samples.len() > 10, "jittered");
+        assert_eq!(backoff(0, min, max), min);
+    }
+}

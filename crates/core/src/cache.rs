@@ -1,0 +1,523 @@
+//! The state cache: the current Finesse state as Switchboard knows it, the
+//! truth for snapshots (docs/ARCHITECTURE.md, stage 3).
+//!
+//! It owns the dialogs by id (one entry per dialog, however many agents see
+//! it: a consult, a conference, a monitored call), the list of dialogs of each
+//! agent, each agent's Finesse user (state, extension, team), and the last
+//! SystemInfo. [`StateCache::apply`] takes one notification as received on one
+//! agent's session and returns the [`Change`]s it made; [`StateCache::reconcile`]
+//! does the same from a REST resync (after a reconnect, when notifications may
+//! have been missed). Notifications of one agent must be applied in arrival
+//! order, which the session that receives them guarantees by applying them one
+//! at a time; different agents' sessions may apply concurrently.
+//!
+//! Memory is bounded: a dialog leaves the cache when the last agent's list
+//! loses it (Dialogs DELETE or resync); a dialog that ended (DROPPED, FAILED)
+//! but whose DELETE never came is removed by [`StateCache::purge`] after the
+//! configured retention.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use dashmap::DashMap;
+use switchboard_finesse::{
+    ApiError, Dialog, DialogState, Node, Notification, SystemInfo, UpdateData, UpdateEvent, User,
+};
+
+use crate::event::{
+    AgentStateEvent, ApiErrorEvent, CallEvent, EncodedEvent, EventSource, SignedInAgent,
+    SystemInfoEvent,
+};
+
+/// Settings of the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheConfig {
+    /// How long an ended dialog (DROPPED or FAILED) whose DELETE never came
+    /// stays in the cache.
+    pub ended_dialog_retention: Duration,
+}
+
+impl Default for CacheConfig {
+    fn default() -> Self {
+        CacheConfig {
+            ended_dialog_retention: Duration::from_secs(300),
+        }
+    }
+}
+
+/// What happened to a dialog in one agent's list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DialogChange {
+    /// Added to the agent's list (Dialogs POST, or found by resync).
+    Added,
+    /// Changed (Dialog PUT, or found changed by resync).
+    Updated,
+    /// Removed from the agent's list (Dialogs DELETE, or gone at resync).
+    Removed,
+}
+
+/// Where a change came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// A live notification.
+    Notification,
+    /// A REST resync after a reconnect.
+    Resync,
+}
+
+/// One change the cache made.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    /// A dialog changed as seen by `agent`.
+    Dialog {
+        /// The agent whose list it is.
+        agent: String,
+        /// The dialog after the change (before it, for `Removed`).
+        dialog: Arc<Dialog>,
+        /// What happened.
+        change: DialogChange,
+        /// Finesse's requestId of the request that caused it.
+        request_id: Option<String>,
+        /// Notification or resync.
+        origin: Origin,
+    },
+    /// An agent's user (state, reason, pending state...) changed.
+    Agent {
+        /// The user after the change.
+        user: Arc<User>,
+        /// True when Finesse deleted the user.
+        deleted: bool,
+        /// Finesse's requestId.
+        request_id: Option<String>,
+        /// Notification or resync.
+        origin: Origin,
+    },
+    /// A CTI error for one of the agent's requests (no state change).
+    ApiError {
+        /// The agent whose session received it.
+        agent: String,
+        /// The dialog it is about, if any.
+        dialog_id: Option<String>,
+        /// The error.
+        error: ApiError,
+        /// Finesse's requestId of the failed request.
+        request_id: Option<String>,
+    },
+    /// Finesse in or out of service.
+    System {
+        /// The new SystemInfo.
+        info: Arc<SystemInfo>,
+    },
+}
+
+#[derive(Debug, Clone)]
+struct DialogEntry {
+    dialog: Arc<Dialog>,
+    /// When the dialog was first seen ended (DROPPED/FAILED).
+    ended_at: Option<Instant>,
+}
+
+/// A snapshot of one agent: its user and its dialogs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AgentSnapshot {
+    /// The agent's Finesse user, if known.
+    pub user: Option<Arc<User>>,
+    /// The dialogs in the agent's list, by id.
+    pub dialogs: Vec<Arc<Dialog>>,
+}
+
+/// The cache. Share it with `Arc`.
+#[derive(Debug, Default)]
+pub struct StateCache {
+    config: CacheConfig,
+    dialogs: DashMap<String, DialogEntry>,
+    agent_dialogs: DashMap<String, BTreeSet<String>>,
+    agents: DashMap<String, Arc<User>>,
+    system: Mutex<Option<Arc<SystemInfo>>>,
+}
+
+fn ended(d: &Dialog) -> bool {
+    matches!(d.state, DialogState::Dropped | DialogState::Failed)
+}
+
+impl StateCache {
+    /// An empty cache.
+    pub fn new(config: CacheConfig) -> StateCache {
+        StateCache {
+            config,
+            ..StateCache::default()
+        }
+    }
+
+    /// Applies one notification received on `agent`'s session and returns the
+    /// changes it made, in order.
+    pub fn apply(&self, agent: &str, n: &Notification) -> Vec<Change> {
+        let u = &n.update;
+        let request_id = u.request_id.clone();
+        let delete = u.event == UpdateEvent::Delete;
+        let mut out = Vec::new();
+        match &u.data {
+            UpdateData::Dialogs(list) => {
+                for d in list {
+                    let change = if delete {
+                        self.remove_from(agent, &d.id, Arc::new(d.clone()))
+                    } else {
+                        self.upsert(agent, d.clone())
+                    };
+                    if let Some((dialog, change)) = change {
+                        out.push(Change::Dialog {
+                            agent: agent.to_owned(),
+                            dialog,
+                            change,
+                            request_id: request_id.clone(),
+                            origin: Origin::Notification,
+                        });
+                    }
+                }
+            }
+            UpdateData::Dialog(d) => {
+                let change = if delete {
+                    self.remove_from(agent, &d.id, Arc::new((**d).clone()))
+                } else {
+                    self.upsert(agent, (**d).clone())
+                };
+                if let Some((dialog, change)) = change {
+                    out.push(Change::Dialog {
+                        agent: agent.to_owned(),
+                        dialog,
+                        change,
+                        request_id,
+                        origin: Origin::Notification,
+                    });
+                }
+            }
+            UpdateData::User(user) => {
+                let user = Arc::new(self.merge_user(agent, &n.node(), user));
+                if delete {
+                    self.agents.remove(&user.login_id);
+                } else {
+                    self.agents.insert(user.login_id.clone(), user.clone());
+                }
+                out.push(Change::Agent {
+                    user,
+                    deleted: delete,
+                    request_id,
+                    origin: Origin::Notification,
+                });
+            }
+            UpdateData::ApiErrors(errors) => {
+                let dialog_id = match Node::parse(&u.source) {
+                    Node::Dialog(id) => Some(id),
+                    _ => None,
+                };
+                for error in errors {
+                    out.push(Change::ApiError {
+                        agent: agent.to_owned(),
+                        dialog_id: dialog_id.clone(),
+                        error: error.clone(),
+                        request_id: request_id.clone(),
+                    });
+                }
+            }
+            UpdateData::SystemInfo(info) => {
+                let info = Arc::new((**info).clone());
+                *self
+                    .system
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(info.clone());
+                out.push(Change::System { info });
+            }
+            UpdateData::None | UpdateData::Unknown(_) => {}
+        }
+        out
+    }
+
+    /// The user to store: a User node carries the whole user; a Team node
+    /// (`/finesse/api/Team/{id}/Users`) carries a summary, merged into what
+    /// the cache knows so the fields it lacks (roles, team, names) stay.
+    fn merge_user(&self, session: &str, node: &Node, user: &User) -> User {
+        let team_summary = matches!(node, Node::TeamUsers(_)) || user.login_id != session;
+        match (team_summary, self.agents.get(&user.login_id)) {
+            (true, Some(known)) => User {
+                state: user.state.clone(),
+                pending_state: user.pending_state.clone(),
+                reason_code_id: user.reason_code_id.clone(),
+                reason_code: user.reason_code.clone(),
+                state_change_time: user.state_change_time.clone(),
+                extension: user.extension.clone(),
+                first_name: user.first_name.clone().or_else(|| known.first_name.clone()),
+                last_name: user.last_name.clone().or_else(|| known.last_name.clone()),
+                ..(**known).clone()
+            },
+            _ => user.clone(),
+        }
+    }
+
+    /// Inserts or replaces a dialog and puts it in `agent`'s list; `None`
+    /// when the agent already had exactly this dialog (a repeated notification,
+    /// or a live update that a resync already brought).
+    fn upsert(&self, agent: &str, dialog: Dialog) -> Option<(Arc<Dialog>, DialogChange)> {
+        let id = dialog.id.clone();
+        let ended_now = ended(&dialog);
+        let added = self
+            .agent_dialogs
+            .entry(agent.to_owned())
+            .or_default()
+            .insert(id.clone());
+        if !added && self.dialogs.get(&id).is_some_and(|e| *e.dialog == dialog) {
+            return None;
+        }
+        let dialog = Arc::new(dialog);
+        let mut entry = self.dialogs.entry(id).or_insert_with(|| DialogEntry {
+            dialog: dialog.clone(),
+            ended_at: None,
+        });
+        entry.dialog = dialog.clone();
+        entry.ended_at = match (ended_now, entry.ended_at) {
+            (true, None) => Some(Instant::now()),
+            (true, at) => at,
+            (false, _) => None,
+        };
+        let change = if added {
+            DialogChange::Added
+        } else {
+            DialogChange::Updated
+        };
+        Some((dialog, change))
+    }
+
+    /// Removes dialog `id` from `agent`'s list; drops the entry when no list
+    /// holds it any more. `None` if the agent did not have it.
+    fn remove_from(
+        &self,
+        agent: &str,
+        id: &str,
+        last: Arc<Dialog>,
+    ) -> Option<(Arc<Dialog>, DialogChange)> {
+        let removed = self
+            .agent_dialogs
+            .get_mut(agent)
+            .is_some_and(|mut list| list.remove(id));
+        if !removed {
+            return None;
+        }
+        self.agent_dialogs
+            .remove_if(agent, |_, list| list.is_empty());
+        let still_seen = self.agent_dialogs.iter().any(|l| l.contains(id));
+        if !still_seen {
+            self.dialogs.remove(id);
+        }
+        Some((last, DialogChange::Removed))
+    }
+
+    /// Brings `agent`'s state in line with what Finesse's REST API says after
+    /// a reconnect: dialogs gone are removed, new ones added, changed ones
+    /// updated, and the user replaced if it differs. Returns the changes.
+    pub fn reconcile(&self, agent: &str, user: User, dialogs: Vec<Dialog>) -> Vec<Change> {
+        let mut out = Vec::new();
+        let fresh: BTreeMap<String, Dialog> =
+            dialogs.into_iter().map(|d| (d.id.clone(), d)).collect();
+        let known: Vec<String> = self
+            .agent_dialogs
+            .get(agent)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default();
+        for id in known.iter().filter(|id| !fresh.contains_key(*id)) {
+            let last = self
+                .dialogs
+                .get(id)
+                .map(|e| e.dialog.clone())
+                .unwrap_or_else(|| {
+                    Arc::new(Dialog {
+                        id: id.clone(),
+                        ..Dialog::default()
+                    })
+                });
+            if let Some((dialog, change)) = self.remove_from(agent, id, last) {
+                out.push(Change::Dialog {
+                    agent: agent.to_owned(),
+                    dialog,
+                    change,
+                    request_id: None,
+                    origin: Origin::Resync,
+                });
+            }
+        }
+        for (id, d) in fresh {
+            let unchanged =
+                known.contains(&id) && self.dialogs.get(&id).is_some_and(|e| *e.dialog == d);
+            if unchanged {
+                continue;
+            }
+            let Some((dialog, change)) = self.upsert(agent, d) else {
+                continue;
+            };
+            out.push(Change::Dialog {
+                agent: agent.to_owned(),
+                dialog,
+                change,
+                request_id: None,
+                origin: Origin::Resync,
+            });
+        }
+        let same_user = self.agents.get(&user.login_id).is_some_and(|u| **u == user);
+        if !same_user {
+            let user = Arc::new(user);
+            self.agents.insert(user.login_id.clone(), user.clone());
+            out.push(Change::Agent {
+                user,
+                deleted: false,
+                request_id: None,
+                origin: Origin::Resync,
+            });
+        }
+        out
+    }
+
+    /// Removes dialogs that ended longer ago than the retention without a
+    /// DELETE; returns how many were removed. Call it periodically.
+    pub fn purge(&self, now: Instant) -> usize {
+        let limit = self.config.ended_dialog_retention;
+        let stale: Vec<String> = self
+            .dialogs
+            .iter()
+            .filter(|e| {
+                e.ended_at
+                    .is_some_and(|t| now.saturating_duration_since(t) >= limit)
+            })
+            .map(|e| e.key().clone())
+            .collect();
+        for id in &stale {
+            self.dialogs.remove(id);
+            for mut list in self.agent_dialogs.iter_mut() {
+                list.remove(id);
+            }
+        }
+        self.agent_dialogs.retain(|_, list| !list.is_empty());
+        stale.len()
+    }
+
+    /// The agent's user and dialogs.
+    pub fn snapshot_agent(&self, agent: &str) -> AgentSnapshot {
+        let ids: Vec<String> = self
+            .agent_dialogs
+            .get(agent)
+            .map(|l| l.iter().cloned().collect())
+            .unwrap_or_default();
+        AgentSnapshot {
+            user: self.agents.get(agent).map(|u| u.clone()),
+            dialogs: ids
+                .iter()
+                .filter_map(|id| self.dialogs.get(id).map(|e| e.dialog.clone()))
+                .collect(),
+        }
+    }
+
+    /// Every known agent of team `team` (by the user's `teamId`), by agent id.
+    pub fn snapshot_team(&self, team: &str) -> Vec<AgentSnapshot> {
+        let mut ids: Vec<String> = self
+            .agents
+            .iter()
+            .filter(|u| u.team_id.as_deref() == Some(team))
+            .map(|u| u.login_id.clone())
+            .collect();
+        ids.sort();
+        ids.iter().map(|id| self.snapshot_agent(id)).collect()
+    }
+
+    /// Every known agent, by agent id.
+    pub fn snapshot_all(&self) -> Vec<AgentSnapshot> {
+        let mut ids: BTreeSet<String> = self.agents.iter().map(|u| u.key().clone()).collect();
+        ids.extend(self.agent_dialogs.iter().map(|l| l.key().clone()));
+        ids.iter().map(|id| self.snapshot_agent(id)).collect()
+    }
+
+    /// A dialog by id.
+    pub fn dialog(&self, id: &str) -> Option<Arc<Dialog>> {
+        self.dialogs.get(id).map(|e| e.dialog.clone())
+    }
+
+    /// An agent's user.
+    pub fn user(&self, agent: &str) -> Option<Arc<User>> {
+        self.agents.get(agent).map(|u| u.clone())
+    }
+
+    /// The last SystemInfo received.
+    pub fn system_info(&self) -> Option<Arc<SystemInfo>> {
+        self.system
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone()
+    }
+
+    /// How many dialogs the cache holds (a gauge for metrics and memory checks).
+    pub fn dialog_count(&self) -> usize {
+        self.dialogs.len()
+    }
+
+    /// The event a change becomes for the agent it concerns (call events are
+    /// rendered for that agent's extension, as known to the cache).
+    pub fn render(&self, change: &Change) -> EncodedEvent {
+        match change {
+            Change::Dialog {
+                agent,
+                dialog,
+                change,
+                request_id,
+                origin,
+            } => {
+                let signed_in = SignedInAgent {
+                    id: agent.clone(),
+                    extension: self
+                        .user(agent)
+                        .and_then(|u| u.extension.clone())
+                        .unwrap_or_default(),
+                };
+                CallEvent {
+                    dialog,
+                    agent: &signed_in,
+                    source: source_of(*origin),
+                    deleted: *change == DialogChange::Removed,
+                    finesse_request_id: request_id.as_deref(),
+                }
+                .encode()
+            }
+            Change::Agent {
+                user,
+                deleted,
+                origin,
+                ..
+            } => AgentStateEvent {
+                user,
+                source: source_of(*origin),
+                deleted: *deleted,
+            }
+            .encode(),
+            Change::ApiError {
+                dialog_id,
+                error,
+                request_id,
+                ..
+            } => ApiErrorEvent {
+                error,
+                dialog_id: dialog_id.as_deref(),
+                finesse_request_id: request_id.as_deref(),
+                client_request_id: None,
+            }
+            .encode(),
+            Change::System { info } => SystemInfoEvent {
+                info,
+                source: EventSource::Event,
+            }
+            .encode(),
+        }
+    }
+}
+
+fn source_of(origin: Origin) -> EventSource {
+    match origin {
+        Origin::Notification => EventSource::Event,
+        Origin::Resync => EventSource::Resync,
+    }
+}

@@ -1,0 +1,391 @@
+//! The state cache fed with everything the simulated Finesse publishes ends
+//! up equal to the simulator's own state, dialog by dialog; resync repairs
+//! what was missed; ended dialogs do not accumulate.
+
+use std::time::{Duration, Instant};
+
+use switchboard_core::{CacheConfig, Change, DialogChange, Origin, StateCache};
+use switchboard_finesse::*;
+use switchboard_sim::{CallKind, CallOptions, Outgoing, SimConfig, World};
+
+const SUP: &str = "2001001";
+
+/// The session a notification arrives on: the node's agent; Team and
+/// SystemInfo nodes reach the supervisor.
+fn session_of(o: &Outgoing) -> String {
+    o.node.agent_id().map_or(SUP.to_owned(), str::to_owned)
+}
+
+/// What an agent's session receives: Finesse publishes each notification to
+/// that agent's nodes (and Team/SystemInfo nodes to subscribers).
+fn feed(cache: &StateCache, out: Vec<Outgoing>) -> Vec<Change> {
+    out.into_iter()
+        .flat_map(|o| {
+            let n = Notification {
+                node: Some(o.node.to_string()),
+                update: o.update.clone(),
+                ..Notification::default()
+            };
+            cache.apply(&session_of(&o), &n)
+        })
+        .collect()
+}
+
+fn sign_in(w: &mut World, cache: &StateCache, agent: &str, ext: &str) {
+    let login = UserRequest {
+        state: UserState::Login,
+        extension: Some(ext.into()),
+        reason_code_id: None,
+    };
+    feed(
+        cache,
+        w.put_user(agent, agent, &login, None).expect("login"),
+    );
+    let ready = UserRequest {
+        state: UserState::Ready,
+        ..Default::default()
+    };
+    feed(
+        cache,
+        w.put_user(agent, agent, &ready, None).expect("ready"),
+    );
+}
+
+fn act(
+    w: &mut World,
+    cache: &StateCache,
+    id: &str,
+    agent: &str,
+    ext: &str,
+    action: DialogAction,
+) -> Vec<Change> {
+    let req = DialogRequest {
+        action,
+        target_media_address: Some(ext.into()),
+    };
+    feed(cache, w.dialog_action(id, agent, &req, None).expect("202"))
+}
+
+fn assert_converged(w: &World, cache: &StateCache, agents: &[&str]) {
+    for agent in agents {
+        let mut want = w.dialogs_of(agent).expect("dialogs");
+        want.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut got: Vec<Dialog> = cache
+            .snapshot_agent(agent)
+            .dialogs
+            .iter()
+            .map(|d| (**d).clone())
+            .collect();
+        got.sort_by(|a, b| a.id.cmp(&b.id));
+        assert_eq!(got, want, "dialogs of {agent}");
+        let user = w.user(agent).expect("user");
+        let cached = cache.user(agent).expect("cached user");
+        assert_eq!(
+            (&cached.state, &cached.pending_state, &cached.extension),
+            (&user.state, &user.pending_state, &user.extension),
+            "user {agent}"
+        );
+    }
+    let live: usize = w.dialogs().len();
+    assert_eq!(cache.dialog_count(), live, "one entry per live dialog");
+}
+
+#[test]
+fn a_mixed_scenario_converges_dialog_by_dialog() {
+    let mut w = World::new(SimConfig::default());
+    let cache = StateCache::new(CacheConfig::default());
+    let agents = ["1001001", "1001002", "1001003", "1001004"];
+    for (i, a) in agents.iter().enumerate() {
+        sign_in(&mut w, &cache, a, &format!("500{}", i + 1));
+    }
+    // Inbound answered, consulted to agent 2, transferred.
+    let (inbound, out) = w
+        .start_call("1001001", CallKind::Inbound, &CallOptions::default())
+        .expect("call");
+    feed(&cache, out);
+    act(
+        &mut w,
+        &cache,
+        &inbound,
+        "1001001",
+        "5001",
+        DialogAction::Answer,
+    );
+    act(
+        &mut w,
+        &cache,
+        &inbound,
+        "1001001",
+        "5001",
+        DialogAction::ConsultCall {
+            to_address: "5002".into(),
+        },
+    );
+    let consult = w.dialogs_of("1001002").expect("d")[0].id.clone();
+    act(
+        &mut w,
+        &cache,
+        &consult,
+        "1001002",
+        "5002",
+        DialogAction::Answer,
+    );
+    assert_converged(&w, &cache, &agents);
+    // The consult dialog is one entry seen from both agents.
+    assert!(
+        cache
+            .snapshot_agent("1001001")
+            .dialogs
+            .iter()
+            .any(|d| d.id == consult)
+    );
+    assert!(
+        cache
+            .snapshot_agent("1001002")
+            .dialogs
+            .iter()
+            .any(|d| d.id == consult)
+    );
+    act(
+        &mut w,
+        &cache,
+        &inbound,
+        "1001001",
+        "5001",
+        DialogAction::Transfer,
+    );
+    assert_converged(&w, &cache, &agents);
+    // Preview accepted, callback scheduled, held, retrieved.
+    let (res, out) = w
+        .start_call("1001003", CallKind::Preview, &CallOptions::default())
+        .expect("preview");
+    feed(&cache, out);
+    let changes = act(
+        &mut w,
+        &cache,
+        &res,
+        "1001003",
+        "5003",
+        DialogAction::Accept,
+    );
+    assert!(changes.iter().any(|c| matches!(c, Change::Dialog { change: DialogChange::Removed, dialog, .. } if dialog.id == res)));
+    let call = w.dialogs_of("1001003").expect("d")[0].id.clone();
+    act(
+        &mut w,
+        &cache,
+        &call,
+        "1001003",
+        "5003",
+        DialogAction::UpdateScheduledCallback {
+            callback_time: Some("2026-12-01T10:30".into()),
+            callback_number: None,
+        },
+    );
+    act(&mut w, &cache, &call, "1001003", "5003", DialogAction::Hold);
+    act(
+        &mut w,
+        &cache,
+        &call,
+        "1001003",
+        "5003",
+        DialogAction::Retrieve,
+    );
+    // A reservation rejected; a progressive call answered and dropped.
+    let (res4, out) = w
+        .start_call("1001004", CallKind::DirectPreview, &CallOptions::default())
+        .expect("dp");
+    feed(&cache, out);
+    act(
+        &mut w,
+        &cache,
+        &res4,
+        "1001004",
+        "5004",
+        DialogAction::Reject,
+    );
+    let (prog, out) = w
+        .start_call("1001004", CallKind::Progressive, &CallOptions::default())
+        .expect("prog");
+    feed(&cache, out);
+    act(
+        &mut w,
+        &cache,
+        &prog,
+        "1001004",
+        "5004",
+        DialogAction::Answer,
+    );
+    assert_converged(&w, &cache, &agents);
+    act(&mut w, &cache, &prog, "1001004", "5004", DialogAction::Drop);
+    let last = w.dialogs_of("1001002").expect("d")[0].id.clone();
+    act(&mut w, &cache, &last, "1001002", "5002", DialogAction::Drop);
+    act(&mut w, &cache, &call, "1001003", "5003", DialogAction::Drop);
+    assert_converged(&w, &cache, &agents);
+    assert_eq!(cache.dialog_count(), 0, "every dialog left with its DELETE");
+    // Team summaries merged, not replacing the full user.
+    let u = cache.user("1001001").expect("user");
+    assert_eq!(u.roles, ["Agent"]);
+    assert_eq!(u.team_id.as_deref(), Some("5000"));
+}
+
+#[test]
+fn resync_repairs_missed_notifications() {
+    let mut w = World::new(SimConfig::default());
+    let cache = StateCache::new(CacheConfig::default());
+    sign_in(&mut w, &cache, "1001001", "5001");
+    let (gone, out) = w
+        .start_call("1001001", CallKind::Inbound, &CallOptions::default())
+        .expect("call");
+    feed(&cache, out);
+    // Notifications lost while the XMPP session was down: the call was answered
+    // and dropped, and a new preview reservation arrived.
+    let req = |a| DialogRequest {
+        action: a,
+        target_media_address: Some("5001".into()),
+    };
+    w.dialog_action(&gone, "1001001", &req(DialogAction::Answer), None)
+        .expect("answer");
+    w.dialog_action(&gone, "1001001", &req(DialogAction::Drop), None)
+        .expect("drop");
+    let (new, _) = w
+        .start_call("1001001", CallKind::Preview, &CallOptions::default())
+        .expect("preview");
+    let changes = cache.reconcile(
+        "1001001",
+        w.user("1001001").expect("u"),
+        w.dialogs_of("1001001").expect("d"),
+    );
+    let summary: Vec<(String, DialogChange)> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Dialog {
+                dialog,
+                change,
+                origin: Origin::Resync,
+                ..
+            } => Some((dialog.id.clone(), *change)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (gone.clone(), DialogChange::Removed),
+            (new.clone(), DialogChange::Added)
+        ]
+    );
+    assert!(changes.iter().any(|c| matches!(c, Change::Agent { user, origin: Origin::Resync, .. } if user.state == UserState::ReservedOutboundPreview)));
+    assert_converged(&w, &cache, &["1001001"]);
+    // A second resync with nothing new changes nothing.
+    assert!(
+        cache
+            .reconcile(
+                "1001001",
+                w.user("1001001").expect("u"),
+                w.dialogs_of("1001001").expect("d")
+            )
+            .is_empty()
+    );
+    // The DELETED event of the vanished call is rendered for the agent.
+    let removed = changes
+        .iter()
+        .find(|c| {
+            matches!(
+                c,
+                Change::Dialog {
+                    change: DialogChange::Removed,
+                    ..
+                }
+            )
+        })
+        .expect("removed");
+    let event: serde_json::Value = serde_json::from_str(&cache.render(removed).json).expect("json");
+    assert_eq!(event["data"]["event"], "DELETED");
+    assert_eq!(event["data"]["source"], "resync");
+    assert_eq!(event["data"]["call"]["id"], gone.as_str());
+}
+
+#[test]
+fn ended_dialogs_without_delete_are_purged() {
+    let cache = StateCache::new(CacheConfig {
+        ended_dialog_retention: Duration::from_secs(60),
+    });
+    let put = |id: &str, state: DialogState| Notification {
+        update: Update {
+            event: UpdateEvent::Put,
+            request_id: None,
+            source: format!("/finesse/api/Dialog/{id}"),
+            data: UpdateData::Dialog(Box::new(Dialog {
+                id: id.into(),
+                state,
+                ..Dialog::default()
+            })),
+        },
+        ..Notification::default()
+    };
+    // A day of calls whose DELETE never arrives: 10,000 dialogs end.
+    for i in 0..10_000 {
+        cache.apply("1001001", &put(&i.to_string(), DialogState::Active));
+        cache.apply("1001001", &put(&i.to_string(), DialogState::Dropped));
+    }
+    cache.apply("1001001", &put("live", DialogState::Active));
+    assert_eq!(cache.dialog_count(), 10_001);
+    assert_eq!(cache.purge(Instant::now()), 0, "not before the retention");
+    assert_eq!(
+        cache.purge(Instant::now() + Duration::from_secs(61)),
+        10_000
+    );
+    assert_eq!(cache.dialog_count(), 1);
+    assert_eq!(cache.snapshot_agent("1001001").dialogs.len(), 1);
+}
+
+#[test]
+fn snapshots_by_team_and_all() {
+    let mut w = World::new(SimConfig::default());
+    let cache = StateCache::new(CacheConfig::default());
+    sign_in(&mut w, &cache, "1001001", "5001");
+    sign_in(&mut w, &cache, "1001002", "5002");
+    let team = cache.snapshot_team("5000");
+    assert_eq!(team.len(), 2);
+    assert!(
+        team.iter()
+            .all(|s| s.user.as_ref().is_some_and(|u| u.state == UserState::Ready))
+    );
+    assert!(cache.snapshot_team("6000").is_empty());
+    assert_eq!(cache.snapshot_all().len(), 2);
+    let out = w.set_status(
+        switchboard_sim::Side::Primary,
+        SystemStatus::OutOfService,
+        None,
+    );
+    feed(&cache, out);
+    assert_eq!(
+        cache.system_info().expect("system").status,
+        SystemStatus::OutOfService
+    );
+}
+
+#[test]
+fn a_repeated_notification_changes_nothing() {
+    let cache = StateCache::new(CacheConfig::default());
+    let n = parse_notification(include_str!(
+        "../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.stanza.xml"
+    ))
+    .expect("golden");
+    assert_eq!(cache.apply("311640960", &n).len(), 1);
+    assert!(
+        cache.apply("311640960", &n).is_empty(),
+        "same dialog again: no change, no event"
+    );
+    let mut changed = n.clone();
+    if let UpdateData::Dialog(d) = &mut changed.update.data {
+        d.state = DialogState::Dropped;
+    }
+    assert!(matches!(
+        cache.apply("311640960", &changed)[..],
+        [Change::Dialog {
+            change: DialogChange::Updated,
+            ..
+        }]
+    ));
+}

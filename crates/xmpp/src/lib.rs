@@ -1,0 +1,15 @@
+//! Switchboard's XMPP client: one session to a Finesse-like notification
+//! service (Openfire at Finesse, Prosody in tests), used by the connector's
+//! per-user sessions, the Finesse simulator's publisher and the tests.
+//!
+//! This crate owns the session mechanics only ([`client`]): sign-in, presence,
+//! IQ requests matched by id with timeouts, XEP-0060 subscribe / unsubscribe /
+//! create / publish, ping, and received pubsub items. Reconnecting, resyncing
+//! and what a notification means belong to `switchboard-connector`.
+
+pub mod client;
+
+pub use client::{
+    IqKind, NS_PUBSUB, NS_PUBSUB_EVENT, NS_PUBSUB_OWNER, ReceivedItem, XmppClient, XmppConfig,
+    XmppError,
+};

@@ -12,15 +12,19 @@
 //! - [`session`]: one XMPP notification session per signed-in Finesse user:
 //!   subscriptions, ping, reconnect with back-off and jitter, failover between
 //!   the two Finesse nodes, and the resync of the state cache from REST after
-//!   every (re)connect.
+//!   every (re)connect;
+//! - [`manager`]: the registry of sessions, one per user shared by all its
+//!   client connections, closed a grace period after the last one leaves.
 //!
 //! The nouns and their XML come from `switchboard-finesse`; this crate only
 //! moves them. Credentials are never logged, displayed or used as metric
 //! labels ([`Secret`]).
 
+pub mod manager;
 pub mod rest;
 pub mod session;
 
+pub use manager::{SessionLease, SessionManager, discover_xmpp};
 pub use rest::{
     Credentials, FinesseClient, FinesseEndpoint, METRIC_LATENCY_SECONDS, METRIC_REQUESTS_TOTAL,
     REQUEST_ID_HEADER, RequestId, RestConfig, RestError, Secret, Url,

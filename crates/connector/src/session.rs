@@ -153,6 +153,8 @@ enum Ended {
     Lost(String),
     /// The node went out of service: fail over.
     OutOfService,
+    /// Online on a secondary node while the primary serves again: move back.
+    FailBack,
 }
 
 struct Runner {
@@ -186,6 +188,11 @@ impl Runner {
                     attempt = 0;
                     metrics::counter!("switchboard_finesse_failovers_total").increment(1);
                     tracing::warn!(user = %self.user, node, "Finesse node out of service: failing over");
+                }
+                Ok(Ended::FailBack) => {
+                    tracing::info!(user = %self.user, "primary Finesse node in service again: moving back");
+                    node = 0;
+                    attempt = 0;
                 }
                 Ok(Ended::Lost(why)) => {
                     tracing::warn!(user = %self.user, node, reason = %why, "notification session lost");
@@ -313,6 +320,7 @@ impl Runner {
 
         let mut ping = tokio::time::interval(self.config.ping_interval);
         ping.tick().await;
+        let failback = self.config.prefer_primary && node != 0;
         loop {
             tokio::select! {
                 _ = self.stop.cancelled() => return Ok(Ended::Stopped),
@@ -320,6 +328,10 @@ impl Runner {
                 _ = ping.tick() => {
                     if let Err(e) = client.ping().await {
                         return Ok(Ended::Lost(format!("ping failed: {e}")));
+                    }
+                    // On a secondary node, go back once the primary serves again.
+                    if failback && self.in_service(0).await {
+                        return Ok(Ended::FailBack);
                     }
                 }
                 item = items.recv() => {

@@ -398,3 +398,152 @@ async fn a_wrong_password_stops_the_session_with_auth_failed() {
     .expect("reported within 10 s");
     assert!(matches!(status, SessionStatus::AuthFailed(_)));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn primary_out_of_service_fails_over_to_the_secondary_and_back() {
+    let prosody = Prosody::start_async(ProsodyOptions::with_accounts([("1001001", "demo")]))
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let any = "127.0.0.1:0".parse().expect("addr");
+    let sim = start(SimOptions {
+        config: SimConfig::default(),
+        primary: any,
+        secondary: Some(any),
+        scenario: None,
+        sink: NoticeSink::Xmpp(XmppTarget {
+            addr: prosody.addr(),
+            domain: prosody.domain().into(),
+            user: "admin".into(),
+            password: prosody.admin_password().into(),
+            auto_subscribe: false,
+        }),
+    })
+    .await
+    .expect("simulator");
+    let node = |addr: std::net::SocketAddr| FinesseNodeAddr {
+        rest: FinesseClient::new(&format!("http://{addr}"), RestConfig::default()).expect("client"),
+        xmpp: prosody.addr(),
+    };
+    let config = Arc::new(SessionConfig {
+        nodes: vec![node(sim.primary), node(sim.secondary.expect("pair"))],
+        domain: prosody.domain().into(),
+        pubsub: prosody.pubsub_jid(),
+        resource: "switchboard-a".into(),
+        ping_interval: Duration::from_millis(300),
+        timeout: Duration::from_secs(5),
+        explicit_subscribe: true,
+        backoff_min: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        prefer_primary: true,
+    });
+    let cache = Arc::new(StateCache::new(CacheConfig::default()));
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let mut s = Session::spawn(
+        "1001001".into(),
+        Credentials::basic("1001001", "demo"),
+        config,
+        cache,
+        tx,
+        &CancellationToken::new(),
+    );
+    let online = |n: usize| move |st: &SessionStatus| *st == SessionStatus::Online(n);
+    tokio::time::timeout(Duration::from_secs(10), s.wait_for(online(0)))
+        .await
+        .expect("online on the primary");
+    sim.sim
+        .apply(|w| {
+            Ok((
+                (),
+                w.set_status(
+                    switchboard_sim::Side::Primary,
+                    SystemStatus::OutOfService,
+                    Some("CTI lost".into()),
+                ),
+            ))
+        })
+        .expect("status");
+    tokio::time::timeout(Duration::from_secs(10), s.wait_for(online(1)))
+        .await
+        .expect("failed over to the secondary");
+    // The resync after failover went to the secondary node.
+    let log = sim.sim.request_log();
+    assert!(
+        log.iter()
+            .any(|r| r.side == switchboard_sim::Side::Secondary
+                && r.path == "/finesse/api/User/1001001/Dialogs"
+                && r.status == 200),
+        "{log:?}"
+    );
+    sim.sim
+        .apply(|w| {
+            Ok((
+                (),
+                w.set_status(
+                    switchboard_sim::Side::Primary,
+                    SystemStatus::InService,
+                    None,
+                ),
+            ))
+        })
+        .expect("status");
+    tokio::time::timeout(Duration::from_secs(10), s.wait_for(online(0)))
+        .await
+        .expect("moved back to the primary");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_session_per_user_shared_and_closed_after_the_grace_period() {
+    let env = env().await;
+    let (domain, pubsub) = switchboard_connector::discover_xmpp(&env.rest)
+        .await
+        .expect("SystemInfo");
+    assert_eq!(
+        (domain.as_str(), pubsub.as_str()),
+        ("finesse.local", "pubsub.finesse.local")
+    );
+    let config = Arc::new(SessionConfig {
+        nodes: vec![FinesseNodeAddr {
+            rest: env.rest.clone(),
+            xmpp: env.prosody.addr(),
+        }],
+        domain,
+        pubsub,
+        resource: "switchboard-m".into(),
+        ping_interval: Duration::from_secs(20),
+        timeout: Duration::from_secs(5),
+        explicit_subscribe: true,
+        backoff_min: Duration::from_millis(50),
+        backoff_max: Duration::from_millis(200),
+        prefer_primary: false,
+    });
+    let (tx, _rx) = mpsc::unbounded_channel();
+    let shutdown = CancellationToken::new();
+    let manager = switchboard_connector::SessionManager::new(
+        config,
+        env.cache.clone(),
+        tx,
+        Duration::from_millis(300),
+        &shutdown,
+    );
+    let a = manager.acquire("1001005", Credentials::basic("1001005", "demo"));
+    let b = manager.acquire("1001005", Credentials::basic("1001005", "demo"));
+    assert!(
+        std::ptr::eq(a.session(), b.session()),
+        "two connections, one session"
+    );
+    assert_eq!(manager.len(), 1);
+    drop(a);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(manager.len(), 1, "still held by the second connection");
+    drop(b);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let c = manager.acquire("1001005", Credentials::basic("1001005", "demo"));
+    assert_eq!(
+        manager.len(),
+        1,
+        "reacquired within the grace period: same session"
+    );
+    drop(c);
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    assert!(manager.is_empty(), "closed after the grace period");
+}

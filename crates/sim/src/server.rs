@@ -507,14 +507,7 @@ async fn get_user(
             let world = s.sim.world();
             let user = world.user(&id)?;
             if !world.may_act_on_user(actor, &id) {
-                return Err(ApiFailure {
-                    status: 401,
-                    errors: vec![ApiError {
-                        error_type: "Invalid Authorization User Specified".into(),
-                        error_message: "UNAUTHORIZED".into(),
-                        error_data: Some(actor.to_owned()),
-                    }],
-                });
+                return Err(ApiFailure::not_authorized(actor));
             }
             Ok((StatusCode::OK, user.to_xml()))
         },
@@ -564,14 +557,7 @@ async fn get_dialogs(
             let world = s.sim.world();
             let dialogs = world.dialogs_of(&id)?;
             if !world.may_act_on_user(actor, &id) {
-                return Err(ApiFailure {
-                    status: 401,
-                    errors: vec![ApiError {
-                        error_type: "Invalid Authorization User Specified".into(),
-                        error_message: "UNAUTHORIZED".into(),
-                        error_data: Some(actor.to_owned()),
-                    }],
-                });
+                return Err(ApiFailure::not_authorized(actor));
             }
             Ok((StatusCode::OK, Dialog::list_to_xml(&dialogs)))
         },
@@ -595,14 +581,9 @@ async fn post_dialogs(
         |call| {
             let req = parsed.clone()?;
             if call.user.as_deref() != Some(id.as_str()) {
-                return Err(ApiFailure {
-                    status: 401,
-                    errors: vec![ApiError {
-                        error_type: "Invalid Authorization User Specified".into(),
-                        error_message: "UNAUTHORIZED".into(),
-                        error_data: call.user.clone(),
-                    }],
-                });
+                return Err(ApiFailure::not_authorized(
+                    call.user.as_deref().unwrap_or_default(),
+                ));
             }
             s.sim
                 .apply(|w| Ok(((), w.make_call(&id, &req, call.request_id.as_deref())?)))?;
@@ -667,14 +648,9 @@ async fn get_team(
             let world = s.sim.world();
             let team = world.team(&id)?;
             if !world.may_read_team(call.user.as_deref().unwrap_or_default(), &id) {
-                return Err(ApiFailure {
-                    status: 401,
-                    errors: vec![ApiError {
-                        error_type: "Invalid Authorization User Specified".into(),
-                        error_message: "UNAUTHORIZED".into(),
-                        error_data: call.user.clone(),
-                    }],
-                });
+                return Err(ApiFailure::not_authorized(
+                    call.user.as_deref().unwrap_or_default(),
+                ));
             }
             Ok((StatusCode::OK, team.to_xml()))
         },

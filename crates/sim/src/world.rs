@@ -40,7 +40,8 @@ pub struct ApiFailure {
 }
 
 impl ApiFailure {
-    fn new(status: u16, error_type: &str, message: &str, data: Option<&str>) -> ApiFailure {
+    /// One error with the given status, type, message and data.
+    pub fn new(status: u16, error_type: &str, message: &str, data: Option<&str>) -> ApiFailure {
         ApiFailure {
             status,
             errors: vec![ApiError {
@@ -67,7 +68,7 @@ impl ApiFailure {
     }
 
     /// 401 for a user acting on what is not theirs.
-    fn not_authorized(user: &str) -> ApiFailure {
+    pub fn not_authorized(user: &str) -> ApiFailure {
         ApiFailure::new(
             401,
             "Invalid Authorization User Specified",

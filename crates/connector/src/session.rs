@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use switchboard_core::{Change, StateCache};
 use switchboard_finesse::{Node, SystemStatus, parse_notification};
-use switchboard_xmpp::{ReceivedItem, XmppClient, XmppConfig};
+use switchboard_xmpp::{ReceivedItem, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
@@ -62,6 +62,8 @@ pub struct SessionConfig {
     pub backoff_max: Duration,
     /// After failing over, go back to the primary once it is in service again.
     pub prefer_primary: bool,
+    /// TLS to the notification service; Plain only for loopback tests.
+    pub tls: TlsMode,
 }
 
 /// What a session is doing, for `/readyz` and the client.
@@ -250,7 +252,8 @@ impl Runner {
         let jid = format!("{xmpp_user}@{}", self.config.domain);
         let xmpp = XmppConfig::new(n.xmpp, jid, password)
             .resource(self.config.resource.clone())
-            .timeout(self.config.timeout);
+            .timeout(self.config.timeout)
+            .tls(self.config.tls);
         let (client, mut items) = XmppClient::connect(xmpp).await.map_err(|e| {
             if e.is_auth() {
                 Fatal::Auth(e.to_string())

@@ -15,7 +15,7 @@ use switchboard_sim::{
     CallKind, CallOptions, NoticeSink, RunningSim, SimConfig, SimOptions, UserConfig, XmppTarget,
     start,
 };
-use switchboard_testkit::{Prosody, ProsodyOptions, XmppClient, XmppConfig};
+use switchboard_testkit::{Prosody, ProsodyOptions, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -95,6 +95,7 @@ async fn env() -> Env {
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_millis(500),
         prefer_primary: false,
+        tls: TlsMode::Plain,
     });
     let cache = Arc::new(StateCache::new(CacheConfig::default()));
     let (tx, changes) = mpsc::unbounded_channel();
@@ -332,11 +333,14 @@ async fn prosody_restart_mid_calls_resyncs_what_was_missed() {
 async fn malformed_notification_is_skipped_and_the_session_stays_up() {
     let mut env = env().await;
     env.all_online(Duration::from_secs(30)).await;
-    let (admin, _) = XmppClient::connect(XmppConfig::new(
-        env.prosody.addr(),
-        env.prosody.admin_jid(),
-        env.prosody.admin_password(),
-    ))
+    let (admin, _) = XmppClient::connect(
+        XmppConfig::new(
+            env.prosody.addr(),
+            env.prosody.admin_jid(),
+            env.prosody.admin_password(),
+        )
+        .tls(TlsMode::Plain),
+    )
     .await
     .expect("admin");
     let node = "/finesse/api/User/1001001/Dialogs";
@@ -380,6 +384,7 @@ async fn a_wrong_password_stops_the_session_with_auth_failed() {
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_millis(500),
         prefer_primary: false,
+        tls: TlsMode::Plain,
     });
     let (tx, _rx) = mpsc::unbounded_channel();
     let mut s = Session::spawn(
@@ -435,6 +440,7 @@ async fn primary_out_of_service_fails_over_to_the_secondary_and_back() {
         backoff_min: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
         prefer_primary: true,
+        tls: TlsMode::Plain,
     });
     let cache = Arc::new(StateCache::new(CacheConfig::default()));
     let (tx, _rx) = mpsc::unbounded_channel();
@@ -515,6 +521,7 @@ async fn one_session_per_user_shared_and_closed_after_the_grace_period() {
         backoff_min: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
         prefer_primary: false,
+        tls: TlsMode::Plain,
     });
     let (tx, _rx) = mpsc::unbounded_channel();
     let shutdown = CancellationToken::new();

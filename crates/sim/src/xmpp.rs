@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use switchboard_finesse::Node;
-use switchboard_xmpp::{XmppClient, XmppConfig, XmppError};
+use switchboard_xmpp::{TlsMode, XmppClient, XmppConfig, XmppError};
 
 use crate::config::SimConfig;
 use crate::server::Notice;
@@ -59,7 +59,9 @@ impl XmppPublisher {
     async fn sign_in(target: &XmppTarget) -> Result<XmppClient, XmppError> {
         let jid = format!("{}@{}", target.user, target.domain);
         let (client, _items) = XmppClient::connect(
-            XmppConfig::new(target.addr, jid, target.password.clone()).resource("finesse-sim"),
+            XmppConfig::new(target.addr, jid, target.password.clone())
+                .resource("finesse-sim")
+                .tls(TlsMode::Plain),
         )
         .await?;
         Ok(client)

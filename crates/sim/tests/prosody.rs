@@ -7,7 +7,7 @@ use std::time::Duration;
 use reqwest::Client;
 use switchboard_finesse::*;
 use switchboard_sim::{NoticeSink, RunningSim, SimConfig, SimOptions, XmppTarget, start};
-use switchboard_testkit::{Prosody, ProsodyOptions, ReceivedItem, XmppClient, XmppConfig};
+use switchboard_testkit::{Prosody, ProsodyOptions, ReceivedItem, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::mpsc;
 
 struct Env {
@@ -46,7 +46,9 @@ async fn env() -> Env {
     .await
     .expect("simulator starts and connects to Prosody");
     let (agent, agent_items) = XmppClient::connect(
-        XmppConfig::new(prosody.addr(), prosody.jid("1001001"), "demo").resource("test-widget"),
+        XmppConfig::new(prosody.addr(), prosody.jid("1001001"), "demo")
+            .resource("test-widget")
+            .tls(TlsMode::Plain),
     )
     .await
     .expect("agent signs in to XMPP");

@@ -166,6 +166,10 @@ pub struct ProsodyOptions {
     pub prosody_program: OsString,
     /// The control program, looked up like `prosody_program` (default `prosodyctl`).
     pub prosodyctl_program: OsString,
+    /// STARTTLS required on the client port (default false: plaintext only). A test CA and
+    /// a leaf certificate for `domain` are made with the `openssl` command line;
+    /// [`Prosody::ca_pem`] gives the CA to trust.
+    pub tls: bool,
 }
 
 impl Default for ProsodyOptions {
@@ -175,6 +179,7 @@ impl Default for ProsodyOptions {
             accounts: Vec::new(),
             prosody_program: "prosody".into(),
             prosodyctl_program: "prosodyctl".into(),
+            tls: false,
         }
     }
 }
@@ -205,6 +210,7 @@ impl fmt::Debug for ProsodyOptions {
             .field("accounts", &users)
             .field("prosody_program", &self.prosody_program)
             .field("prosodyctl_program", &self.prosodyctl_program)
+            .field("tls", &self.tls)
             .finish()
     }
 }
@@ -221,6 +227,15 @@ pub struct Prosody {
     prosodyctl: PathBuf,
     child: Option<Child>,
     watchdog: Option<Child>,
+    /// With TLS: the test CA (PEM) and the leaf certificate and key files.
+    tls: Option<TlsFiles>,
+}
+
+/// The test PKI of a TLS instance.
+struct TlsFiles {
+    ca_pem: Vec<u8>,
+    certificate: PathBuf,
+    key: PathBuf,
 }
 
 impl fmt::Debug for Prosody {
@@ -256,7 +271,13 @@ impl Prosody {
                 .map_err(|e| TestkitError::io(format!("creating {sub}/"), e))?;
         }
         let config = dir.path().join("prosody.cfg.lua");
+        let tls = if options.tls {
+            Some(make_test_pki(&dir.path().join("certs"), &options.domain)?)
+        } else {
+            None
+        };
         let mut this = Self {
+            tls,
             config,
             port: 0,
             domain: options.domain.clone(),
@@ -313,6 +334,17 @@ impl Prosody {
     /// The XMPP domain, e.g. `finesse.local`.
     pub fn domain(&self) -> &str {
         &self.domain
+    }
+
+    /// The test CA certificate (PEM) that signed the server's certificate, when started with
+    /// [`ProsodyOptions::tls`]; trust it with `XmppConfig::extra_root_cert_pem`.
+    pub fn ca_pem(&self) -> Option<Vec<u8>> {
+        self.tls.as_ref().map(|t| t.ca_pem.clone())
+    }
+
+    /// Whether the server requires STARTTLS ([`ProsodyOptions::tls`]).
+    pub fn is_tls(&self) -> bool {
+        self.tls.is_some()
     }
 
     /// The pubsub service, `pubsub.<domain>`.
@@ -458,7 +490,10 @@ impl Prosody {
 
     fn write_config(&self) -> Result<(), TestkitError> {
         let dir = self.dir().to_string_lossy();
-        let text = render_config(&dir, self.port, &self.domain);
+        let mut text = render_config(&dir, self.port, &self.domain);
+        if let Some(tls) = &self.tls {
+            text = render_tls(&text, &tls.certificate, &tls.key);
+        }
         std::fs::write(&self.config, text)
             .map_err(|e| TestkitError::io(format!("writing {}", self.config.display()), e))
     }
@@ -694,6 +729,135 @@ pub fn render_config(dir: &str, port: u16, domain: &str) -> String {
         .replace("@DOMAIN@", domain)
 }
 
+/// Enables STARTTLS (required) in a rendered config: the `"tls"` module, the certificate,
+/// `c2s_require_encryption = true` (see the template's optional placeholders).
+pub fn render_tls(config: &str, certificate: &Path, key: &Path) -> String {
+    let settings = format!(
+        "ssl = {{ certificate = {}; key = {} }}\n\
+         c2s_require_encryption = true            -- STARTTLS before sign-in (TLS variant)",
+        lua_string(&certificate.to_string_lossy()),
+        lua_string(&key.to_string_lossy()),
+    );
+    config
+        .replace(
+            "--@TLS_MODULE@",
+            "\"tls\";                              -- STARTTLS",
+        )
+        .replace("--@TLS_SETTINGS@", &settings)
+}
+
+/// Makes a test CA and a leaf certificate for `domain` (subjectAltName `DNS:<domain>`,
+/// `CA:FALSE`, server auth) in `dir` with the `openssl` command line (P-256 keys, 2 days).
+fn make_test_pki(dir: &Path, domain: &str) -> Result<TlsFiles, TestkitError> {
+    let openssl = find_program(&OsString::from("openssl")).map_err(|_| {
+        TestkitError::io(
+            "making the test certificates",
+            io::Error::new(
+                io::ErrorKind::NotFound,
+                "openssl is not installed: run 'apt-get install -y openssl'",
+            ),
+        )
+    })?;
+    let ca_key = dir.join("test-ca.key");
+    let ca_crt = dir.join("test-ca.crt");
+    let key = dir.join(format!("{domain}.key"));
+    let csr = dir.join(format!("{domain}.csr"));
+    let crt = dir.join(format!("{domain}.crt"));
+    let ext = dir.join(format!("{domain}.ext"));
+    std::fs::write(
+        &ext,
+        format!(
+            "subjectAltName = DNS:{domain}\n\
+             basicConstraints = critical, CA:FALSE\n\
+             keyUsage = critical, digitalSignature, keyEncipherment\n\
+             extendedKeyUsage = serverAuth\n"
+        ),
+    )
+    .map_err(|e| TestkitError::io(format!("writing {}", ext.display()), e))?;
+    let path = |p: &PathBuf| p.to_string_lossy().into_owned();
+    let serial = format!("0x{:016x}", random_u64() >> 1);
+    let steps: [Vec<String>; 3] = [
+        vec![
+            "req".into(),
+            "-x509".into(),
+            "-newkey".into(),
+            "ec".into(),
+            "-pkeyopt".into(),
+            "ec_paramgen_curve:prime256v1".into(),
+            "-nodes".into(),
+            "-keyout".into(),
+            path(&ca_key),
+            "-out".into(),
+            path(&ca_crt),
+            "-days".into(),
+            "2".into(),
+            "-subj".into(),
+            "/CN=Switchboard test CA".into(),
+            "-addext".into(),
+            "basicConstraints=critical,CA:TRUE".into(),
+            "-addext".into(),
+            "keyUsage=critical,keyCertSign,cRLSign".into(),
+        ],
+        vec![
+            "req".into(),
+            "-new".into(),
+            "-newkey".into(),
+            "ec".into(),
+            "-pkeyopt".into(),
+            "ec_paramgen_curve:prime256v1".into(),
+            "-nodes".into(),
+            "-keyout".into(),
+            path(&key),
+            "-out".into(),
+            path(&csr),
+            "-subj".into(),
+            format!("/CN={domain}"),
+        ],
+        vec![
+            "x509".into(),
+            "-req".into(),
+            "-in".into(),
+            path(&csr),
+            "-CA".into(),
+            path(&ca_crt),
+            "-CAkey".into(),
+            path(&ca_key),
+            "-set_serial".into(),
+            serial,
+            "-days".into(),
+            "2".into(),
+            "-extfile".into(),
+            path(&ext),
+            "-out".into(),
+            path(&crt),
+        ],
+    ];
+    for args in steps {
+        let output = Command::new(&openssl)
+            .args(&args)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| TestkitError::io("running openssl", e))?;
+        if !output.status.success() {
+            return Err(TestkitError::io(
+                format!("openssl {}", args[0]),
+                io::Error::other(format!(
+                    "{}: {}",
+                    output.status,
+                    String::from_utf8_lossy(&output.stderr).trim()
+                )),
+            ));
+        }
+    }
+    let ca_pem = std::fs::read(&ca_crt)
+        .map_err(|e| TestkitError::io(format!("reading {}", ca_crt.display()), e))?;
+    Ok(TlsFiles {
+        ca_pem,
+        certificate: crt,
+        key,
+    })
+}
+
 /// Looks `program` up like a shell does: as a path when it contains `/`, else on `PATH`.
 fn find_program(program: &OsString) -> Result<PathBuf, TestkitError> {
     let not_installed = || TestkitError::NotInstalled {
@@ -884,6 +1048,26 @@ mod tests {
         assert!(text.contains(r#"admins = { "admin@finesse.local" }"#));
         assert!(text.contains(r#"Component "pubsub.finesse.local" "pubsub""#));
         assert!(text.contains(r#"pidfile = "/tmp/x/prosody.pid""#));
+    }
+
+    #[test]
+    fn tls_placeholders_are_comments_unless_filled() {
+        let plain = render_config("/tmp/x", 15222, "finesse.local");
+        assert!(!plain.contains("\"tls\";"));
+        assert!(plain.contains("c2s_require_encryption = false"));
+        let tls = render_tls(
+            &plain,
+            Path::new("/tmp/x/certs/a.crt"),
+            Path::new("/tmp/x/certs/a.key"),
+        );
+        assert!(!tls.contains("@TLS_"), "placeholder left");
+        assert!(tls.contains("\"tls\";"));
+        assert!(
+            tls.contains(
+                "ssl = { certificate = '/tmp/x/certs/a.crt'; key = '/tmp/x/certs/a.key' }"
+            )
+        );
+        assert!(tls.contains("c2s_require_encryption = true"));
     }
 
     #[test]

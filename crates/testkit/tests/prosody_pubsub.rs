@@ -5,7 +5,7 @@ use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use switchboard_testkit::{
-    Prosody, ProsodyOptions, ReceivedItem, XmppClient, XmppConfig, XmppError,
+    Prosody, ProsodyOptions, ReceivedItem, TlsMode, XmppClient, XmppConfig, XmppError,
 };
 use tokio::sync::mpsc;
 
@@ -30,12 +30,15 @@ async fn server(accounts: &[(&str, &str)]) -> Prosody {
 
 async fn connect_admin(server: &Prosody) -> XmppClient {
     let config = XmppConfig::new(server.addr(), server.admin_jid(), server.admin_password())
+        .tls(TlsMode::Plain)
         .resource("publisher");
     XmppClient::connect(config).await.expect("admin signs in").0
 }
 
 async fn connect_agent(server: &Prosody) -> (XmppClient, mpsc::Receiver<ReceivedItem>) {
-    let config = XmppConfig::new(server.addr(), server.jid(AGENT), AGENT_PW).resource("desk");
+    let config = XmppConfig::new(server.addr(), server.jid(AGENT), AGENT_PW)
+        .tls(TlsMode::Plain)
+        .resource("desk");
     XmppClient::connect(config).await.expect("agent signs in")
 }
 
@@ -120,7 +123,8 @@ async fn agent_receives_200_escaped_updates_in_order() {
 async fn wrong_password_is_a_typed_auth_error_within_10_s() {
     let server = server(&[(AGENT, AGENT_PW)]).await;
     let start = Instant::now();
-    let config = XmppConfig::new(server.addr(), server.jid(AGENT), "wrong-password");
+    let config =
+        XmppConfig::new(server.addr(), server.jid(AGENT), "wrong-password").tls(TlsMode::Plain);
     let err = XmppClient::connect(config)
         .await
         .expect_err("a wrong password must fail");
@@ -139,7 +143,7 @@ async fn wrong_password_is_a_typed_auth_error_within_10_s() {
     assert!(err.is_auth());
 
     // Unknown user: same error.
-    let config = XmppConfig::new(server.addr(), server.jid("nobody"), "x");
+    let config = XmppConfig::new(server.addr(), server.jid("nobody"), "x").tls(TlsMode::Plain);
     let err = XmppClient::connect(config).await.expect_err("unknown user");
     assert!(err.is_auth(), "{err:?}");
 }
@@ -150,7 +154,7 @@ async fn connecting_to_a_closed_port_fails_fast() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         l.local_addr().expect("addr")
     };
-    let config = XmppConfig::new(port, "1001001@finesse.local", "pw");
+    let config = XmppConfig::new(port, "1001001@finesse.local", "pw").tls(TlsMode::Plain);
     let err = XmppClient::connect(config)
         .await
         .expect_err("nothing listens");
@@ -164,9 +168,10 @@ async fn two_instances_started_concurrently_are_separate() {
     assert_ne!(a.dir(), b.dir());
     assert_ne!(a.admin_password(), b.admin_password());
     for s in [&a, &b] {
-        let (client, _) = XmppClient::connect(XmppConfig::new(s.addr(), s.jid("u"), "p"))
-            .await
-            .expect("signs in");
+        let (client, _) =
+            XmppClient::connect(XmppConfig::new(s.addr(), s.jid("u"), "p").tls(TlsMode::Plain))
+                .await
+                .expect("signs in");
         client.ping().await.expect("ping");
         client.close().await;
         assert!(!client.is_connected());
@@ -243,7 +248,8 @@ async fn kill_ends_sessions_and_start_again_recovers() {
     assert!(server.is_running());
     let (agent, _) = connect_agent(&server).await;
     agent.ping().await.expect("ping");
-    let config = XmppConfig::new(server.addr(), server.jid("offline"), "off-pw");
+    let config =
+        XmppConfig::new(server.addr(), server.jid("offline"), "off-pw").tls(TlsMode::Plain);
     XmppClient::connect(config)
         .await
         .expect("the account registered offline signs in");
@@ -308,11 +314,9 @@ async fn twenty_accounts_and_late_registration() {
     assert!(took < Duration::from_secs(5), "{took:?}");
 
     for (user, pw) in [&accounts[0], &accounts[19]] {
-        let (c, _) = XmppClient::connect(XmppConfig::new(
-            server.addr(),
-            server.jid(user),
-            pw.as_str(),
-        ))
+        let (c, _) = XmppClient::connect(
+            XmppConfig::new(server.addr(), server.jid(user), pw.as_str()).tls(TlsMode::Plain),
+        )
         .await
         .expect("registered account signs in");
         c.close().await;
@@ -323,11 +327,9 @@ async fn twenty_accounts_and_late_registration() {
             .await
             .expect("join")
             .expect("register while running");
-    let (c, _) = XmppClient::connect(XmppConfig::new(
-        server.addr(),
-        server.jid("late"),
-        "late-pw",
-    ))
+    let (c, _) = XmppClient::connect(
+        XmppConfig::new(server.addr(), server.jid("late"), "late-pw").tls(TlsMode::Plain),
+    )
     .await
     .expect("late account signs in");
     assert!(c.ping().await.expect("ping") < Duration::from_secs(5));

@@ -2,8 +2,9 @@
 //!
 //! This module owns one client session on tokio-xmpp 6.0's [`StanzaStream`] (not its
 //! `Client`, which loses wake-ups on multi-thread runtimes, see
-//! `shared/reference/xmpp-prosody.md` §4): plaintext TCP, SASL PLAIN (whatever the server
-//! offers that tokio-xmpp supports), resource binding, available presence with priority 0,
+//! `shared/reference/xmpp-prosody.md` §4): TCP with STARTTLS (rustls, aws-lc-rs provider,
+//! the platform's roots plus an optional extra CA; see [`TlsMode`]) or, only when configured,
+//! plaintext TCP; SASL (whatever the server offers that tokio-xmpp supports), resource binding, available presence with priority 0,
 //! IQ requests matched by id with a timeout, the XEP-0060 calls a Finesse-like setup needs
 //! (create node, subscribe, unsubscribe, publish an escaped `<Update>`), ping, and the
 //! delivery of pubsub notifications as [`ReceivedItem`]s.
@@ -28,11 +29,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::StreamExt;
+use futures::{SinkExt, StreamExt};
 use sasl::common::Credentials;
+use tokio::io::{AsyncBufRead, AsyncWrite, BufStream};
+use tokio::net::TcpStream;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio_rustls::rustls;
 use tokio_xmpp::Stanza;
-use tokio_xmpp::connect::{DnsConfig, ServerConnector, TcpServerConnector};
 use tokio_xmpp::error::AuthError;
 use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
@@ -41,9 +44,12 @@ use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::presence::Presence;
 use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
+use tokio_xmpp::parsers::starttls;
 use tokio_xmpp::parsers::stream_features::StreamFeatures;
 use tokio_xmpp::stanzastream::{Connection, Event, StanzaStream, StreamEvent, XmppStream};
-use tokio_xmpp::xmlstream::{StreamHeader, Timeouts};
+use tokio_xmpp::xmlstream::{
+    PendingFeaturesRecv, ReadError, StreamHeader, Timeouts, XmppStreamElement, initiate_stream,
+};
 
 /// XEP-0060 namespace; also the namespace of Finesse's `<notification>` payload element.
 pub const NS_PUBSUB: &str = "http://jabber.org/protocol/pubsub";
@@ -76,6 +82,17 @@ pub enum XmppError {
     /// The TCP connection or the stream negotiation failed.
     #[error("cannot connect to {addr}: {detail}")]
     Connect {
+        /// The server address.
+        addr: SocketAddr,
+        /// What failed.
+        detail: String,
+    },
+    /// TLS could not be set up: the server does not offer STARTTLS although
+    /// [`TlsMode::StartTls`] requires it, the certificate is not trusted (unknown issuer,
+    /// wrong name, expired), the handshake failed, or the server requires TLS and the client
+    /// is configured with [`TlsMode::Plain`]. Never retried.
+    #[error("TLS with {addr} failed: {detail}")]
+    Tls {
         /// The server address.
         addr: SocketAddr,
         /// What failed.
@@ -131,6 +148,23 @@ impl XmppError {
     pub fn is_auth(&self) -> bool {
         matches!(self, Self::Auth { .. })
     }
+
+    /// Whether this is a TLS failure ([`XmppError::Tls`]).
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Self::Tls { .. })
+    }
+}
+
+/// Transport security of the client connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum TlsMode {
+    /// TCP, then STARTTLS (required: a server that does not offer it is refused with
+    /// [`XmppError::Tls`]); the certificate must be valid for the JID's domain and chain to
+    /// a platform root or to [`XmppConfig::extra_root_cert_pem`]. Finesse's port 5222.
+    #[default]
+    StartTls,
+    /// Plaintext TCP, credentials in the clear: loopback tests only.
+    Plain,
 }
 
 /// How to connect: address, credentials, resource, timeouts.
@@ -140,8 +174,13 @@ pub struct XmppConfig {
     pub addr: SocketAddr,
     /// The bare JID to sign in as, `user@domain`.
     pub jid: String,
-    /// The password (sent with SASL PLAIN over plaintext: test servers only).
+    /// The password (in the clear with SASL PLAIN unless [`TlsMode::StartTls`]).
     pub password: String,
+    /// Transport security (default [`TlsMode::StartTls`]).
+    pub tls: TlsMode,
+    /// PEM certificates (CAs) trusted in addition to the platform's roots, for
+    /// [`TlsMode::StartTls`] (e.g. a test CA); empty by default.
+    pub extra_root_cert_pem: Option<Vec<u8>>,
     /// The resource to bind; `None` lets the server choose.
     pub resource: Option<String>,
     /// Sign-in timeout and default request timeout ([`DEFAULT_TIMEOUT`]).
@@ -161,6 +200,8 @@ impl XmppConfig {
             addr,
             jid: jid.into(),
             password: password.into(),
+            tls: TlsMode::default(),
+            extra_root_cert_pem: None,
             resource: None,
             timeout: DEFAULT_TIMEOUT,
             send_presence: true,
@@ -171,6 +212,19 @@ impl XmppConfig {
     /// Sets the resource to bind.
     pub fn resource(mut self, resource: impl Into<String>) -> Self {
         self.resource = Some(resource.into());
+        self
+    }
+
+    /// Sets the transport security ([`TlsMode::Plain`] only for loopback tests).
+    pub fn tls(mut self, tls: TlsMode) -> Self {
+        self.tls = tls;
+        self
+    }
+
+    /// Trusts the CA certificates in `pem` (PEM, one or more) in addition to the platform's
+    /// roots, for [`TlsMode::StartTls`].
+    pub fn extra_root_cert_pem(mut self, pem: Vec<u8>) -> Self {
+        self.extra_root_cert_pem = Some(pem);
         self
     }
 
@@ -193,6 +247,11 @@ impl fmt::Debug for XmppConfig {
             .field("addr", &self.addr)
             .field("jid", &self.jid)
             .field("password", &"<hidden>")
+            .field("tls", &self.tls)
+            .field(
+                "extra_root_cert_pem",
+                &self.extra_root_cert_pem.as_ref().map(|p| p.len()),
+            )
             .field("resource", &self.resource)
             .field("timeout", &self.timeout)
             .field("send_presence", &self.send_presence)
@@ -291,8 +350,9 @@ impl XmppClient {
         let deadline = tokio::time::Instant::now() + config.timeout;
 
         let (login_tx, mut login_rx) = oneshot::channel();
+        let transport = Transport::new(&config)?;
         let connector = one_shot_connector(
-            config.addr,
+            transport,
             identity,
             config.password.clone(),
             config.timeout,
@@ -869,7 +929,7 @@ impl Driver {
 /// `login`; later calls (reconnects after a lost connection) are parked until the stream is
 /// dropped, so the session ends instead of reconnecting.
 fn one_shot_connector(
-    addr: SocketAddr,
+    transport: Transport,
     identity: Jid,
     password: String,
     timeout: Duration,
@@ -883,9 +943,10 @@ fn one_shot_connector(
         };
         let identity = identity.clone();
         let password = password.clone();
+        let transport = transport.clone();
         tokio::spawn(async move {
             let result = tokio::select! {
-                result = sign_in(addr, &identity, &password, timeout) => result,
+                result = sign_in(&transport, &identity, &password, timeout) => result,
                 () = slot.closed() => return,
             };
             match result {
@@ -906,27 +967,215 @@ fn one_shot_connector(
     })
 }
 
-/// TCP connect, stream header, SASL, stream restart: the stream ready for resource binding.
-async fn sign_in(
+/// Where and how to connect: the address and, for STARTTLS, the rustls client config.
+#[derive(Clone)]
+struct Transport {
     addr: SocketAddr,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Transport {
+    fn new(config: &XmppConfig) -> Result<Self, XmppError> {
+        let tls = match config.tls {
+            TlsMode::Plain => None,
+            TlsMode::StartTls => Some(tls_config(
+                config.addr,
+                config.extra_root_cert_pem.as_deref(),
+            )?),
+        };
+        Ok(Self {
+            addr: config.addr,
+            tls,
+        })
+    }
+}
+
+/// The platform's root certificates (rustls-native-certs: the system store, or
+/// `SSL_CERT_FILE` / `SSL_CERT_DIR`), loaded once per process.
+fn platform_roots() -> &'static rustls::RootCertStore {
+    static ROOTS: std::sync::OnceLock<rustls::RootCertStore> = std::sync::OnceLock::new();
+    ROOTS.get_or_init(|| {
+        let native = rustls_native_certs::load_native_certs();
+        for e in &native.errors {
+            tracing::warn!("platform root certificates: {e}");
+        }
+        let mut roots = rustls::RootCertStore::empty();
+        let (added, ignored) = roots.add_parsable_certificates(native.certs);
+        tracing::debug!("platform root certificates: {added} loaded, {ignored} ignored");
+        roots
+    })
+}
+
+/// The rustls client config: aws-lc-rs, the platform's roots plus `extra_pem`. Without
+/// `extra_pem`, one config is shared by every session of the process.
+fn tls_config(
+    addr: SocketAddr,
+    extra_pem: Option<&[u8]>,
+) -> Result<Arc<rustls::ClientConfig>, XmppError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+
+    static SHARED: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
+    let tls_error = |detail: String| XmppError::Tls { addr, detail };
+    if extra_pem.is_none()
+        && let Some(shared) = SHARED.get()
+    {
+        return Ok(Arc::clone(shared));
+    }
+    let mut roots = platform_roots().clone();
+    if let Some(pem) = extra_pem {
+        let mut added = 0;
+        for cert in CertificateDer::pem_slice_iter(pem) {
+            let cert = cert.map_err(|e| tls_error(format!("bad extra root certificate: {e}")))?;
+            roots
+                .add(cert)
+                .map_err(|e| tls_error(format!("bad extra root certificate: {e}")))?;
+            added += 1;
+        }
+        if added == 0 {
+            return Err(tls_error(
+                "no certificate in the extra root certificate PEM".into(),
+            ));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = Arc::new(
+        rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|e| tls_error(e.to_string()))?
+            .with_root_certificates(roots)
+            .with_no_client_auth(),
+    );
+    if extra_pem.is_none() {
+        return Ok(Arc::clone(SHARED.get_or_init(|| config)));
+    }
+    Ok(config)
+}
+
+/// TCP connect, stream header, STARTTLS (unless plain), SASL, stream restart: the stream
+/// ready for resource binding.
+async fn sign_in(
+    transport: &Transport,
     identity: &Jid,
     password: &str,
     timeout: Duration,
 ) -> Result<(StreamFeatures, XmppStream), XmppError> {
+    let addr = transport.addr;
     let connect_error = |detail: String| XmppError::Connect { addr, detail };
+    let tls_error = |detail: String| XmppError::Tls { addr, detail };
     let timeouts = Timeouts {
         read_timeout: Duration::from_secs(60),
         response_timeout: timeout.max(Duration::from_secs(2)),
     };
-    let connector = TcpServerConnector::from(DnsConfig::addr(&addr.to_string()));
-    let (pending, binding) = connector
-        .connect(identity, ns::JABBER_CLIENT, timeouts)
+    let domain = identity.domain().as_str();
+    let header = || StreamHeader {
+        to: Some(Cow::Borrowed(domain)),
+        from: None,
+        id: None,
+    };
+    let tcp = TcpStream::connect(addr)
         .await
         .map_err(|e| connect_error(e.to_string()))?;
+    let pending = initiate_stream(BufStream::new(tcp), ns::JABBER_CLIENT, header(), timeouts)
+        .await
+        .map_err(|e| connect_error(e.to_string()))?;
+    let Some(tls) = &transport.tls else {
+        return login(
+            pending,
+            sasl::common::ChannelBinding::None,
+            identity,
+            password,
+            addr,
+            true,
+        )
+        .await;
+    };
+    let (features, mut stream) = pending
+        .recv_features::<tokio_xmpp::xmlstream::FallibleStreamElement>()
+        .await
+        .map_err(|e| connect_error(e.to_string()))?;
+    if !features.can_starttls() {
+        return Err(tls_error(
+            "the server does not offer STARTTLS, which is required (TlsMode::StartTls)".into(),
+        ));
+    }
+    stream
+        .send(&XmppStreamElement::Starttls(starttls::Nonza::Request(
+            starttls::Request,
+        )))
+        .await
+        .map_err(|e| tls_error(format!("sending <starttls/>: {e}")))?;
+    loop {
+        match stream
+            .next()
+            .await
+            .map(|v| v.and_then(|v| v.into_read_error()))
+        {
+            Some(Ok(XmppStreamElement::Starttls(starttls::Nonza::Proceed(_)))) => break,
+            Some(Ok(XmppStreamElement::Starttls(_))) => {
+                return Err(tls_error("the server refused STARTTLS (<failure/>)".into()));
+            }
+            Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) => {}
+            Some(Err(e)) => return Err(tls_error(format!("during STARTTLS: {e}"))),
+            None => {
+                return Err(tls_error(
+                    "the server closed the stream during STARTTLS".into(),
+                ));
+            }
+        }
+    }
+    let tcp = stream.into_inner().into_inner();
+    let server_name = rustls::pki_types::ServerName::try_from(domain.to_owned())
+        .map_err(|e| tls_error(format!("{domain:?} is not a valid server name: {e}")))?;
+    let tls_stream = tokio_rustls::TlsConnector::from(Arc::clone(tls))
+        .connect(server_name, tcp)
+        .await
+        .map_err(|e| tls_error(e.to_string()))?;
+    let (_, connection) = tls_stream.get_ref();
+    // Channel binding as tokio-xmpp does it: tls-exporter on TLS 1.3 only.
+    let binding = match connection.protocol_version() {
+        Some(rustls::ProtocolVersion::TLSv1_3) => connection
+            .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
+            .map(sasl::common::ChannelBinding::TlsExporter)
+            .unwrap_or(sasl::common::ChannelBinding::None),
+        _ => sasl::common::ChannelBinding::None,
+    };
+    let pending = initiate_stream(
+        BufStream::new(tls_stream),
+        ns::JABBER_CLIENT,
+        header(),
+        timeouts,
+    )
+    .await
+    .map_err(|e| connect_error(e.to_string()))?;
+    login(pending, binding, identity, password, addr, false).await
+}
+
+/// Stream features, SASL, stream restart, stream features again.
+async fn login<S: AsyncBufRead + AsyncWrite + Unpin + Send + 'static>(
+    pending: PendingFeaturesRecv<S>,
+    binding: sasl::common::ChannelBinding,
+    identity: &Jid,
+    password: &str,
+    addr: SocketAddr,
+    plain: bool,
+) -> Result<(StreamFeatures, XmppStream), XmppError> {
+    let connect_error = |detail: String| XmppError::Connect { addr, detail };
     let (features, stream) = pending
         .recv_features()
         .await
         .map_err(|e| connect_error(e.to_string()))?;
+    if plain
+        && features.sasl_mechanisms.is_empty()
+        && features.starttls.as_ref().is_some_and(|s| s.required)
+    {
+        return Err(XmppError::Tls {
+            addr,
+            detail: "the server requires STARTTLS and offers no sign-in without it, \
+                     but the client is configured with TlsMode::Plain"
+                .into(),
+        });
+    }
     let user = identity
         .node()
         .map(|n| n.as_str().to_owned())

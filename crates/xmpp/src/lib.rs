@@ -10,6 +10,6 @@
 pub mod client;
 
 pub use client::{
-    IqKind, NS_PUBSUB, NS_PUBSUB_EVENT, NS_PUBSUB_OWNER, ReceivedItem, XmppClient, XmppConfig,
-    XmppError,
+    IqKind, NS_PUBSUB, NS_PUBSUB_EVENT, NS_PUBSUB_OWNER, ReceivedItem, TlsMode, XmppClient,
+    XmppConfig, XmppError,
 };

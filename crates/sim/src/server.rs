@@ -457,6 +457,37 @@ impl RestState {
     }
 }
 
+impl Call {
+    /// The authenticated user (checked by `begin` before any handler body runs).
+    fn actor(&self) -> &str {
+        self.user.as_deref().unwrap_or_default()
+    }
+}
+
+impl RestState {
+    /// A PUT/POST command: parse the XML body (400 if it does not), record its
+    /// action, run `op` on the world, publish what it causes, answer 202.
+    #[allow(clippy::too_many_arguments)]
+    fn command<R>(
+        &self,
+        method: &str,
+        path: String,
+        headers: &HeaderMap,
+        body: &Bytes,
+        parse: fn(&str) -> Result<R, XmlError>,
+        label: fn(&R) -> String,
+        op: impl FnOnce(&mut World, &R, &Call) -> Result<Vec<Outgoing>, ApiFailure>,
+    ) -> Response {
+        let parsed = body_text(body).and_then(|t| parse(t).map_err(|e| body_error(&e)));
+        let action = parsed.as_ref().ok().map(label);
+        self.handle(method, path, headers, action, |call| {
+            let req = parsed?;
+            self.sim.apply(|w| Ok(((), op(w, &req, call)?)))?;
+            Ok((StatusCode::ACCEPTED, String::new()))
+        })
+    }
+}
+
 /// A body that does not parse: 400 Parameter Missing or Invalid Input.
 fn body_error(e: &XmlError) -> ApiFailure {
     let error_type = match e {
@@ -503,7 +534,7 @@ async fn get_user(
         &headers,
         None,
         |call| {
-            let actor = call.user.as_deref().unwrap_or_default();
+            let actor = call.actor();
             let world = s.sim.world();
             let user = world.user(&id)?;
             if !world.may_act_on_user(actor, &id) {
@@ -520,25 +551,15 @@ async fn put_user(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let parsed =
-        body_text(&body).and_then(|t| UserRequest::from_xml(t).map_err(|e| body_error(&e)));
-    let action = parsed.as_ref().ok().map(|r| r.state.to_string());
-    s.handle(
+    let path = format!("/finesse/api/User/{id}");
+    s.command(
         "PUT",
-        format!("/finesse/api/User/{id}"),
+        path,
         &headers,
-        action,
-        |call| {
-            let req = parsed.clone()?;
-            let actor = call.user.clone().unwrap_or_default();
-            s.sim.apply(|w| {
-                Ok((
-                    (),
-                    w.put_user(&id, &actor, &req, call.request_id.as_deref())?,
-                ))
-            })?;
-            Ok((StatusCode::ACCEPTED, String::new()))
-        },
+        &body,
+        UserRequest::from_xml,
+        |r| r.state.to_string(),
+        |w, req, call| w.put_user(&id, call.actor(), req, call.request_id.as_deref()),
     )
 }
 
@@ -553,7 +574,7 @@ async fn get_dialogs(
         &headers,
         None,
         |call| {
-            let actor = call.user.as_deref().unwrap_or_default();
+            let actor = call.actor();
             let world = s.sim.world();
             let dialogs = world.dialogs_of(&id)?;
             if !world.may_act_on_user(actor, &id) {
@@ -570,24 +591,19 @@ async fn post_dialogs(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let parsed =
-        body_text(&body).and_then(|t| MakeCallRequest::from_xml(t).map_err(|e| body_error(&e)));
-    let action = parsed.as_ref().ok().map(|_| "MAKE_CALL".to_owned());
-    s.handle(
+    let path = format!("/finesse/api/User/{id}/Dialogs");
+    s.command(
         "POST",
-        format!("/finesse/api/User/{id}/Dialogs"),
+        path,
         &headers,
-        action,
-        |call| {
-            let req = parsed.clone()?;
-            if call.user.as_deref() != Some(id.as_str()) {
-                return Err(ApiFailure::not_authorized(
-                    call.user.as_deref().unwrap_or_default(),
-                ));
+        &body,
+        MakeCallRequest::from_xml,
+        |_| "MAKE_CALL".to_owned(),
+        |w, req, call| {
+            if call.actor() != id {
+                return Err(ApiFailure::not_authorized(call.actor()));
             }
-            s.sim
-                .apply(|w| Ok(((), w.make_call(&id, &req, call.request_id.as_deref())?)))?;
-            Ok((StatusCode::ACCEPTED, String::new()))
+            w.make_call(&id, req, call.request_id.as_deref())
         },
     )
 }
@@ -612,25 +628,15 @@ async fn put_dialog(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let parsed =
-        body_text(&body).and_then(|t| DialogRequest::from_xml(t).map_err(|e| body_error(&e)));
-    let action = parsed.as_ref().ok().map(|r| r.action.action().to_string());
-    s.handle(
+    let path = format!("/finesse/api/Dialog/{id}");
+    s.command(
         "PUT",
-        format!("/finesse/api/Dialog/{id}"),
+        path,
         &headers,
-        action,
-        |call| {
-            let req = parsed.clone()?;
-            let actor = call.user.clone().unwrap_or_default();
-            s.sim.apply(|w| {
-                Ok((
-                    (),
-                    w.dialog_action(&id, &actor, &req, call.request_id.as_deref())?,
-                ))
-            })?;
-            Ok((StatusCode::ACCEPTED, String::new()))
-        },
+        &body,
+        DialogRequest::from_xml,
+        |r| r.action.action().to_string(),
+        |w, req, call| w.dialog_action(&id, call.actor(), req, call.request_id.as_deref()),
     )
 }
 
@@ -647,10 +653,8 @@ async fn get_team(
         |call| {
             let world = s.sim.world();
             let team = world.team(&id)?;
-            if !world.may_read_team(call.user.as_deref().unwrap_or_default(), &id) {
-                return Err(ApiFailure::not_authorized(
-                    call.user.as_deref().unwrap_or_default(),
-                ));
+            if !world.may_read_team(call.actor(), &id) {
+                return Err(ApiFailure::not_authorized(call.actor()));
             }
             Ok((StatusCode::OK, team.to_xml()))
         },

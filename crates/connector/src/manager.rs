@@ -81,6 +81,7 @@ impl Drop for SessionLease {
                     .is_some_and(|e| e.holders == 0 && e.generation == generation);
                 if idle && let Some(entry) = sessions.remove(&user) {
                     entry.session.stop();
+                    inner.cache.release(&user);
                     tracing::info!(user = %user, "last client gone: notification session closed");
                 }
             });

@@ -587,6 +587,20 @@ impl FinesseClient {
         id: &str,
         request: &UserRequest,
     ) -> Result<RequestId, RestError> {
+        self.put_user_with_id(creds, id, request, RequestId::generate())
+            .await
+    }
+
+    /// [`FinesseClient::put_user`] with a `requestId` chosen by the caller (who
+    /// registers it before sending, so that a CTI error for it can never arrive
+    /// unrecognised).
+    pub async fn put_user_with_id(
+        &self,
+        creds: &Credentials,
+        id: &str,
+        request: &UserRequest,
+        request_id: RequestId,
+    ) -> Result<RequestId, RestError> {
         let state = match &request.state {
             UserState::Other(_) => "OTHER",
             known => known.as_str(),
@@ -598,6 +612,7 @@ impl FinesseClient {
             format!("PUT User {state}"),
             state,
             request.to_xml(),
+            request_id,
         )
         .await
     }
@@ -610,6 +625,18 @@ impl FinesseClient {
         dialog_id: &str,
         request: &DialogRequest,
     ) -> Result<RequestId, RestError> {
+        self.dialog_action_with_id(creds, dialog_id, request, RequestId::generate())
+            .await
+    }
+
+    /// [`FinesseClient::dialog_action`] with a `requestId` chosen by the caller.
+    pub async fn dialog_action_with_id(
+        &self,
+        creds: &Credentials,
+        dialog_id: &str,
+        request: &DialogRequest,
+        request_id: RequestId,
+    ) -> Result<RequestId, RestError> {
         let action = request.action.action();
         let action = action.as_str();
         self.command(
@@ -619,6 +646,7 @@ impl FinesseClient {
             format!("PUT Dialog {action}"),
             action,
             request.to_xml(),
+            request_id,
         )
         .await
     }
@@ -631,6 +659,18 @@ impl FinesseClient {
         user_id: &str,
         request: &MakeCallRequest,
     ) -> Result<RequestId, RestError> {
+        self.make_call_with_id(creds, user_id, request, RequestId::generate())
+            .await
+    }
+
+    /// [`FinesseClient::make_call`] with a `requestId` chosen by the caller.
+    pub async fn make_call_with_id(
+        &self,
+        creds: &Credentials,
+        user_id: &str,
+        request: &MakeCallRequest,
+        request_id: RequestId,
+    ) -> Result<RequestId, RestError> {
         self.command(
             Method::POST,
             creds,
@@ -638,6 +678,7 @@ impl FinesseClient {
             "POST MAKE_CALL".to_owned(),
             "MAKE_CALL",
             request.to_xml(),
+            request_id,
         )
         .await
     }
@@ -655,6 +696,7 @@ impl FinesseClient {
         }
     }
 
+    #[allow(clippy::too_many_arguments)] // one private helper behind the three typed commands
     async fn command(
         &self,
         method: Method,
@@ -663,9 +705,9 @@ impl FinesseClient {
         action: String,
         detail: &str,
         body: String,
+        request_id: RequestId,
     ) -> Result<RequestId, RestError> {
         let url = self.url(path);
-        let request_id = RequestId::generate();
         let op = Op {
             what: format!("{method} {url} ({detail})"),
             method,

@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use switchboard_finesse::{
-    ApiError, Dialog, DialogState, Node, Notification, SystemInfo, UpdateData, UpdateEvent, User,
+    ApiError, Dialog, DialogState, Node, Notification, SystemInfo, Team, UpdateData, UpdateEvent,
+    User,
 };
 
 use crate::event::{
@@ -135,6 +136,30 @@ pub struct StateCache {
     agent_dialogs: DashMap<String, BTreeSet<String>>,
     agents: DashMap<String, Arc<User>>,
     system: Mutex<Option<Arc<SystemInfo>>>,
+    /// Agents whose own session feeds the cache (User node, resync): a Team
+    /// node's summary of them is ignored, so two feeds of the same change
+    /// (the agent's and its supervisor's) cannot interleave into stale states.
+    own_feed: dashmap::DashSet<String>,
+}
+
+/// Whether two versions of a user show the same thing to clients: equal but
+/// for the REST links (`uri`, `dialogs`), which a User notification and a REST
+/// read may differ in. An update that changes nothing a client sees is no change.
+fn same_view(a: &User, b: &User) -> bool {
+    a.login_id == b.login_id
+        && a.login_name == b.login_name
+        && a.first_name == b.first_name
+        && a.last_name == b.last_name
+        && a.extension == b.extension
+        && a.state == b.state
+        && a.pending_state == b.pending_state
+        && a.reason_code_id == b.reason_code_id
+        && a.reason_code == b.reason_code
+        && a.state_change_time == b.state_change_time
+        && a.roles == b.roles
+        && a.team_id == b.team_id
+        && a.team_name == b.team_name
+        && a.teams == b.teams
 }
 
 fn ended(d: &Dialog) -> bool {
@@ -193,11 +218,28 @@ impl StateCache {
                 }
             }
             UpdateData::User(user) => {
-                let user = Arc::new(self.merge_user(agent, &n.node(), user));
+                let node = n.node();
+                let summary = matches!(node, Node::TeamUsers(_)) || user.login_id != agent;
+                if summary && self.own_feed.contains(&user.login_id) {
+                    return out;
+                }
+                if !summary {
+                    self.own_feed.insert(user.login_id.clone());
+                }
+                let user = Arc::new(self.merge_user(agent, &node, user));
                 if delete {
                     self.agents.remove(&user.login_id);
                 } else {
+                    // The same update often arrives twice: on the agent's own
+                    // User node and on its supervisor's Team node.
+                    let same = self
+                        .agents
+                        .get(&user.login_id)
+                        .is_some_and(|known| same_view(&known, &user));
                     self.agents.insert(user.login_id.clone(), user.clone());
+                    if same {
+                        return out;
+                    }
                 }
                 out.push(Change::Agent {
                     user,
@@ -250,8 +292,58 @@ impl StateCache {
                 last_name: user.last_name.clone().or_else(|| known.last_name.clone()),
                 ..(**known).clone()
             },
+            (true, None) => {
+                let mut user = user.clone();
+                if let Node::TeamUsers(team) = node
+                    && user.team_id.is_none()
+                {
+                    user.team_id = Some(team.clone());
+                }
+                user
+            }
             _ => user.clone(),
         }
+    }
+
+    /// The agent's own session stopped: Team-node summaries of it count again.
+    pub fn release(&self, agent: &str) {
+        self.own_feed.remove(agent);
+    }
+
+    /// Merges a team read from REST (`GET /finesse/api/Team/{id}`, e.g. when
+    /// its supervisor signs in) into the cache: each member's state, with the
+    /// team filled in; returns the members whose user changed.
+    pub fn reconcile_team(&self, team: &Team) -> Vec<Change> {
+        let node = Node::TeamUsers(team.id.clone());
+        let mut out = Vec::new();
+        for member in &team.users {
+            if self.own_feed.contains(&member.login_id) {
+                continue;
+            }
+            let mut user = self.merge_user("", &node, member);
+            if user.team_id.is_none() {
+                user.team_id = Some(team.id.clone());
+            }
+            if user.team_name.is_none() {
+                user.team_name = team.name.clone();
+            }
+            let unchanged = self
+                .agents
+                .get(&user.login_id)
+                .is_some_and(|known| same_view(&known, &user));
+            let user = Arc::new(user);
+            self.agents.insert(user.login_id.clone(), user.clone());
+            if unchanged {
+                continue;
+            }
+            out.push(Change::Agent {
+                user,
+                deleted: false,
+                request_id: None,
+                origin: Origin::Resync,
+            });
+        }
+        out
     }
 
     /// Inserts or replaces a dialog and puts it in `agent`'s list; `None`
@@ -315,6 +407,7 @@ impl StateCache {
     /// a reconnect: dialogs gone are removed, new ones added, changed ones
     /// updated, and the user replaced if it differs. Returns the changes.
     pub fn reconcile(&self, agent: &str, user: User, dialogs: Vec<Dialog>) -> Vec<Change> {
+        self.own_feed.insert(agent.to_owned());
         let mut out = Vec::new();
         let fresh: BTreeMap<String, Dialog> =
             dialogs.into_iter().map(|d| (d.id.clone(), d)).collect();
@@ -361,10 +454,13 @@ impl StateCache {
                 origin: Origin::Resync,
             });
         }
-        let same_user = self.agents.get(&user.login_id).is_some_and(|u| **u == user);
+        let same_user = self
+            .agents
+            .get(&user.login_id)
+            .is_some_and(|u| same_view(&u, &user));
+        let user = Arc::new(user);
+        self.agents.insert(user.login_id.clone(), user.clone());
         if !same_user {
-            let user = Arc::new(user);
-            self.agents.insert(user.login_id.clone(), user.clone());
             out.push(Change::Agent {
                 user,
                 deleted: false,

@@ -8,11 +8,14 @@
 //! - [`actions`]: the table of buttons and command templates per Finesse action;
 //! - [`cache`]: the state cache (dialogs, agents' lists and states), apply,
 //!   reconcile after resync, snapshots;
+//! - [`hub`]: the topic index, the event streams with offsets and history,
+//!   and the fan-out to each client's bounded queue;
 //! - [`testing`]: the JSON superset comparison used by the golden tests.
 
 pub mod actions;
 pub mod cache;
 pub mod event;
+pub mod hub;
 pub mod testing;
 
 pub use actions::{ACTION_TABLE, ActionSpec, action_for_subtopic, action_spec};

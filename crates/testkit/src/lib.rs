@@ -1,5 +1,7 @@
 //! Test helpers for Switchboard: a private Prosody per test, standing in for the Finesse
-//! notification service (Openfire); re-exports the XMPP client of `switchboard-xmpp`.
+//! notification service (Openfire); a private headless Chromium per test ([`Browser`], see
+//! [`browser`]) for end-to-end tests of the web pages; re-exports the XMPP client of
+//! `switchboard-xmpp`.
 //!
 //! Used as a dev-dependency by the other crates' tests and by the Finesse simulator's
 //! publisher. Not published.
@@ -19,8 +21,10 @@
 //! # Ok(()) }
 //! ```
 
+pub mod browser;
 pub mod prosody;
 
+pub use browser::{Browser, BrowserError, BrowserOptions};
 pub use prosody::{Prosody, ProsodyOptions, TestkitError};
 // The XMPP client lives in `switchboard-xmpp`; tests reach it from here too.
 pub use switchboard_xmpp as xmpp;

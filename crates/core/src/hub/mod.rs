@@ -1,0 +1,372 @@
+//! The hub: the only place that knows which client is subscribed to which
+//! topic (Centrifugo's rule). It owns the topic index, each topic's event
+//! stream (offsets, epoch, bounded history for resume) and the fan-out of each
+//! event to the subscribers' [`ClientQueue`]s.
+//!
+//! - [`Engine`] is the interface the gateway uses; [`MemoryHub`] is the
+//!   single-process implementation. A cluster engine (NATS JetStream, a later
+//!   issue) implements the same trait.
+//! - Each event is stamped with its stream position once per stream
+//!   ([`stamp`]) into shared [`Bytes`]; every subscriber's queue holds a
+//!   reference to that one buffer.
+//! - Publishing never waits on a client: a queue over its byte limit closes
+//!   with 4408 ([`ClientQueue::push`]).
+//! - Subscribing takes the locks of the topics involved (in a fixed order), so
+//!   the frames a subscribe enqueues (the `Subscribed` reply, then replay or
+//!   snapshot) come before any live event, with no gap and no duplicate.
+//! - [`route`] says which topics a cache change is published on, and
+//!   [`snapshot`] renders a topic's current state.
+
+mod queue;
+mod route;
+mod stream;
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+
+use bytes::Bytes;
+use dashmap::DashMap;
+use switchboard_protocol::{CloseCode, StreamPosition, Topic};
+
+pub use queue::{Batch, ClientQueue, PushError};
+pub use route::{route, snapshot};
+pub use stream::{HistoryLimits, stamp, with_source};
+
+/// Settings of the hub.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HubConfig {
+    /// History kept per stream for resume.
+    pub history: HistoryLimits,
+}
+
+/// One topic of a subscribe, as the hub found it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recovery {
+    /// The topic (its text is the stream name).
+    pub topic: Topic,
+    /// The stream's current position (last offset, epoch): snapshot frames are
+    /// stamped with it.
+    pub position: StreamPosition,
+    /// When the subscribe gave a `since` for this topic and the history holds
+    /// every event after it: those events, re-sourced `replay`, in order.
+    /// `None`: no `since`, or the history no longer covers it (snapshot).
+    pub replay: Option<Vec<Bytes>>,
+    /// Whether the subscribe gave a `since` for this topic.
+    pub resumed: bool,
+}
+
+/// Counters of the hub, for metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct HubStats {
+    /// Connected clients.
+    pub clients: usize,
+    /// Topics with a stream (subscribed or holding history).
+    pub topics: usize,
+    /// (client, topic) subscriptions.
+    pub subscriptions: usize,
+    /// Bytes held by the histories.
+    pub history_bytes: usize,
+}
+
+/// Builds the frames a subscribe enqueues before live events, from what the hub
+/// found for each topic.
+pub type Prelude<'a> = &'a mut dyn FnMut(&[Recovery]) -> Vec<Bytes>;
+
+/// The hub's interface: publish, subscribe, unsubscribe, and the client list.
+pub trait Engine: Send + Sync + fmt::Debug {
+    /// Registers a connected client (it receives broadcasts from now on).
+    fn connect(&self, client: Arc<ClientQueue>);
+
+    /// Removes a client and all its subscriptions.
+    fn disconnect(&self, client: u64);
+
+    /// Publishes an event (a JSON object) on `topic`'s stream: stamps it with
+    /// the next offset, keeps it in the history and queues it to every
+    /// subscriber. Returns the offset.
+    fn publish(&self, topic: &Topic, event_json: &str) -> u64;
+
+    /// Queues a frame outside any stream to every connected client
+    /// (`System/SetSystemInfo`).
+    fn broadcast(&self, frame: Bytes);
+
+    /// Subscribes `client` to `topics` (each with an optional resume position).
+    /// `prelude` gets what the hub found per topic and returns the frames to
+    /// queue before any live event of those topics. Topics the client already
+    /// has are left as they are (no prelude frames are asked for them: the
+    /// client already has their events). Fails only when the client's queue
+    /// overflows or is closed.
+    fn subscribe(
+        &self,
+        client: &Arc<ClientQueue>,
+        topics: &[(Topic, Option<StreamPosition>)],
+        prelude: Prelude<'_>,
+    ) -> Result<Vec<Recovery>, PushError>;
+
+    /// Removes `topics` from the client's subscriptions; returns those it had.
+    fn unsubscribe(&self, client: u64, topics: &[Topic]) -> Vec<Topic>;
+
+    /// The client's subscriptions.
+    fn subscriptions(&self, client: u64) -> Vec<Topic>;
+
+    /// A stream's current position (offset 0 and a fresh epoch if it has none).
+    fn position(&self, topic: &Topic) -> StreamPosition;
+
+    /// Closes every client's queue with `code` (shutdown: queued frames are
+    /// still flushed).
+    fn close_all(&self, code: CloseCode);
+
+    /// Drops expired history and streams with neither history nor subscribers.
+    /// Returns the number of streams dropped.
+    fn sweep(&self, now: Instant) -> usize;
+
+    /// Counters.
+    fn stats(&self) -> HubStats;
+}
+
+#[derive(Debug)]
+struct TopicState {
+    stream: stream::Stream,
+    subscribers: Vec<Arc<ClientQueue>>,
+    /// Set by `sweep` when it drops the entry; holders of a stale `Arc` retry.
+    removed: bool,
+}
+
+#[derive(Debug)]
+struct ClientEntry {
+    queue: Arc<ClientQueue>,
+    topics: Mutex<BTreeSet<Topic>>,
+}
+
+/// The single-process hub.
+#[derive(Debug, Default)]
+pub struct MemoryHub {
+    config: HubConfig,
+    topics: DashMap<Topic, Arc<Mutex<TopicState>>>,
+    clients: DashMap<u64, ClientEntry>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl MemoryHub {
+    /// An empty hub.
+    pub fn new(config: HubConfig) -> MemoryHub {
+        MemoryHub {
+            config,
+            ..MemoryHub::default()
+        }
+    }
+
+    fn entry(&self, topic: &Topic) -> Arc<Mutex<TopicState>> {
+        if let Some(e) = self.topics.get(topic) {
+            return e.clone();
+        }
+        self.topics
+            .entry(topic.clone())
+            .or_insert_with(|| {
+                Arc::new(Mutex::new(TopicState {
+                    stream: stream::Stream::new(),
+                    subscribers: Vec::new(),
+                    removed: false,
+                }))
+            })
+            .clone()
+    }
+
+    /// Runs `f` on the live state of `topic` (retrying if `sweep` dropped the
+    /// entry between lookup and lock).
+    fn with_topic<R>(&self, topic: &Topic, f: impl FnOnce(&mut TopicState) -> R) -> R {
+        let mut f = Some(f);
+        loop {
+            let entry = self.entry(topic);
+            let mut state = lock(&entry);
+            if state.removed {
+                continue;
+            }
+            if let Some(f) = f.take() {
+                return f(&mut state);
+            }
+        }
+    }
+}
+
+impl Engine for MemoryHub {
+    fn connect(&self, client: Arc<ClientQueue>) {
+        self.clients.insert(
+            client.id(),
+            ClientEntry {
+                queue: client,
+                topics: Mutex::new(BTreeSet::new()),
+            },
+        );
+    }
+
+    fn disconnect(&self, client: u64) {
+        let Some((_, entry)) = self.clients.remove(&client) else {
+            return;
+        };
+        let topics = std::mem::take(&mut *lock(&entry.topics));
+        for topic in topics {
+            if let Some(t) = self.topics.get(&topic).map(|t| t.clone()) {
+                lock(&t).subscribers.retain(|q| q.id() != client);
+            }
+        }
+    }
+
+    fn publish(&self, topic: &Topic, event_json: &str) -> u64 {
+        let history = self.config.history;
+        self.with_topic(topic, |state| {
+            let offset = state.stream.next_offset();
+            let frame = stamp(event_json, topic, offset, state.stream.epoch());
+            let mut overflowed = false;
+            for q in &state.subscribers {
+                if q.push(frame.clone()).is_err() {
+                    overflowed = true;
+                }
+            }
+            if overflowed {
+                state.subscribers.retain(|q| !q.is_closed());
+            }
+            state.stream.record(offset, frame, Instant::now(), history);
+            offset
+        })
+    }
+
+    fn broadcast(&self, frame: Bytes) {
+        for c in self.clients.iter() {
+            let _ = c.queue.push(frame.clone());
+        }
+    }
+
+    fn subscribe(
+        &self,
+        client: &Arc<ClientQueue>,
+        topics: &[(Topic, Option<StreamPosition>)],
+        prelude: Prelude<'_>,
+    ) -> Result<Vec<Recovery>, PushError> {
+        let already: BTreeSet<Topic> = match self.clients.get(&client.id()) {
+            Some(e) => lock(&e.topics).clone(),
+            None => return Err(PushError::Closed(CloseCode::Shutdown)),
+        };
+        let mut wanted: Vec<&(Topic, Option<StreamPosition>)> = topics
+            .iter()
+            .filter(|(t, _)| !already.contains(t))
+            .collect();
+        wanted.sort_by(|a, b| a.0.cmp(&b.0));
+        wanted.dedup_by(|a, b| a.0 == b.0);
+        loop {
+            let entries: Vec<Arc<Mutex<TopicState>>> =
+                wanted.iter().map(|(t, _)| self.entry(t)).collect();
+            let mut guards: Vec<MutexGuard<'_, TopicState>> =
+                entries.iter().map(|e| lock(e)).collect();
+            if guards.iter().any(|g| g.removed) {
+                continue;
+            }
+            let recoveries: Vec<Recovery> = wanted
+                .iter()
+                .zip(&guards)
+                .map(|((topic, since), state)| Recovery {
+                    topic: topic.clone(),
+                    position: StreamPosition {
+                        offset: state.stream.offset(),
+                        epoch: state.stream.epoch().to_owned(),
+                    },
+                    replay: since
+                        .as_ref()
+                        .and_then(|s| state.stream.since(s))
+                        .map(|frames| frames.iter().map(|f| with_source(f, "replay")).collect()),
+                    resumed: since.is_some(),
+                })
+                .collect();
+            client.push_all(prelude(&recoveries))?;
+            for g in &mut guards {
+                g.subscribers.push(client.clone());
+            }
+            drop(guards);
+            if let Some(e) = self.clients.get(&client.id()) {
+                lock(&e.topics).extend(wanted.iter().map(|(t, _)| t.clone()));
+            }
+            return Ok(recoveries);
+        }
+    }
+
+    fn unsubscribe(&self, client: u64, topics: &[Topic]) -> Vec<Topic> {
+        let Some(entry) = self.clients.get(&client) else {
+            return Vec::new();
+        };
+        let mut removed = Vec::new();
+        {
+            let mut mine = lock(&entry.topics);
+            for t in topics {
+                if mine.remove(t) {
+                    removed.push(t.clone());
+                }
+            }
+        }
+        drop(entry);
+        for t in &removed {
+            if let Some(state) = self.topics.get(t).map(|s| s.clone()) {
+                lock(&state).subscribers.retain(|q| q.id() != client);
+            }
+        }
+        removed
+    }
+
+    fn subscriptions(&self, client: u64) -> Vec<Topic> {
+        self.clients
+            .get(&client)
+            .map(|e| lock(&e.topics).iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn position(&self, topic: &Topic) -> StreamPosition {
+        self.with_topic(topic, |s| StreamPosition {
+            offset: s.stream.offset(),
+            epoch: s.stream.epoch().to_owned(),
+        })
+    }
+
+    fn close_all(&self, code: CloseCode) {
+        for c in self.clients.iter() {
+            c.queue.close(code);
+        }
+    }
+
+    fn sweep(&self, now: Instant) -> usize {
+        let ttl = self.config.history.ttl;
+        let mut dropped = 0;
+        self.topics.retain(|_, state| {
+            let mut s = lock(state);
+            s.stream.expire(now, ttl);
+            s.subscribers.retain(|q| !q.is_closed());
+            if s.stream.is_empty() && s.subscribers.is_empty() {
+                s.removed = true;
+                dropped += 1;
+                false
+            } else {
+                true
+            }
+        });
+        dropped
+    }
+
+    fn stats(&self) -> HubStats {
+        let mut stats = HubStats {
+            clients: self.clients.len(),
+            topics: self.topics.len(),
+            ..HubStats::default()
+        };
+        for t in self.topics.iter() {
+            let s = lock(&t);
+            stats.subscriptions += s.subscribers.len();
+            stats.history_bytes += s.stream.bytes();
+        }
+        stats
+    }
+}
+
+#[cfg(test)]
+mod tests;

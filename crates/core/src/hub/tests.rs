@@ -1,0 +1,225 @@
+use super::*;
+
+fn agent(id: &str) -> Topic {
+    Topic::Agent(id.to_owned())
+}
+
+fn event(n: u64) -> String {
+    format!(
+        r#"{{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{{"source":"event","n":{n}}}}}"#
+    )
+}
+
+fn client(hub: &MemoryHub, id: u64, max: usize) -> Arc<ClientQueue> {
+    let q = Arc::new(ClientQueue::new(id, max));
+    hub.connect(q.clone());
+    q
+}
+
+async fn drain(q: &ClientQueue) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    let mut frames = Vec::new();
+    while q.queued_bytes() > 0 {
+        frames.clear();
+        q.next_batch(&mut frames, usize::MAX).await;
+        out.extend(
+            frames
+                .iter()
+                .map(|f| serde_json::from_slice::<serde_json::Value>(f).unwrap()),
+        );
+    }
+    out
+}
+
+fn no_prelude() -> impl FnMut(&[Recovery]) -> Vec<Bytes> {
+    |_| Vec::new()
+}
+
+#[tokio::test]
+async fn live_events_reach_subscribers_once_stamped() {
+    let hub = MemoryHub::new(HubConfig::default());
+    let a = client(&hub, 1, 1 << 20);
+    let b = client(&hub, 2, 1 << 20);
+    hub.subscribe(&a, &[(agent("1"), None)], &mut no_prelude())
+        .unwrap();
+    hub.subscribe(&b, &[(Topic::All, None)], &mut no_prelude())
+        .unwrap();
+    hub.publish(&agent("1"), &event(1));
+    hub.publish(&agent("2"), &event(2));
+    hub.publish(&Topic::All, &event(3));
+    let got_a = drain(&a).await;
+    assert_eq!(got_a.len(), 1);
+    assert_eq!(got_a[0]["stream"], "agent/1");
+    assert_eq!(got_a[0]["offset"], 1);
+    let got_b = drain(&b).await;
+    assert_eq!(got_b.len(), 1);
+    assert_eq!(got_b[0]["data"]["n"], 3);
+}
+
+#[tokio::test]
+async fn resume_replays_exactly_the_missed_events_then_live_ones() {
+    let hub = MemoryHub::new(HubConfig::default());
+    let topic = agent("1");
+    let first = client(&hub, 1, 1 << 20);
+    hub.subscribe(&first, &[(topic.clone(), None)], &mut no_prelude())
+        .unwrap();
+    for n in 1..=10 {
+        hub.publish(&topic, &event(n));
+    }
+    let seen = drain(&first).await;
+    let last = seen.last().unwrap();
+    let since = StreamPosition {
+        offset: last["offset"].as_u64().unwrap(),
+        epoch: last["epoch"].as_str().unwrap().to_owned(),
+    };
+    hub.disconnect(1);
+    for n in 11..=60 {
+        hub.publish(&topic, &event(n));
+    }
+    let again = client(&hub, 2, 1 << 20);
+    let rec = hub
+        .subscribe(
+            &again,
+            &[(topic.clone(), Some(since))],
+            &mut |r: &[Recovery]| r[0].replay.clone().unwrap_or_default(),
+        )
+        .unwrap();
+    assert!(rec[0].replay.is_some());
+    hub.publish(&topic, &event(61));
+    let got = drain(&again).await;
+    let ns: Vec<u64> = got
+        .iter()
+        .map(|v| v["data"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ns, (11..=61).collect::<Vec<_>>());
+    let offsets: Vec<u64> = got.iter().map(|v| v["offset"].as_u64().unwrap()).collect();
+    assert_eq!(offsets, (11..=61).collect::<Vec<_>>());
+    assert!(got[..50].iter().all(|v| v["data"]["source"] == "replay"));
+    assert_eq!(got[50]["data"]["source"], "event");
+}
+
+#[tokio::test]
+async fn a_position_beyond_the_history_is_not_recovered() {
+    let hub = MemoryHub::new(HubConfig {
+        history: HistoryLimits {
+            size: 5,
+            ..HistoryLimits::default()
+        },
+    });
+    let topic = agent("1");
+    let pos = hub.position(&topic);
+    for n in 1..=20 {
+        hub.publish(&topic, &event(n));
+    }
+    let c = client(&hub, 1, 1 << 20);
+    let rec = hub
+        .subscribe(&c, &[(topic.clone(), Some(pos))], &mut no_prelude())
+        .unwrap();
+    assert!(rec[0].replay.is_none());
+    assert!(rec[0].resumed);
+    assert_eq!(rec[0].position.offset, 20);
+}
+
+#[tokio::test]
+async fn a_slow_client_is_closed_and_the_others_get_everything() {
+    let hub = MemoryHub::new(HubConfig::default());
+    let topic = Topic::All;
+    let slow = client(&hub, 0, 4096);
+    hub.subscribe(&slow, &[(topic.clone(), None)], &mut no_prelude())
+        .unwrap();
+    let fast: Vec<_> = (1..=100).map(|i| client(&hub, i, 1 << 20)).collect();
+    for c in &fast {
+        hub.subscribe(c, &[(topic.clone(), None)], &mut no_prelude())
+            .unwrap();
+    }
+    for n in 0..200 {
+        hub.publish(&topic, &event(n));
+    }
+    assert_eq!(slow.close_code(), Some(CloseCode::TooSlow));
+    for c in &fast {
+        assert_eq!(drain(c).await.len(), 200);
+    }
+    assert_eq!(hub.stats().subscriptions, 100);
+}
+
+#[tokio::test]
+async fn prelude_frames_come_before_live_events_and_resubscribing_is_a_no_op() {
+    let hub = MemoryHub::new(HubConfig::default());
+    let c = client(&hub, 1, 1 << 20);
+    let topic = agent("1");
+    hub.publish(&topic, &event(1));
+    let mut calls = 0;
+    hub.subscribe(&c, &[(topic.clone(), None)], &mut |r: &[Recovery]| {
+        calls += 1;
+        vec![stamp(
+            &event(100),
+            &r[0].topic,
+            r[0].position.offset,
+            &r[0].position.epoch,
+        )]
+    })
+    .unwrap();
+    hub.subscribe(&c, &[(topic.clone(), None)], &mut |r: &[Recovery]| {
+        assert!(r.is_empty());
+        Vec::new()
+    })
+    .unwrap();
+    hub.publish(&topic, &event(2));
+    let got = drain(&c).await;
+    assert_eq!(calls, 1);
+    assert_eq!(got.len(), 2);
+    assert_eq!(
+        (got[0]["data"]["n"].as_u64(), got[0]["offset"].as_u64()),
+        (Some(100), Some(1))
+    );
+    assert_eq!(
+        (got[1]["data"]["n"].as_u64(), got[1]["offset"].as_u64()),
+        (Some(2), Some(2))
+    );
+}
+
+#[tokio::test]
+async fn unsubscribe_disconnect_and_sweep_clean_up() {
+    let hub = MemoryHub::new(HubConfig {
+        history: HistoryLimits {
+            size: 10,
+            ttl: std::time::Duration::from_secs(1),
+        },
+    });
+    let c = client(&hub, 1, 1 << 20);
+    hub.subscribe(
+        &c,
+        &[(agent("1"), None), (agent("2"), None)],
+        &mut no_prelude(),
+    )
+    .unwrap();
+    assert_eq!(
+        hub.unsubscribe(1, &[agent("1"), agent("9")]),
+        vec![agent("1")]
+    );
+    hub.publish(&agent("1"), &event(1));
+    assert_eq!(drain(&c).await.len(), 0);
+    assert_eq!(hub.subscriptions(1), vec![agent("2")]);
+    hub.disconnect(1);
+    assert_eq!(hub.stats().subscriptions, 0);
+    let later = Instant::now() + std::time::Duration::from_secs(5);
+    assert_eq!(hub.sweep(later), 2);
+    assert_eq!(hub.stats().topics, 0);
+}
+
+#[tokio::test]
+async fn broadcast_reaches_every_client_and_close_all_flushes() {
+    let hub = MemoryHub::new(HubConfig::default());
+    let a = client(&hub, 1, 1 << 20);
+    let b = client(&hub, 2, 1 << 20);
+    hub.broadcast(Bytes::from_static(b"{\"x\":1}"));
+    hub.close_all(CloseCode::Shutdown);
+    for q in [&a, &b] {
+        let mut out = Vec::new();
+        assert_eq!(q.next_batch(&mut out, usize::MAX).await, Batch::Frames);
+        assert_eq!(
+            q.next_batch(&mut out, usize::MAX).await,
+            Batch::Closed(CloseCode::Shutdown)
+        );
+    }
+}

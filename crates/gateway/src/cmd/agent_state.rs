@@ -1,0 +1,42 @@
+//! The agent's own state: `Cisco/Agent/SetReadyState`,
+//! `Cisco/Agent/SetNotReadyState {ReasonCodeId}`, `Cisco/Connection/Logout
+//! {ReasonCodeId}` -> `PUT /finesse/api/User/{id}`. Finesse decides whether the
+//! change is allowed now (e.g. READY while TALKING becomes a pending state);
+//! the outcome arrives as `SetAgentState`.
+
+use switchboard_finesse::{UserRequest, UserState};
+
+use super::{Conn, FinesseRequest, Origin};
+
+/// `SetReadyState`.
+pub(crate) fn ready(conn: &Conn, origin: Origin) {
+    send(conn, origin, UserState::Ready, None);
+}
+
+/// `SetNotReadyState`.
+pub(crate) fn not_ready(conn: &Conn, origin: Origin, reason_code_id: Option<String>) {
+    send(conn, origin, UserState::NotReady, reason_code_id);
+}
+
+/// `Logout`.
+pub(crate) fn logout(conn: &Conn, origin: Origin, reason_code_id: Option<String>) {
+    send(conn, origin, UserState::Logout, reason_code_id);
+}
+
+fn send(conn: &Conn, origin: Origin, state: UserState, reason_code_id: Option<String>) {
+    match conn.finesse_identity() {
+        Ok((identity, credentials)) => conn.send_to_finesse(
+            origin,
+            credentials,
+            FinesseRequest::User {
+                user_id: identity.user_id.clone(),
+                body: UserRequest {
+                    state,
+                    reason_code_id,
+                    extension: None,
+                },
+            },
+        ),
+        Err(refusal) => conn.refuse(&origin, &refusal),
+    }
+}

@@ -1,0 +1,436 @@
+//! The commands of PROTOCOL.md §6, one file each (mini-redis style):
+//! [`sign_in`], [`authenticate`], [`ping`], [`subscribe`], [`call`],
+//! [`call_data`], [`make_call`], [`agent_state`], [`team`].
+//!
+//! [`handle_text`] parses a frame, refuses what is malformed or not allowed
+//! before sign-in, and dispatches. Commands that reach Finesse are checked
+//! first (synchronously, against the cache), then sent on a task of their own
+//! so the connection keeps reading; at most `max_commands_in_flight` per
+//! connection. Every command gets exactly one `...Result` ([`Conn::result`]);
+//! a refused one also gets a `SetAPIError` with the same `requestId`.
+
+pub mod agent_state;
+pub mod authenticate;
+pub mod call;
+pub mod call_data;
+pub mod make_call;
+pub mod ping;
+pub mod sign_in;
+pub mod subscribe;
+pub mod team;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use switchboard_connector::{Credentials, RequestId, RestError};
+use switchboard_core::hub::ClientQueue;
+use switchboard_finesse::{DialogRequest, MakeCallRequest, UserRequest};
+use switchboard_protocol::{Command, ErrorType, Frame, FrameError, ResponseType, reply};
+use tokio::sync::Semaphore;
+
+use crate::auth::Identity;
+use crate::metrics as m;
+use crate::state::Shared;
+
+/// One connection as its commands see it.
+#[derive(Debug)]
+pub struct Conn {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) queue: Arc<ClientQueue>,
+    pub(crate) peer: SocketAddr,
+    pub(crate) identity: Option<Arc<Identity>>,
+    pub(crate) resume_token: Option<String>,
+    pub(crate) in_flight: Arc<Semaphore>,
+}
+
+/// The names a reply repeats: the command frame's channel, topic, subtopic (as
+/// the client spelled them) and `requestId`.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    channel: String,
+    topic: String,
+    subtopic: String,
+    request_id: Option<String>,
+    command: &'static str,
+}
+
+impl Origin {
+    fn of(frame: &Frame, command: &'static str) -> Origin {
+        Origin {
+            channel: frame.channel.trim().to_owned(),
+            topic: frame.topic.trim().to_owned(),
+            subtopic: frame.subtopic.trim().to_owned(),
+            request_id: frame.request_id.clone(),
+            command,
+        }
+    }
+
+    /// The client's `requestId`.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
+    }
+}
+
+/// A command refused before reaching Finesse.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// Its ResponseType.
+    pub response: ResponseType,
+    /// What was wrong, for `ResponseText` and the SetAPIError.
+    pub message: String,
+}
+
+impl Refusal {
+    pub(crate) fn new(response: ResponseType, message: impl Into<String>) -> Refusal {
+        Refusal {
+            response,
+            message: message.into(),
+        }
+    }
+}
+
+/// A checked request, ready for Finesse.
+#[derive(Debug, Clone)]
+pub enum FinesseRequest {
+    /// `PUT /finesse/api/Dialog/{id}`.
+    Dialog {
+        /// The dialog.
+        dialog_id: String,
+        /// The body.
+        body: DialogRequest,
+    },
+    /// `PUT /finesse/api/User/{id}`.
+    User {
+        /// The user.
+        user_id: String,
+        /// The body.
+        body: UserRequest,
+    },
+    /// `POST /finesse/api/User/{id}/Dialogs` MAKE_CALL.
+    MakeCall {
+        /// The calling user.
+        user_id: String,
+        /// The body.
+        body: MakeCallRequest,
+    },
+}
+
+impl Conn {
+    /// Queues a reply frame.
+    pub(crate) fn send(&self, json: String) {
+        let _ = self.queue.push(Bytes::from(json));
+    }
+
+    /// Sends a command's one Result (and, when refused, its SetAPIError).
+    pub(crate) fn result(
+        &self,
+        origin: &Origin,
+        response: ResponseType,
+        text: Option<&str>,
+        finesse_request_id: Option<&str>,
+    ) {
+        send_result(&self.queue, origin, response, text, finesse_request_id);
+    }
+
+    /// Sends the Result and SetAPIError of a refusal.
+    pub(crate) fn refuse(&self, origin: &Origin, refusal: &Refusal) {
+        self.result(origin, refusal.response, Some(&refusal.message), None);
+    }
+
+    /// The identity, credentials and extension a Finesse command needs, or the
+    /// refusal when the connection signed in with a token.
+    pub(crate) fn finesse_identity(&self) -> Result<(Arc<Identity>, Credentials), Refusal> {
+        let Some(identity) = self.identity.clone() else {
+            return Err(Refusal::new(ResponseType::NotSignedIn, "sign in first"));
+        };
+        let Some(credentials) = identity.credentials.clone() else {
+            return Err(Refusal::new(
+                ResponseType::NotAuthorized,
+                "this connection signed in with a token, which carries no Finesse credentials: \
+                 sign in with Cisco/Agent/SetUserInfo for call control",
+            ));
+        };
+        Ok((identity, credentials))
+    }
+
+    /// Sends a checked request to Finesse on a task of its own; its Result
+    /// follows when Finesse answers. Refuses with ResponseType 9 when the
+    /// connection has too many commands in flight.
+    pub(crate) fn send_to_finesse(
+        &self,
+        origin: Origin,
+        credentials: Credentials,
+        request: FinesseRequest,
+    ) {
+        let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
+            self.refuse(
+                &origin,
+                &Refusal::new(
+                    ResponseType::TooManyInFlight,
+                    format!(
+                        "too many commands waiting for Finesse (at most {}); wait for their Results",
+                        self.shared.config.limits.max_commands_in_flight
+                    ),
+                ),
+            );
+            return;
+        };
+        let shared = self.shared.clone();
+        let queue = self.queue.clone();
+        tokio::spawn(async move {
+            let request_id = RequestId::generate();
+            shared.pending.insert(
+                request_id.as_str(),
+                origin.request_id.clone(),
+                queue.clone(),
+            );
+            let timeout = shared.config.limits.command_timeout;
+            let outcome = tokio::time::timeout(
+                timeout,
+                execute(&shared, &credentials, &request, request_id.clone()),
+            )
+            .await;
+            match outcome {
+                Ok(Ok(id)) => {
+                    send_result(
+                        &queue,
+                        &origin,
+                        ResponseType::Success,
+                        None,
+                        Some(id.as_str()),
+                    );
+                }
+                Ok(Err(e)) => {
+                    shared.pending.remove(request_id.as_str());
+                    let (response, text) = rest_refusal(&e);
+                    tracing::info!(command = origin.command, error = %e, "Finesse refused a command");
+                    send_result(&queue, &origin, response, Some(&text), None);
+                }
+                Err(_) => {
+                    // Finesse may still carry it out: keep the pending entry, so a
+                    // later CTI error still reaches the client.
+                    send_result(
+                        &queue,
+                        &origin,
+                        ResponseType::Timeout,
+                        Some(
+                            "Finesse did not answer in time; the request may still be carried out",
+                        ),
+                        Some(request_id.as_str()),
+                    );
+                }
+            }
+            drop(permit);
+        });
+    }
+
+    /// Cleans up after the connection closed.
+    pub(crate) fn leave(&mut self) {
+        let id = self.queue.id();
+        self.shared.hub.disconnect(id);
+        if let Some(identity) = self.identity.take()
+            && let Some(agent) = identity.agent_id.as_deref()
+        {
+            let mut empty = false;
+            if let Some(mut list) = self.shared.agents.get_mut(agent) {
+                list.retain(|q| q.id() != id);
+                empty = list.is_empty();
+            }
+            if empty {
+                self.shared.agents.remove_if(agent, |_, l| l.is_empty());
+            }
+        }
+        if let Some(token) = self.resume_token.take() {
+            self.shared.auth.release_resume(&token);
+        }
+    }
+}
+
+fn send_result(
+    queue: &ClientQueue,
+    origin: &Origin,
+    response: ResponseType,
+    text: Option<&str>,
+    finesse_request_id: Option<&str>,
+) {
+    metrics::counter!(
+        m::COMMANDS_TOTAL,
+        "command" => origin.command,
+        "response_type" => response.code().to_string(),
+    )
+    .increment(1);
+    let _ = queue.push(Bytes::from(reply::command_result(
+        &origin.channel,
+        &origin.topic,
+        &origin.subtopic,
+        origin.request_id.as_deref(),
+        response,
+        text,
+        finesse_request_id,
+    )));
+    if let Some(error_type) = response.error_type() {
+        let message = text.unwrap_or_else(|| response.text());
+        let _ = queue.push(Bytes::from(reply::api_error(
+            error_type,
+            message,
+            origin.request_id.as_deref(),
+        )));
+    }
+}
+
+async fn execute(
+    shared: &Shared,
+    credentials: &Credentials,
+    request: &FinesseRequest,
+    request_id: RequestId,
+) -> Result<RequestId, RestError> {
+    let rest = &shared.finesse;
+    match request {
+        FinesseRequest::Dialog { dialog_id, body } => {
+            rest.call(|n| n.dialog_action_with_id(credentials, dialog_id, body, request_id.clone()))
+                .await
+        }
+        FinesseRequest::User { user_id, body } => {
+            rest.call(|n| n.put_user_with_id(credentials, user_id, body, request_id.clone()))
+                .await
+        }
+        FinesseRequest::MakeCall { user_id, body } => {
+            rest.call(|n| n.make_call_with_id(credentials, user_id, body, request_id.clone()))
+                .await
+        }
+    }
+}
+
+/// The ResponseType and text of a failed Finesse request (docs/protocol.md §7.1).
+pub(crate) fn rest_refusal(e: &RestError) -> (ResponseType, String) {
+    let response = match e {
+        RestError::Timeout { .. } => ResponseType::Timeout,
+        RestError::Connect { .. } => ResponseType::FinesseUnavailable,
+        e if e.is_unavailable() => ResponseType::FinesseUnavailable,
+        e if e.is_unauthorized() => ResponseType::NotAuthorized,
+        _ => ResponseType::FinesseRefused,
+    };
+    let detail = e
+        .api_errors()
+        .iter()
+        .map(|a| {
+            if a.error_message.is_empty() {
+                a.error_type.clone()
+            } else {
+                format!("{}: {}", a.error_type, a.error_message)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    let text = if detail.is_empty() {
+        format!("{}: {e}", response.text())
+    } else {
+        format!("{}: {detail}", response.text())
+    };
+    (response, text)
+}
+
+/// Handles one text frame.
+pub(crate) async fn handle_text(conn: &mut Conn, text: &str) {
+    let frame = match Frame::parse(text) {
+        Ok(f) => f,
+        Err(e) => {
+            invalid(
+                conn,
+                &e,
+                switchboard_protocol::request_id_hint(text).as_deref(),
+            );
+            return;
+        }
+    };
+    let command = match Command::from_frame(&frame) {
+        Ok(c) => c,
+        Err(e) => {
+            // A known command with a bad field still gets its one Result.
+            if e.field().is_some() && !matches!(e, FrameError::RequestIdTooLong { .. }) {
+                let origin = Origin::of(&frame, "invalid");
+                conn.result(
+                    &origin,
+                    ResponseType::InvalidInput,
+                    Some(&e.to_string()),
+                    None,
+                );
+                metrics::counter!(m::FRAMES_TOTAL, "outcome" => "invalid").increment(1);
+            } else {
+                invalid(conn, &e, frame.request_id.as_deref());
+            }
+            return;
+        }
+    };
+    metrics::counter!(m::FRAMES_TOTAL, "outcome" => "ok").increment(1);
+    let origin = Origin::of(&frame, command.name());
+    if command.needs_sign_in() && conn.identity.is_none() {
+        conn.refuse(
+            &origin,
+            &Refusal::new(
+                ResponseType::NotSignedIn,
+                format!(
+                    "{} needs a signed-in connection: send Cisco/Agent/SetUserInfo or Broker/Session/Authenticate first",
+                    command.name()
+                ),
+            ),
+        );
+        return;
+    }
+    dispatch(conn, origin, command).await;
+}
+
+fn invalid(conn: &Conn, e: &FrameError, request_id: Option<&str>) {
+    metrics::counter!(m::FRAMES_TOTAL, "outcome" => "invalid").increment(1);
+    conn.send(reply::frame_error(e, request_id));
+}
+
+async fn dispatch(conn: &mut Conn, origin: Origin, command: Command) {
+    match command {
+        Command::SignIn {
+            username,
+            password,
+            extension,
+        } => sign_in::run(conn, origin, username, password, extension).await,
+        Command::Authenticate { token } => {
+            authenticate::with_token(conn, token.expose(), Some(origin)).await;
+        }
+        Command::Ping { data } => ping::run(conn, &origin, &data),
+        Command::Subscribe {
+            topics,
+            since,
+            rejected,
+        } => subscribe::subscribe(conn, &origin, topics, since, rejected),
+        Command::Unsubscribe { topics, rejected } => {
+            subscribe::unsubscribe(conn, &origin, topics, rejected);
+        }
+        Command::Call(call) => call::run(conn, origin, call),
+        Command::MakeCall { to_address } => make_call::run(conn, origin, to_address),
+        Command::SetReady => agent_state::ready(conn, origin),
+        Command::SetNotReady { reason_code_id } => {
+            agent_state::not_ready(conn, origin, reason_code_id);
+        }
+        Command::Logout { reason_code_id } => agent_state::logout(conn, origin, reason_code_id),
+        Command::WrapUp { call_id, wrapup } => call_data::wrap_up(conn, origin, call_id, wrapup),
+        Command::UpdateCallVariable {
+            call_id,
+            key,
+            value,
+        } => call_data::update_variable(conn, origin, call_id, key, value),
+        Command::TeamAgentNotReady {
+            username,
+            reason_code_id,
+        } => team::not_ready(conn, origin, username, reason_code_id),
+        Command::TeamAgentLogout { username } => team::logout(conn, origin, username),
+    }
+}
+
+/// An error for a frame refused as a whole (used by sign-in failures).
+pub(crate) fn auth_failure(conn: &Conn, message: &str, request_id: Option<&str>) {
+    conn.send(reply::api_error(
+        ErrorType::AuthorizationFailure,
+        message,
+        request_id,
+    ));
+}

@@ -1,0 +1,258 @@
+//! `Cisco/Agent/SetUserInfo {username, password, extension}`: agent or
+//! supervisor sign-in with Finesse credentials (PROTOCOL.md §3).
+//!
+//! 1. The address's throttle: recent failures delay the attempt, too many
+//!    refuse it for a while.
+//! 2. `GET /finesse/api/User/{username}` with the credentials: 401/404 is an
+//!    `Authorization Failure` (the connection stays open to retry).
+//! 3. If the user is signed out or on another extension: `PUT User` LOGIN
+//!    with the extension, then read the user again.
+//! 4. `GET .../Dialogs`, reconciled into the cache (so the snapshot is
+//!    Finesse's current state even before the notification session is up).
+//!    A supervisor's teams are read too (`GET /finesse/api/Team/{id}`).
+//! 5. The user's notification session is opened or joined.
+//! 6. [`establish`]: the agent's topic is subscribed with its snapshot
+//!    (`SetAgentState`, then one call event per dialog), then `Ready`.
+//!
+//! The password lives only inside the [`Credentials`] of the identity; it is
+//! never logged, echoed or put in a metric.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use switchboard_connector::Credentials;
+use switchboard_finesse::{User, UserRequest, UserState};
+use switchboard_protocol::{ErrorType, Secret, Topic, reply};
+
+use super::{Conn, Origin, auth_failure, rest_refusal};
+use crate::auth::{Identity, Role, Throttle, supervised_teams};
+use crate::metrics as m;
+
+/// Signs in with Finesse credentials.
+pub(crate) async fn run(
+    conn: &mut Conn,
+    origin: Origin,
+    username: String,
+    password: Secret,
+    extension: String,
+) {
+    let rid = origin.request_id().map(str::to_owned);
+    let rid = rid.as_deref();
+    if !admit(conn, rid).await {
+        return;
+    }
+    let shared = conn.shared.clone();
+    let credentials = Credentials::basic(username.clone(), password.expose().to_owned());
+    drop(password);
+
+    let user = match shared
+        .finesse
+        .call(|n| n.user(&credentials, &username))
+        .await
+    {
+        Ok(user) => user,
+        Err(e) if e.is_unauthorized() || e.is_not_found() => {
+            failed(conn, rid, "wrong user name or password");
+            return;
+        }
+        Err(e) => {
+            finesse_error(conn, rid, &e);
+            return;
+        }
+    };
+    let user = match sign_in_to_extension(conn, &credentials, user, &extension).await {
+        Ok(user) => user,
+        Err(()) => return,
+    };
+    let dialogs = match shared
+        .finesse
+        .call(|n| n.dialogs(&credentials, &user.login_id))
+        .await
+    {
+        Ok(d) => d,
+        Err(e) => {
+            finesse_error(conn, rid, &e);
+            return;
+        }
+    };
+    shared.auth.record_success(conn.peer.ip());
+    for change in shared
+        .cache
+        .reconcile(&user.login_id, user.clone(), dialogs)
+    {
+        let _ = shared.changes.send(change);
+    }
+    let role = Role::of_user(&user);
+    if role != Role::Agent {
+        // The supervised teams' members, so the dashboard's snapshot lists
+        // every agent (not only those signed in through Switchboard).
+        for team in supervised_teams(&user) {
+            match shared.finesse.call(|n| n.team(&credentials, &team)).await {
+                Ok(team) => {
+                    for change in shared.cache.reconcile_team(&team) {
+                        let _ = shared.changes.send(change);
+                    }
+                }
+                Err(e) => tracing::warn!(team = %team, error = %e, "cannot read a supervised team"),
+            }
+        }
+    }
+    let lease = shared
+        .notifications
+        .acquire(&user.login_id, credentials.clone());
+    let identity = Identity {
+        user_id: user.login_id.clone(),
+        agent_id: Some(user.login_id.clone()),
+        extension: user.extension.clone().or(Some(extension)),
+        role,
+        teams: if role == Role::Agent {
+            Vec::new()
+        } else {
+            supervised_teams(&user)
+        },
+        credentials: Some(credentials),
+        lease: Some(lease),
+    };
+    tracing::info!(user = %identity.user_id, role = role.as_str(), client = conn.queue.id(), "signed in");
+    establish(conn, identity, rid, "password");
+}
+
+/// The throttle check shared by every sign-in method; false when refused.
+pub(crate) async fn admit(conn: &Conn, rid: Option<&str>) -> bool {
+    if conn.identity.is_some() {
+        conn.send(reply::api_error(
+            ErrorType::InvalidInput,
+            "this connection is already signed in; open another connection to sign in as someone else",
+            rid,
+        ));
+        return false;
+    }
+    match conn.shared.auth.throttle(conn.peer.ip()) {
+        Throttle::Locked(left) => {
+            metrics::counter!(m::SIGN_INS_TOTAL, "method" => "any", "outcome" => "locked")
+                .increment(1);
+            conn.send(reply::api_error(
+                ErrorType::TooManyRequests,
+                &format!(
+                    "too many failed sign-ins from this address; try again in {} s",
+                    left.as_secs().max(1)
+                ),
+                rid,
+            ));
+            false
+        }
+        Throttle::Allow(delay) => {
+            if !delay.is_zero() {
+                tokio::time::sleep(delay).await;
+            }
+            true
+        }
+    }
+}
+
+/// Records a failed sign-in and tells the client.
+pub(crate) fn failed(conn: &Conn, rid: Option<&str>, why: &str) {
+    let locked = conn.shared.auth.record_failure(conn.peer.ip());
+    metrics::counter!(m::SIGN_INS_TOTAL, "method" => "any", "outcome" => "refused").increment(1);
+    tracing::info!(client = conn.queue.id(), peer = %conn.peer.ip(), "sign-in refused");
+    let message = if locked {
+        format!("{why}; too many failures: this address is refused for a while")
+    } else {
+        why.to_owned()
+    };
+    auth_failure(conn, &message, rid);
+}
+
+fn finesse_error(conn: &Conn, rid: Option<&str>, e: &switchboard_connector::RestError) {
+    let (response, text) = rest_refusal(e);
+    tracing::warn!(client = conn.queue.id(), error = %e, "sign-in failed: Finesse");
+    conn.send(reply::api_error(
+        response.error_type().unwrap_or(ErrorType::FinesseError),
+        &text,
+        rid,
+    ));
+}
+
+/// Signs the user in to `extension` when it is signed out or elsewhere.
+async fn sign_in_to_extension(
+    conn: &Conn,
+    credentials: &Credentials,
+    user: User,
+    extension: &str,
+) -> Result<User, ()> {
+    let rid = None;
+    if user.state != UserState::Logout && user.extension.as_deref() == Some(extension) {
+        return Ok(user);
+    }
+    let request = UserRequest {
+        state: UserState::Login,
+        reason_code_id: None,
+        extension: Some(extension.to_owned()),
+    };
+    let finesse = &conn.shared.finesse;
+    if let Err(e) = finesse
+        .call(|n| n.put_user(credentials, &user.login_id, &request))
+        .await
+    {
+        finesse_error(conn, rid, &e);
+        return Err(());
+    }
+    finesse
+        .call(|n| n.user(credentials, &user.login_id))
+        .await
+        .map_err(|e| finesse_error(conn, rid, &e))
+}
+
+/// Completes a sign-in: subscribes the agent's own topic with its snapshot,
+/// then sends `Ready` (in that order, before any live event).
+pub(crate) fn establish(
+    conn: &mut Conn,
+    identity: Identity,
+    rid: Option<&str>,
+    method: &'static str,
+) {
+    let identity = Arc::new(identity);
+    let resume = conn.shared.auth.issue_resume(&identity);
+    let session_id = uuid::Uuid::new_v4().simple().to_string();
+    let ready = reply::ready(
+        &session_id,
+        identity.agent_id.as_deref(),
+        identity.extension.as_deref(),
+        &[identity.role.as_str()],
+        &identity.teams,
+        &resume,
+        rid,
+    );
+    let own_topic = identity
+        .agent_id
+        .as_deref()
+        .and_then(|a| format!("agent/{a}").parse::<Topic>().ok());
+    match own_topic {
+        Some(topic) => {
+            let shared = conn.shared.clone();
+            let mut ready = Some(ready);
+            let _ = conn
+                .shared
+                .hub
+                .subscribe(&conn.queue, &[(topic, None)], &mut |found| {
+                    let mut frames: Vec<Bytes> = found
+                        .iter()
+                        .flat_map(|r| super::subscribe::snapshot_frames(&shared, r))
+                        .collect();
+                    frames.extend(ready.take().map(Bytes::from));
+                    frames
+                });
+            if let Some(agent) = identity.agent_id.clone() {
+                conn.shared
+                    .agents
+                    .entry(agent)
+                    .or_default()
+                    .push(conn.queue.clone());
+            }
+        }
+        None => conn.send(ready),
+    }
+    metrics::counter!(m::SIGN_INS_TOTAL, "method" => method, "outcome" => "ok").increment(1);
+    conn.identity = Some(identity);
+    conn.resume_token = Some(resume);
+}

@@ -1,0 +1,173 @@
+//! The gateway's settings, with the defaults of `deploy/switchboard.example.toml`
+//! (`[server]`, `[limits]`, `[auth]`, `[hub]` sections).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+use switchboard_core::hub::HistoryLimits;
+
+/// Everything the gateway needs to know.
+#[derive(Debug, Clone)]
+pub struct GatewayConfig {
+    /// Where to listen (`server.listen`, default `127.0.0.1:8080`).
+    pub listen: SocketAddr,
+    /// TLS certificate chain and key (PEM files); plain HTTP/WS when `None`.
+    pub tls: Option<TlsFiles>,
+    /// Origins allowed to open a WebSocket from a browser (`server.allowed_origins`).
+    /// Empty: same origin only (the `Origin` host equals the `Host` header).
+    /// `"*"`: any. Clients that send no `Origin` (not browsers) are always allowed.
+    pub allowed_origins: Vec<String>,
+    /// Connection and frame limits.
+    pub limits: Limits,
+    /// Token sign-in and sign-in throttling.
+    pub auth: AuthConfig,
+    /// The hub's per-client queue and per-stream history.
+    pub hub: HubSettings,
+    /// How long a shutdown waits for clients to receive their queued frames
+    /// (`server.shutdown_grace`, default 10 s).
+    pub shutdown_grace: Duration,
+    /// How often `/readyz` asks Finesse for SystemInfo (default 5 s).
+    pub readiness_probe_interval: Duration,
+}
+
+/// PEM files for TLS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain.
+    pub cert: PathBuf,
+    /// The private key.
+    pub key: PathBuf,
+}
+
+/// Limits on connections and their input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Open WebSocket connections at most (default 100,000); more are closed with 4429.
+    pub max_connections: usize,
+    /// Largest client frame in bytes (default 64 KiB); larger closes with 4409.
+    pub max_frame_bytes: usize,
+    /// Time to sign in after connecting (default 10 s); then 4401.
+    pub sign_in_timeout: Duration,
+    /// Server ping interval (default 20 s).
+    pub ping_interval: Duration,
+    /// A connection silent this long (no frame, no pong) is closed (default 60 s).
+    pub idle_timeout: Duration,
+    /// Commands waiting for Finesse per connection (default 8); more get ResponseType 9.
+    pub max_commands_in_flight: usize,
+    /// Time a Finesse command may take before its Result says Timeout (default 10 s).
+    pub command_timeout: Duration,
+    /// Failed sign-ins from one address before it is refused (default 10).
+    pub sign_in_failures_before_lockout: u32,
+    /// How long an address stays refused after that (default 5 min).
+    pub sign_in_lockout: Duration,
+    /// Extra delay per failed sign-in from the same address (default 250 ms,
+    /// growing linearly up to the lockout).
+    pub sign_in_failure_delay: Duration,
+    /// The kernel send buffer of each accepted socket (SO_SNDBUF), or `None`
+    /// for the kernel's automatic sizing (default). A small value bounds the
+    /// kernel memory per connection and makes a client that stops reading
+    /// overflow its queue sooner.
+    pub socket_send_buffer: Option<usize>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_connections: 100_000,
+            max_frame_bytes: switchboard_protocol::DEFAULT_MAX_FRAME_BYTES,
+            sign_in_timeout: Duration::from_secs(10),
+            ping_interval: Duration::from_secs(20),
+            idle_timeout: Duration::from_secs(60),
+            max_commands_in_flight: 8,
+            command_timeout: Duration::from_secs(10),
+            sign_in_failures_before_lockout: 10,
+            sign_in_lockout: Duration::from_secs(300),
+            sign_in_failure_delay: Duration::from_millis(250),
+            socket_send_buffer: None,
+        }
+    }
+}
+
+/// Token sign-in (PROTOCOL.md §3).
+#[derive(Debug, Clone, Default)]
+pub struct AuthConfig {
+    /// How tokens are verified; `None` refuses token sign-in.
+    pub jwt: Option<JwtKey>,
+    /// Leeway for `exp`/`nbf` (default 30 s).
+    pub jwt_leeway: Duration,
+    /// How long a `resumeToken` stays valid after its connection closed (default 120 s).
+    pub resume_token_ttl: Duration,
+}
+
+/// The key that verifies tokens.
+#[derive(Clone, Deserialize, PartialEq, Eq)]
+#[serde(tag = "algorithm")]
+pub enum JwtKey {
+    /// HS256 with a shared secret.
+    #[serde(rename = "HS256")]
+    Hs256 {
+        /// The secret.
+        secret: String,
+    },
+    /// RS256 with an RSA public key (PEM).
+    #[serde(rename = "RS256")]
+    Rs256 {
+        /// PEM text of the public key.
+        public_key_pem: String,
+    },
+    /// ES256 with an EC public key (PEM).
+    #[serde(rename = "ES256")]
+    Es256 {
+        /// PEM text of the public key.
+        public_key_pem: String,
+    },
+}
+
+impl std::fmt::Debug for JwtKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JwtKey::Hs256 { .. } => f.write_str("HS256(***)"),
+            JwtKey::Rs256 { .. } => f.write_str("RS256(public key)"),
+            JwtKey::Es256 { .. } => f.write_str("ES256(public key)"),
+        }
+    }
+}
+
+/// The hub's settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HubSettings {
+    /// Bytes queued per client at most (default 1 MiB); more closes it with 4408.
+    pub queue_max_bytes: usize,
+    /// History per stream for resume.
+    pub history: HistoryLimits,
+}
+
+impl Default for HubSettings {
+    fn default() -> Self {
+        HubSettings {
+            queue_max_bytes: 1 << 20,
+            history: HistoryLimits::default(),
+        }
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        GatewayConfig {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls: None,
+            allowed_origins: Vec::new(),
+            limits: Limits::default(),
+            auth: AuthConfig {
+                jwt: None,
+                jwt_leeway: Duration::from_secs(30),
+                resume_token_ttl: Duration::from_secs(120),
+            },
+            hub: HubSettings::default(),
+            shutdown_grace: Duration::from_secs(10),
+            readiness_probe_interval: Duration::from_secs(5),
+        }
+    }
+}

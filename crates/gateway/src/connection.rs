@@ -1,0 +1,266 @@
+//! One WebSocket connection: a reader (this task) and a writer task, as in
+//! axum's chat example, generic over `Stream`/`Sink` of [`Message`] so that
+//! they run without a socket in tests.
+//!
+//! - The **writer** owns the sink. It sleeps until the client's
+//!   [`ClientQueue`] has frames, writes every frame queued meanwhile and
+//!   flushes once (batched writes), sends a ping every `ping_interval`, and
+//!   sends the close frame when the queue closes (after the queued frames,
+//!   except for 4408 which drops them). A write blocked on a client that does
+//!   not read is abandoned when its queue overflows.
+//! - The **reader** parses each text frame and runs its command ([`cmd`]),
+//!   refuses binary frames, closes with 4409 on an oversized frame and with
+//!   4401 when the client has not signed in in time, and drops a connection
+//!   that has been silent (no frame, no pong) for `idle_timeout`.
+//!
+//! Every close goes through the queue ([`ClientQueue::close`]), so the client
+//! always gets the frames queued before it and then one close frame.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use bytes::Bytes;
+use futures::{Sink, SinkExt, Stream, StreamExt};
+use switchboard_core::hub::{Batch, ClientQueue};
+use switchboard_protocol::CloseCode;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::cmd::{self, Conn};
+use crate::metrics as m;
+use crate::state::Shared;
+
+/// Most bytes written per flush.
+const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// What the HTTP layer knows about a connection.
+#[derive(Debug, Clone)]
+pub struct ConnectionInfo {
+    /// The client's address.
+    pub peer: SocketAddr,
+    /// `?access_token=` of the upgrade request, if any.
+    pub access_token: Option<String>,
+}
+
+/// Serves one upgraded WebSocket until it closes.
+pub(crate) async fn serve<S, E>(socket: S, shared: Arc<Shared>, info: ConnectionInfo)
+where
+    S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let id = shared
+        .next_client
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let queue = Arc::new(ClientQueue::new(id, shared.config.hub.queue_max_bytes));
+    let open = shared
+        .connections
+        .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+        + 1;
+    metrics::gauge!(m::CONNECTIONS).set(open as f64);
+    let done = CancellationToken::new();
+    let (sink, stream) = socket.split();
+    // A close frame may wait this long for a client that is not reading.
+    let close_timeout = shared.config.limits.idle_timeout;
+    let writer = tokio::spawn(write_loop(
+        sink,
+        queue.clone(),
+        shared.config.limits.ping_interval,
+        close_timeout,
+        done.clone(),
+    ));
+
+    let mut conn = Conn {
+        shared: shared.clone(),
+        queue: queue.clone(),
+        peer: info.peer,
+        identity: None,
+        resume_token: None,
+        in_flight: Arc::new(Semaphore::new(shared.config.limits.max_commands_in_flight)),
+    };
+    if open > shared.config.limits.max_connections || shared.shutdown.is_cancelled() {
+        metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "refused").increment(1);
+        queue.close(if shared.shutdown.is_cancelled() {
+            CloseCode::Shutdown
+        } else {
+            CloseCode::TooManyConnections
+        });
+    } else {
+        metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "accepted").increment(1);
+        shared.hub.connect(queue.clone());
+        if let Some(token) = info.access_token.as_deref() {
+            cmd::authenticate::with_token(&mut conn, token, None).await;
+        }
+        if read_loop(stream, &mut conn, &done).await == End::PeerGone {
+            done.cancel();
+        }
+    }
+    // Let the writer deliver the close frame, then make sure it stops.
+    let _ = tokio::time::timeout(close_timeout, done.cancelled()).await;
+    done.cancel();
+    let _ = writer.await;
+    conn.leave();
+    let open = shared
+        .connections
+        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+        - 1;
+    metrics::gauge!(m::CONNECTIONS).set(open as f64);
+}
+
+/// Why the reader stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// The client closed, the socket failed, or the connection idled out.
+    PeerGone,
+    /// The server is closing it (the queue is closed): the writer sends the close frame.
+    Closing,
+}
+
+async fn read_loop<R, E>(mut stream: R, conn: &mut Conn, done: &CancellationToken) -> End
+where
+    R: Stream<Item = Result<Message, E>> + Unpin,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let limits = conn.shared.config.limits;
+    let sign_in_deadline = Instant::now() + limits.sign_in_timeout;
+    let mut last_seen = Instant::now();
+    let check_every =
+        (limits.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
+    let mut idle_check = tokio::time::interval_at(Instant::now() + check_every, check_every);
+    loop {
+        tokio::select! {
+            _ = done.cancelled() => return End::PeerGone,
+            _ = conn.queue.closed() => return End::Closing,
+            _ = tokio::time::sleep_until(sign_in_deadline), if conn.identity.is_none() => {
+                conn.queue.close(CloseCode::NotSignedIn);
+                return End::Closing;
+            }
+            _ = idle_check.tick() => {
+                if last_seen.elapsed() > limits.idle_timeout {
+                    tracing::debug!(client = conn.queue.id(), "idle timeout: connection dropped");
+                    return End::PeerGone;
+                }
+            }
+            message = stream.next() => {
+                last_seen = Instant::now();
+                match message {
+                    None | Some(Ok(Message::Close(_))) => return End::PeerGone,
+                    Some(Ok(Message::Text(text))) => {
+                        if text.len() > limits.max_frame_bytes {
+                            too_large(conn);
+                            return End::Closing;
+                        }
+                        cmd::handle_text(conn, text.as_str()).await;
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        metrics::counter!(m::FRAMES_TOTAL, "outcome" => "binary").increment(1);
+                        conn.send(switchboard_protocol::reply::api_error(
+                            switchboard_protocol::ErrorType::InvalidInput,
+                            "binary frames are not accepted: send one JSON object per text frame",
+                            None,
+                        ));
+                    }
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Err(e)) => {
+                        if is_capacity_error(&e) {
+                            too_large(conn);
+                            return End::Closing;
+                        }
+                        tracing::debug!(client = conn.queue.id(), error = %e, "read error");
+                        return End::PeerGone;
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn too_large(conn: &Conn) {
+    metrics::counter!(m::FRAMES_TOTAL, "outcome" => "too_large").increment(1);
+    conn.queue.close(CloseCode::FrameTooLarge);
+}
+
+/// Whether a read error is tungstenite's "message or frame too long".
+fn is_capacity_error<E: std::error::Error + 'static>(e: &E) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = source {
+        if let Some(t) = err.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
+            return matches!(t, tokio_tungstenite::tungstenite::Error::Capacity(_));
+        }
+        let text = err.to_string();
+        if text.contains("Space limit exceeded") || text.contains("too long") {
+            return true;
+        }
+        source = err.source();
+    }
+    false
+}
+
+async fn write_loop<K>(
+    mut sink: K,
+    queue: Arc<ClientQueue>,
+    ping_every: Duration,
+    close_timeout: Duration,
+    done: CancellationToken,
+) where
+    K: Sink<Message> + Unpin,
+{
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+    loop {
+        tokio::select! {
+            biased;
+            _ = done.cancelled() => break,
+            next = queue.next_batch(&mut batch, MAX_BATCH_BYTES) => match next {
+                Batch::Frames => {
+                    let written = tokio::select! {
+                        ok = write_batch(&mut sink, &mut batch) => ok,
+                        // The client stopped reading and its queue overflowed:
+                        // stop waiting for the socket and send the close frame.
+                        _ = queue.closed() => queue.close_code() != Some(CloseCode::TooSlow),
+                    };
+                    batch.clear();
+                    if !written {
+                        if queue.close_code() == Some(CloseCode::TooSlow) {
+                            send_close(&mut sink, CloseCode::TooSlow, close_timeout).await;
+                        }
+                        break;
+                    }
+                }
+                Batch::Closed(code) => {
+                    send_close(&mut sink, code, close_timeout).await;
+                    break;
+                }
+            },
+            _ = ping.tick() => {
+                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                    break;
+                }
+            }
+        }
+    }
+    done.cancel();
+}
+
+async fn write_batch<K: Sink<Message> + Unpin>(sink: &mut K, batch: &mut Vec<Bytes>) -> bool {
+    for frame in batch.drain(..) {
+        let Ok(text) = Utf8Bytes::try_from(frame) else {
+            continue;
+        };
+        if sink.feed(Message::Text(text)).await.is_err() {
+            return false;
+        }
+    }
+    sink.flush().await.is_ok()
+}
+
+async fn send_close<K: Sink<Message> + Unpin>(sink: &mut K, code: CloseCode, wait: Duration) {
+    metrics::counter!(m::CLOSES_TOTAL, "code" => code.as_str()).increment(1);
+    let frame = Message::Close(Some(CloseFrame {
+        code: code.code(),
+        reason: Utf8Bytes::from_static(code.reason()),
+    }));
+    let _ = tokio::time::timeout(wait, sink.send(frame)).await;
+}

@@ -1,0 +1,40 @@
+//! Switchboard's HTTP and WebSocket server: everything a client sees
+//! (`shared/PROTOCOL.md`, written out in `docs/protocol.md`).
+//!
+//! This crate owns:
+//! - [`server`]: the listener (plain or TLS), the routes (`/ws`, `/healthz`,
+//!   `/readyz`, `/metrics`, the web pages), the origin check, the connection
+//!   limit and graceful shutdown ([`Gateway`]);
+//! - [`connection`]: one WebSocket connection: a reader and a writer task,
+//!   generic over `Sink`/`Stream` so they run without a socket in tests;
+//!   server pings, idle and sign-in timeouts, frame size;
+//! - [`cmd`]: one file per command (sign-in, token sign-in, ping, subscribe,
+//!   call control, agent state, call data, team), each checking before any
+//!   Finesse call and answering exactly once;
+//! - [`auth`]: identities and roles, topic authorization, JWT verification,
+//!   resume tokens and the per-address sign-in throttle;
+//! - [`pipeline`]: cache changes -> events -> hub streams, with CTI errors
+//!   matched back to the client command that caused them ([`pending`]);
+//! - [`finesse`]: the REST API with node failover and the notification
+//!   sessions, as the gateway needs them;
+//! - [`metrics`]: the Prometheus recorder and the metric names;
+//! - [`assets`]: the embedded web pages and `/switchboard.js`.
+//!
+//! The hub (topics, streams, per-client queues) is `switchboard_core::hub`;
+//! the gateway is its only user.
+
+pub mod assets;
+pub mod auth;
+pub mod cmd;
+pub mod config;
+pub mod connection;
+pub mod finesse;
+pub mod metrics;
+pub mod pending;
+pub mod pipeline;
+pub mod server;
+mod state;
+
+pub use config::{AuthConfig, GatewayConfig, HubSettings, JwtKey, Limits, TlsFiles};
+pub use finesse::{FinesseRest, Lease, NoLease, Notifications, SessionHealth, SharedFeed};
+pub use server::{Gateway, GatewayError, Parts};

@@ -1,0 +1,415 @@
+//! The HTTP server: one port for the WebSocket (`/ws`), health (`/healthz`,
+//! `/readyz`), metrics (`/metrics`) and the web pages; plain or TLS (rustls,
+//! certificate and key from PEM files); graceful shutdown.
+//!
+//! Connections are accepted by our own loop over hyper (HTTP/1.1 with
+//! upgrades) so that each TLS handshake runs on the connection's own task and
+//! the peer address reaches the handlers.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::ws::WebSocketUpgrade;
+use axum::extract::{ConnectInfo, Query, State};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use hyper_util::rt::TokioIo;
+use metrics_exporter_prometheus::PrometheusHandle;
+use serde::Deserialize;
+use switchboard_core::hub::{HubConfig, MemoryHub};
+use switchboard_core::{Change, StateCache};
+use switchboard_finesse::SystemStatus;
+use switchboard_protocol::CloseCode;
+use tokio::net::TcpListener;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tower::ServiceExt;
+
+use crate::auth::Auth;
+use crate::config::{GatewayConfig, TlsFiles};
+use crate::connection::{self, ConnectionInfo};
+use crate::finesse::{FinesseRest, Notifications};
+use crate::pending::Pending;
+use crate::state::Shared;
+
+/// What the gateway is wired to (built by the binary or a test).
+#[derive(Debug)]
+pub struct Parts {
+    /// The state cache the sessions fill.
+    pub cache: Arc<StateCache>,
+    /// Finesse REST.
+    pub finesse: FinesseRest,
+    /// The notification sessions.
+    pub notifications: Arc<dyn Notifications>,
+    /// Sender of cache changes (the gateway's own resyncs go here too).
+    pub changes_tx: mpsc::UnboundedSender<Change>,
+    /// Receiver of every cache change, drained by the gateway's pipeline.
+    pub changes_rx: mpsc::UnboundedReceiver<Change>,
+    /// The Prometheus recorder's handle for `/metrics` (`None`: 404).
+    pub metrics: Option<PrometheusHandle>,
+}
+
+/// Why the gateway could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum GatewayError {
+    /// The listen address could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The TLS files could not be read or used.
+    #[error("TLS: {0}")]
+    Tls(String),
+    /// The token key did not parse.
+    #[error("auth: {0}")]
+    Auth(#[from] crate::auth::TokenError),
+}
+
+/// A running gateway.
+#[derive(Debug)]
+pub struct Gateway {
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    accepting: CancellationToken,
+    tasks: CancellationToken,
+}
+
+#[derive(Clone)]
+struct App {
+    shared: Arc<Shared>,
+    metrics: Option<PrometheusHandle>,
+    shutting_down: Arc<AtomicBool>,
+}
+
+impl Gateway {
+    /// Binds, then serves until [`Gateway::shutdown`] (or `shutdown` is cancelled,
+    /// which stops accepting).
+    pub async fn start(
+        config: GatewayConfig,
+        parts: Parts,
+        shutdown: &CancellationToken,
+    ) -> Result<Gateway, GatewayError> {
+        let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
+        let listener =
+            TcpListener::bind(config.listen)
+                .await
+                .map_err(|source| GatewayError::Bind {
+                    addr: config.listen,
+                    source,
+                })?;
+        let addr = listener.local_addr().map_err(|source| GatewayError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+        let tasks = shutdown.child_token();
+        let accepting = tasks.child_token();
+        let shared = Arc::new(Shared {
+            auth: Auth::new(&config.auth, config.limits)?,
+            hub: Arc::new(MemoryHub::new(HubConfig {
+                history: config.hub.history,
+            })),
+            cache: parts.cache,
+            finesse: parts.finesse,
+            notifications: parts.notifications,
+            changes: parts.changes_tx,
+            pending: Pending::default(),
+            agents: dashmap::DashMap::new(),
+            next_client: AtomicU64::new(1),
+            connections: AtomicUsize::new(0),
+            finesse_ready: AtomicBool::new(false),
+            shutdown: accepting.clone(),
+            config,
+        });
+        tokio::spawn(crate::pipeline::run(
+            shared.clone(),
+            parts.changes_rx,
+            tasks.clone(),
+        ));
+        tokio::spawn(crate::pipeline::maintain(
+            shared.clone(),
+            Duration::from_secs(10),
+            tasks.clone(),
+        ));
+        tokio::spawn(probe_finesse(shared.clone(), tasks.clone()));
+        let app = App {
+            shared: shared.clone(),
+            metrics: parts.metrics,
+            shutting_down: Arc::new(AtomicBool::new(false)),
+        };
+        let router = router(app);
+        tokio::spawn(accept_loop(
+            listener,
+            tls,
+            router,
+            shared.config.limits.socket_send_buffer,
+            accepting.clone(),
+        ));
+        tracing::info!(%addr, tls = shared.config.tls.is_some(), "gateway listening");
+        Ok(Gateway {
+            addr,
+            shared,
+            accepting,
+            tasks,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Open WebSocket connections.
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::Acquire)
+    }
+
+    /// The hub's counters.
+    pub fn hub_stats(&self) -> switchboard_core::hub::HubStats {
+        self.shared.hub.stats()
+    }
+
+    /// Graceful shutdown: stop accepting, close every client with 4000 after
+    /// its queued frames, wait for them (at most the configured grace), then
+    /// stop the gateway's tasks. The caller then stops the Finesse sessions.
+    pub async fn shutdown(&self) {
+        self.accepting.cancel();
+        self.shared.hub.close_all(CloseCode::Shutdown);
+        let grace = self.shared.config.shutdown_grace;
+        let drained = tokio::time::timeout(grace, async {
+            while self.connections() > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                left = self.connections(),
+                "shutdown grace elapsed with connections still open"
+            );
+        }
+        self.tasks.cancel();
+    }
+}
+
+fn router(app: App) -> Router {
+    Router::new()
+        .route("/ws", get(ws))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .fallback(get(
+            |uri: Uri| async move { crate::assets::serve(uri.path()) },
+        ))
+        .with_state(app)
+}
+
+#[derive(Debug, Deserialize)]
+struct WsQuery {
+    access_token: Option<String>,
+}
+
+async fn ws(
+    State(app): State<App>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Query(query): Query<WsQuery>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let config = &app.shared.config;
+    if !origin_allowed(&config.allowed_origins, &headers) {
+        metrics::counter!(crate::metrics::CONNECTIONS_TOTAL, "outcome" => "origin_refused")
+            .increment(1);
+        return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
+    }
+    let limit = config.limits.max_frame_bytes;
+    let shared = app.shared.clone();
+    upgrade
+        .max_message_size(limit)
+        .max_frame_size(limit)
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(16 * 1024)
+        .on_upgrade(move |socket| {
+            connection::serve(
+                socket,
+                shared,
+                ConnectionInfo {
+                    peer,
+                    access_token: query.access_token,
+                },
+            )
+        })
+}
+
+/// Browsers send `Origin`; it must be listed, or equal to the `Host` when the
+/// list is empty. Other clients send none and are allowed.
+fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+        return true;
+    };
+    if allowed
+        .iter()
+        .any(|a| a == "*" || a.trim_end_matches('/').eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    if !allowed.is_empty() {
+        return false;
+    }
+    let authority = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .unwrap_or(origin);
+    headers
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .is_some_and(|host| host.eq_ignore_ascii_case(authority))
+}
+
+async fn readyz(State(app): State<App>) -> Response {
+    let shared = &app.shared;
+    let finesse = shared.finesse_ready.load(Ordering::Acquire);
+    let stopping = shared.shutdown.is_cancelled() || app.shutting_down.load(Ordering::Acquire);
+    let health = shared.notifications.health();
+    let ready = finesse && !stopping;
+    let body = serde_json::json!({
+        "ready": ready,
+        "finesse": if finesse { "in service" } else { "unreachable or out of service" },
+        "shuttingDown": stopping,
+        "sessions": health.sessions,
+        "sessionsOnline": health.online,
+        "sessionsAuthFailed": health.auth_failed,
+        "connections": shared.connections.load(Ordering::Acquire),
+    });
+    let status = if ready {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (status, axum::Json(body)).into_response()
+}
+
+async fn metrics(State(app): State<App>) -> Response {
+    match &app.metrics {
+        Some(handle) => (
+            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+            handle.render(),
+        )
+            .into_response(),
+        None => (StatusCode::NOT_FOUND, "metrics are not enabled\n").into_response(),
+    }
+}
+
+/// Asks Finesse for SystemInfo every probe interval; `/readyz` reports it.
+async fn probe_finesse(shared: Arc<Shared>, stop: CancellationToken) {
+    let every = shared.config.readiness_probe_interval;
+    loop {
+        let ok = match shared.finesse.call(|n| n.system_info()).await {
+            Ok(info) => info.status == SystemStatus::InService,
+            Err(e) => {
+                tracing::debug!(error = %e, "readiness probe: Finesse unreachable");
+                false
+            }
+        };
+        let was = shared.finesse_ready.swap(ok, Ordering::AcqRel);
+        if was != ok {
+            tracing::info!(in_service = ok, "Finesse readiness changed");
+        }
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    router: Router,
+    send_buffer: Option<usize>,
+    stop: CancellationToken,
+) {
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = stop.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait a little.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+        };
+        let _ = tcp.set_nodelay(true);
+        if let Some(size) = send_buffer {
+            let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(size);
+        }
+        let router = router.clone();
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut().insert(ConnectInfo(peer));
+                    router.clone().oneshot(req.map(axum::body::Body::new))
+                },
+            );
+            let http = hyper::server::conn::http1::Builder::new();
+            let result = match tls {
+                Some(acceptor) => match acceptor.accept(tcp).await {
+                    Ok(stream) => {
+                        http.serve_connection(TokioIo::new(stream), service)
+                            .with_upgrades()
+                            .await
+                    }
+                    Err(e) => {
+                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                        return;
+                    }
+                },
+                None => {
+                    http.serve_connection(TokioIo::new(tcp), service)
+                        .with_upgrades()
+                        .await
+                }
+            };
+            if let Err(e) = result {
+                tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
+            }
+        });
+    }
+}
+
+fn tls_acceptor(files: &TlsFiles) -> Result<tokio_rustls::TlsAcceptor, GatewayError> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(&files.cert)
+        .map_err(|e| GatewayError::Tls(format!("{}: {e}", files.cert.display())))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| GatewayError::Tls(format!("{}: {e}", files.cert.display())))?;
+    if certs.is_empty() {
+        return Err(GatewayError::Tls(format!(
+            "{}: no certificate found",
+            files.cert.display()
+        )));
+    }
+    let key = PrivateKeyDer::from_pem_file(&files.key)
+        .map_err(|e| GatewayError::Tls(format!("{}: {e}", files.key.display())))?;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| GatewayError::Tls(e.to_string()))?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .map_err(|e| GatewayError::Tls(e.to_string()))?;
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(tokio_rustls::TlsAcceptor::from(Arc::new(config)))
+}

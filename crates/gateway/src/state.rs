@@ -1,0 +1,37 @@
+//! The state every connection shares.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
+
+use dashmap::DashMap;
+use switchboard_core::hub::{ClientQueue, Engine};
+use switchboard_core::{Change, StateCache};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+
+use crate::auth::Auth;
+use crate::config::GatewayConfig;
+use crate::finesse::{FinesseRest, Notifications};
+use crate::pending::Pending;
+
+/// Shared by every connection and task of one gateway.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) config: GatewayConfig,
+    pub(crate) cache: Arc<StateCache>,
+    pub(crate) hub: Arc<dyn Engine>,
+    pub(crate) finesse: FinesseRest,
+    pub(crate) notifications: Arc<dyn Notifications>,
+    /// Where the gateway's own cache changes (sign-in resync) go: the same
+    /// pipeline as the sessions' changes.
+    pub(crate) changes: mpsc::UnboundedSender<Change>,
+    pub(crate) pending: Pending,
+    pub(crate) auth: Auth,
+    /// Signed-in connections by agent id (to close them with 4403 when the
+    /// agent is signed out).
+    pub(crate) agents: DashMap<String, Vec<Arc<ClientQueue>>>,
+    pub(crate) next_client: AtomicU64,
+    pub(crate) connections: AtomicUsize,
+    pub(crate) finesse_ready: AtomicBool,
+    pub(crate) shutdown: CancellationToken,
+}

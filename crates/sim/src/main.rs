@@ -108,6 +108,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 mix: Vec::new(),
                 answer_after: args.answer_after,
                 talk_for: args.talk_for,
+                manual: Vec::new(),
             },
         );
     }

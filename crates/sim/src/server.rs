@@ -819,6 +819,10 @@ pub struct LoadSpec {
     /// Seconds a simulated agent talks before dropping.
     #[serde(default = "default_talk")]
     pub talk_for: f64,
+    /// Agents left to people (e.g. the demo's agent widget): they are offered
+    /// calls like the others when READY, but nothing answers or drops for them.
+    #[serde(default)]
+    pub manual: Vec<String>,
 }
 
 fn default_talk() -> f64 {
@@ -953,6 +957,7 @@ async fn run_load(sim: Arc<Sim>, spec: LoadSpec, stop: CancellationToken) {
                 .map_or(CallKind::Inbound, |(k, _)| *k);
             if let Ok(id) = sim.apply(|w| w.start_call(&agent, kind, &CallOptions::default()))
                 && let Some(after) = spec.answer_after
+                && !spec.manual.contains(&agent)
             {
                 let action = if matches!(
                     kind,

@@ -1,0 +1,534 @@
+//! The configuration: a TOML file, then `SWITCHBOARD_<SECTION>_<KEY>`
+//! environment variables, then command-line flags, each overriding the one
+//! before (figment). Every key, with its default, is documented in
+//! `deploy/switchboard.example.toml`; [`Config::validate`] names the key of
+//! every problem.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+use switchboard_core::hub::HistoryLimits;
+use switchboard_gateway::{AuthConfig, GatewayConfig, HubSettings, JwtKey, Limits, TlsFiles};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Config {
+    pub(crate) server: Server,
+    pub(crate) limits: LimitsSection,
+    pub(crate) auth: Auth,
+    pub(crate) hub: Hub,
+    pub(crate) finesse: Finesse,
+    pub(crate) log: Log,
+    pub(crate) demo: Demo,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Server {
+    pub(crate) listen: SocketAddr,
+    pub(crate) tls_cert: String,
+    pub(crate) tls_key: String,
+    pub(crate) allowed_origins: Vec<String>,
+    #[serde(with = "humantime_serde")]
+    pub(crate) shutdown_grace: Duration,
+}
+
+impl Default for Server {
+    fn default() -> Self {
+        Server {
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            allowed_origins: Vec::new(),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct LimitsSection {
+    pub(crate) max_connections: usize,
+    pub(crate) max_frame_bytes: usize,
+    #[serde(with = "humantime_serde")]
+    pub(crate) sign_in_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) ping_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) idle_timeout: Duration,
+    pub(crate) max_commands_in_flight: usize,
+    #[serde(with = "humantime_serde")]
+    pub(crate) command_timeout: Duration,
+    pub(crate) sign_in_failures_before_lockout: u32,
+    #[serde(with = "humantime_serde")]
+    pub(crate) sign_in_lockout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) sign_in_failure_delay: Duration,
+    pub(crate) socket_send_buffer: usize,
+}
+
+impl Default for LimitsSection {
+    fn default() -> Self {
+        let l = Limits::default();
+        LimitsSection {
+            max_connections: l.max_connections,
+            max_frame_bytes: l.max_frame_bytes,
+            sign_in_timeout: l.sign_in_timeout,
+            ping_interval: l.ping_interval,
+            idle_timeout: l.idle_timeout,
+            max_commands_in_flight: l.max_commands_in_flight,
+            command_timeout: l.command_timeout,
+            sign_in_failures_before_lockout: l.sign_in_failures_before_lockout,
+            sign_in_lockout: l.sign_in_lockout,
+            sign_in_failure_delay: l.sign_in_failure_delay,
+            socket_send_buffer: 0,
+        }
+    }
+}
+
+/// `[auth]`.
+#[derive(Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Auth {
+    pub(crate) jwt_algorithm: String,
+    pub(crate) jwt_secret: String,
+    pub(crate) jwt_public_key_file: String,
+    #[serde(with = "humantime_serde")]
+    pub(crate) jwt_leeway: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) resume_token_ttl: Duration,
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auth")
+            .field("jwt_algorithm", &self.jwt_algorithm)
+            .field(
+                "jwt_secret",
+                &if self.jwt_secret.is_empty() {
+                    ""
+                } else {
+                    "***"
+                },
+            )
+            .field("jwt_public_key_file", &self.jwt_public_key_file)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Auth {
+            jwt_algorithm: String::new(),
+            jwt_secret: String::new(),
+            jwt_public_key_file: String::new(),
+            jwt_leeway: Duration::from_secs(30),
+            resume_token_ttl: Duration::from_secs(120),
+        }
+    }
+}
+
+/// `[hub]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Hub {
+    pub(crate) queue_max_bytes: usize,
+    pub(crate) history_size: usize,
+    #[serde(with = "humantime_serde")]
+    pub(crate) history_ttl: Duration,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        let h = HubSettings::default();
+        Hub {
+            queue_max_bytes: h.queue_max_bytes,
+            history_size: h.history.size,
+            history_ttl: h.history.ttl,
+        }
+    }
+}
+
+/// `[finesse]`: the Finesse pair `switchboard run` connects to.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Finesse {
+    pub(crate) primary: String,
+    pub(crate) secondary: String,
+    pub(crate) xmpp_port: u16,
+    pub(crate) xmpp_tls: String,
+    pub(crate) xmpp_domain: String,
+    pub(crate) pubsub: String,
+    pub(crate) explicit_subscribe: bool,
+    #[serde(with = "humantime_serde")]
+    pub(crate) request_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) connect_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) xmpp_ping_interval: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) xmpp_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) reconnect_min: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) reconnect_max: Duration,
+    pub(crate) prefer_primary: bool,
+    #[serde(with = "humantime_serde")]
+    pub(crate) session_grace: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) ended_dialog_retention: Duration,
+}
+
+impl Default for Finesse {
+    fn default() -> Self {
+        Finesse {
+            primary: String::new(),
+            secondary: String::new(),
+            xmpp_port: 5222,
+            xmpp_tls: "starttls".into(),
+            xmpp_domain: String::new(),
+            pubsub: String::new(),
+            explicit_subscribe: false,
+            request_timeout: Duration::from_secs(10),
+            connect_timeout: Duration::from_secs(3),
+            xmpp_ping_interval: Duration::from_secs(30),
+            xmpp_timeout: Duration::from_secs(10),
+            reconnect_min: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(60),
+            prefer_primary: true,
+            session_grace: Duration::from_secs(5),
+            ended_dialog_retention: Duration::from_secs(300),
+        }
+    }
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Log {
+    /// `auto` (text on a terminal, JSON otherwise), `text` or `json`.
+    pub(crate) format: String,
+    /// A tracing filter: `info`, `debug`, `switchboard_gateway=debug,info`...
+    pub(crate) level: String,
+}
+
+impl Default for Log {
+    fn default() -> Self {
+        Log {
+            format: "auto".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+/// `[demo]`: `switchboard demo` only.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub(crate) struct Demo {
+    /// The embedded simulator's Finesse REST and scenario API.
+    pub(crate) sim_listen: SocketAddr,
+    /// New calls per second across the simulated agents (0: none).
+    pub(crate) call_rate: f64,
+    /// Seconds before a simulated agent answers or accepts.
+    pub(crate) answer_after: f64,
+    /// Seconds a simulated agent talks.
+    pub(crate) talk_for: f64,
+    /// Agents left to people (the agent widget): they get calls but nothing
+    /// answers for them.
+    pub(crate) manual_agents: Vec<String>,
+}
+
+impl Default for Demo {
+    fn default() -> Self {
+        Demo {
+            sim_listen: SocketAddr::from(([127, 0, 0, 1], 8082)),
+            call_rate: 0.5,
+            answer_after: 4.0,
+            talk_for: 20.0,
+            manual_agents: vec!["1001001".into()],
+        }
+    }
+}
+
+/// Why the configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConfigError {
+    /// Reading or parsing failed (figment names the key and the source).
+    #[error("{0}")]
+    Load(Box<figment::Error>),
+    /// Values that parse but cannot be used, one line each naming the key.
+    #[error("invalid configuration:\n  {}", .0.join("\n  "))]
+    Invalid(Vec<String>),
+}
+
+impl Config {
+    /// Loads `file` (if any), then the environment, then `flags` (a partial
+    /// configuration: only the keys the command line set).
+    pub(crate) fn load(
+        file: Option<&Path>,
+        flags: &serde_json::Value,
+    ) -> Result<Config, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError::Invalid(vec![format!(
+                    "config file {} does not exist",
+                    file.display()
+                )]));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment
+            .merge(
+                Env::prefixed("SWITCHBOARD_")
+                    .map(|key| key.as_str().replacen('_', ".", 1).into())
+                    .lowercase(true),
+            )
+            .merge(Serialized::defaults(flags));
+        let config: Config = figment
+            .extract()
+            .map_err(|e| ConfigError::Load(Box::new(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that parse but cannot work; each message names its key.
+    pub(crate) fn validate(&self) -> Result<(), ConfigError> {
+        let mut problems = Vec::new();
+        let s = &self.server;
+        if s.tls_cert.is_empty() != s.tls_key.is_empty() {
+            problems.push("server.tls_cert and server.tls_key must be set together".to_owned());
+        }
+        for (key, path) in [
+            ("server.tls_cert", &s.tls_cert),
+            ("server.tls_key", &s.tls_key),
+        ] {
+            if !path.is_empty() && !Path::new(path).exists() {
+                problems.push(format!("{key}: file {path} does not exist"));
+            }
+        }
+        let l = &self.limits;
+        if l.max_connections == 0 {
+            problems.push("limits.max_connections must be at least 1".to_owned());
+        }
+        if l.max_frame_bytes < 1024 {
+            problems.push("limits.max_frame_bytes must be at least 1024".to_owned());
+        }
+        if l.max_commands_in_flight == 0 {
+            problems.push("limits.max_commands_in_flight must be at least 1".to_owned());
+        }
+        for (key, d) in [
+            ("limits.sign_in_timeout", l.sign_in_timeout),
+            ("limits.ping_interval", l.ping_interval),
+            ("limits.idle_timeout", l.idle_timeout),
+            ("limits.command_timeout", l.command_timeout),
+        ] {
+            if d.is_zero() {
+                problems.push(format!("{key} must be more than 0"));
+            }
+        }
+        if l.idle_timeout <= l.ping_interval {
+            problems
+                .push("limits.idle_timeout must be longer than limits.ping_interval".to_owned());
+        }
+        if self.hub.queue_max_bytes < 16 * 1024 {
+            problems.push("hub.queue_max_bytes must be at least 16384".to_owned());
+        }
+        match self.auth.jwt_algorithm.as_str() {
+            "" => {}
+            "HS256" if self.auth.jwt_secret.len() < 16 => problems.push(
+                "auth.jwt_secret must be at least 16 characters for HS256 (or set SWITCHBOARD_AUTH_JWT_SECRET)"
+                    .to_owned(),
+            ),
+            "HS256" => {}
+            "RS256" | "ES256" if !Path::new(&self.auth.jwt_public_key_file).exists() => {
+                problems.push(format!(
+                    "auth.jwt_public_key_file: file {:?} does not exist",
+                    self.auth.jwt_public_key_file
+                ));
+            }
+            "RS256" | "ES256" => {}
+            other => problems.push(format!(
+                "auth.jwt_algorithm must be HS256, RS256, ES256 or empty (token sign-in off), not {other:?}"
+            )),
+        }
+        if !matches!(self.finesse.xmpp_tls.as_str(), "starttls" | "plain") {
+            problems.push(format!(
+                "finesse.xmpp_tls must be \"starttls\" or \"plain\", not {:?}",
+                self.finesse.xmpp_tls
+            ));
+        }
+        for (key, url) in [
+            ("finesse.primary", &self.finesse.primary),
+            ("finesse.secondary", &self.finesse.secondary),
+        ] {
+            if !url.is_empty() && switchboard_connector::FinesseEndpoint::parse(url).is_err() {
+                problems.push(format!("{key}: {url:?} is not a Finesse base URL like https://finesse1.example.com:8445"));
+            }
+        }
+        if !matches!(self.log.format.as_str(), "auto" | "text" | "json") {
+            problems.push(format!(
+                "log.format must be auto, text or json, not {:?}",
+                self.log.format
+            ));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            problems.push(format!(
+                "log.level {:?} is not a valid filter (e.g. info, debug)",
+                self.log.level
+            ));
+        }
+        if !(0.0..=1000.0).contains(&self.demo.call_rate) {
+            problems.push("demo.call_rate must be between 0 and 1000 calls per second".to_owned());
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    /// Checks what `switchboard run` needs on top of [`Config::validate`].
+    pub(crate) fn validate_for_run(&self) -> Result<(), ConfigError> {
+        if self.finesse.primary.is_empty() {
+            return Err(ConfigError::Invalid(vec![
+                "finesse.primary is required by `switchboard run` (the Finesse base URL, e.g. https://finesse1.example.com:8445); `switchboard demo` needs none".to_owned(),
+            ]));
+        }
+        Ok(())
+    }
+
+    /// The gateway's settings.
+    pub(crate) fn gateway(&self) -> Result<GatewayConfig, ConfigError> {
+        let jwt = match self.auth.jwt_algorithm.as_str() {
+            "HS256" => Some(JwtKey::Hs256 {
+                secret: self.auth.jwt_secret.clone(),
+            }),
+            alg @ ("RS256" | "ES256") => {
+                let pem = std::fs::read_to_string(&self.auth.jwt_public_key_file).map_err(|e| {
+                    ConfigError::Invalid(vec![format!(
+                        "auth.jwt_public_key_file: cannot read {}: {e}",
+                        self.auth.jwt_public_key_file
+                    )])
+                })?;
+                Some(if alg == "RS256" {
+                    JwtKey::Rs256 {
+                        public_key_pem: pem,
+                    }
+                } else {
+                    JwtKey::Es256 {
+                        public_key_pem: pem,
+                    }
+                })
+            }
+            _ => None,
+        };
+        let l = &self.limits;
+        Ok(GatewayConfig {
+            listen: self.server.listen,
+            tls: (!self.server.tls_cert.is_empty()).then(|| TlsFiles {
+                cert: PathBuf::from(&self.server.tls_cert),
+                key: PathBuf::from(&self.server.tls_key),
+            }),
+            allowed_origins: self.server.allowed_origins.clone(),
+            limits: Limits {
+                max_connections: l.max_connections,
+                max_frame_bytes: l.max_frame_bytes,
+                sign_in_timeout: l.sign_in_timeout,
+                ping_interval: l.ping_interval,
+                idle_timeout: l.idle_timeout,
+                max_commands_in_flight: l.max_commands_in_flight,
+                command_timeout: l.command_timeout,
+                sign_in_failures_before_lockout: l.sign_in_failures_before_lockout,
+                sign_in_lockout: l.sign_in_lockout,
+                sign_in_failure_delay: l.sign_in_failure_delay,
+                socket_send_buffer: (l.socket_send_buffer > 0).then_some(l.socket_send_buffer),
+            },
+            auth: AuthConfig {
+                jwt,
+                jwt_leeway: self.auth.jwt_leeway,
+                resume_token_ttl: self.auth.resume_token_ttl,
+            },
+            hub: HubSettings {
+                queue_max_bytes: self.hub.queue_max_bytes,
+                history: HistoryLimits {
+                    size: self.hub.history_size,
+                    ttl: self.hub.history_ttl,
+                },
+            },
+            shutdown_grace: self.server.shutdown_grace,
+            readiness_probe_interval: Duration::from_secs(5),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_match_the_example_file() {
+        Config::default().validate().unwrap();
+        let example = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../deploy/switchboard.example.toml"
+        );
+        let text = std::fs::read_to_string(example).unwrap();
+        let parsed: Config = toml::from_str(&text).unwrap();
+        assert_eq!(
+            parsed,
+            Config::default(),
+            "the example file documents every default"
+        );
+    }
+
+    #[test]
+    fn problems_name_their_key() {
+        let mut c = Config::default();
+        c.limits.max_connections = 0;
+        c.auth.jwt_algorithm = "HS256".into();
+        c.finesse.xmpp_tls = "tls".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("limits.max_connections"), "{e}");
+        assert!(e.contains("auth.jwt_secret"), "{e}");
+        assert!(e.contains("finesse.xmpp_tls"), "{e}");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_naming_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(&file, "[server]\nlisen = \"1.2.3.4:5\"\n").unwrap();
+        let e = Config::load(Some(&file), &serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("lisen"), "{e}");
+        std::fs::write(&file, "[limits]\nidle_timeout = \"soon\"\n").unwrap();
+        let e = Config::load(Some(&file), &serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("idle_timeout"), "{e}");
+    }
+
+    #[test]
+    fn file_then_flags_override_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("c.toml");
+        std::fs::write(
+            &file,
+            "[server]\nlisten = \"127.0.0.1:9000\"\n[hub]\nhistory_size = 7\n",
+        )
+        .unwrap();
+        let flags = serde_json::json!({"server": {"listen": "127.0.0.1:9100"}});
+        let c = Config::load(Some(&file), &flags).unwrap();
+        assert_eq!(c.server.listen.port(), 9100);
+        assert_eq!(c.hub.history_size, 7);
+    }
+}

@@ -2,7 +2,10 @@
 //!
 //! Subcommands:
 //! - `ingest-xmpp`: notifications per second through Prosody into the parser,
-//!   the state cache and the event encoder (see `switchboard_bench::ingest_xmpp`).
+//!   the state cache and the event encoder (see `switchboard_bench::ingest_xmpp`);
+//! - `fanout`: thousands of WebSocket clients against a running Switchboard or
+//!   NATS: deliveries/s, latency, memory per connection, lost/duplicated events
+//!   (see `switchboard_bench::fanout`).
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -21,6 +24,11 @@ enum Command {
     /// state cache -> rendered event, next to Prosody's raw delivery rate.
     /// Prints a table and one JSON line per scenario on stdout.
     IngestXmpp(switchboard_bench::ingest_xmpp::Args),
+    /// WebSocket fan-out against a running Switchboard (`switchboard demo`) or
+    /// NATS: N real clients signed in and subscribed; deliveries/s, latency
+    /// percentiles, server CPU and RSS per connection, lost/duplicated events.
+    /// Scenarios s1 (closed loop), s2 (fixed rate), idle (memory).
+    Fanout(switchboard_bench::fanout::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -36,5 +44,6 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::IngestXmpp(args) => runtime.block_on(switchboard_bench::ingest_xmpp::run(&args)),
+        Command::Fanout(args) => runtime.block_on(switchboard_bench::fanout::run(&args)),
     }
 }

@@ -1,0 +1,85 @@
+//! What every benchmark client counts, whatever it speaks.
+
+use super::accounting::StreamOffsets;
+
+/// How a client's setup ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Outcome {
+    /// Not finished (the run stopped first).
+    #[default]
+    Pending,
+    /// Signed in and subscribed.
+    Ready,
+    /// Closed by the server with 4429 (too many connections).
+    Refused,
+    /// TCP connect or WebSocket handshake failed.
+    ConnectError,
+    /// Sign-in or subscription refused, or closed before being ready.
+    Failed,
+}
+
+/// One client's counts, returned when its task ends.
+#[derive(Debug, Default)]
+pub struct ClientStats {
+    /// How the setup ended.
+    pub outcome: Outcome,
+    /// What went wrong, if anything.
+    pub error: Option<String>,
+    /// The close code the server sent, if it closed the connection.
+    pub close_code: Option<u16>,
+    /// Stream positions, lost and duplicated events.
+    pub offsets: StreamOffsets,
+    /// Live events received.
+    pub deliveries: u64,
+    /// Bytes of those events (frames for Switchboard, payloads for NATS).
+    pub bytes: u64,
+    /// Agent events repeating the state the client already had.
+    pub repeats: u64,
+    /// Live events matching no change the driver made.
+    pub unmatched: u64,
+    /// Whether the connection ended (closed or failed) while the run went on.
+    pub dropped: bool,
+}
+
+impl ClientStats {
+    /// Records a setup failure.
+    pub fn fail(&mut self, outcome: Outcome, error: impl std::fmt::Display) {
+        self.outcome = outcome;
+        self.error = Some(error.to_string());
+    }
+}
+
+/// The first NOT_READY reason code the driver uses; change `k` of an agent
+/// (`0..Board::codes()`) sets reason code `REASON_BASE + k`.
+pub const REASON_BASE: u32 = 10_000;
+
+/// The reason code id of change code `k`.
+pub fn reason_code_id(k: usize) -> String {
+    (REASON_BASE as usize + k).to_string()
+}
+
+/// The change code (`0..codes`) of a reason code id, if it is one of the
+/// driver's.
+pub fn change_code(reason_code_id: &str, codes: usize) -> Option<usize> {
+    let id: u32 = reason_code_id.parse().ok()?;
+    let k = id.checked_sub(REASON_BASE)? as usize;
+    (k < codes).then_some(k)
+}
+
+/// A key for an agent's state and reason code: equal keys mean the event
+/// repeats the state the client already had.
+pub fn state_key(state: &str, reason_code_id: Option<&str>) -> u64 {
+    let state = match state {
+        "READY" => 1u64,
+        "NOT_READY" => 2,
+        "LOGOUT" => 3,
+        "TALKING" => 4,
+        "RESERVED" => 5,
+        "WORK_READY" | "WORK" => 6,
+        _ => 7,
+    };
+    let reason = reason_code_id
+        .and_then(|r| r.parse::<u32>().ok())
+        .unwrap_or(u32::MAX);
+    (state << 32) | u64::from(reason)
+}

@@ -1,0 +1,548 @@
+//! The NATS side, for comparison: the same clients and scenarios speaking the
+//! NATS client protocol over NATS's WebSocket listener.
+//!
+//! A client sends `CONNECT`, `SUB <subject> 1` and `PING` in one frame; the
+//! `PONG` that answers says the subscription is in place. The publisher is
+//! one more WebSocket connection sending `PUB <subject> <n>` with a payload
+//! of `--payload-bytes` (1 KB by default) that starts with the event's global
+//! sequence number, its agent, its offset in the subject (numbered from 1 per
+//! subject, like a Switchboard stream) and its send time, padded with `x`.
+//! Server `PING`s are answered with `PONG`.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use futures::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio::time::Instant;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+
+use super::board::{Board, Sent};
+use super::client::{ClientStats, Outcome};
+use super::net;
+use super::token::{ClientTopic, TopicKind};
+
+/// The `CONNECT` of every connection: no `+OK`s, no echo.
+const CONNECT: &str = concat!(
+    r#"CONNECT {"verbose":false,"pedantic":false,"tls_required":false,"#,
+    r#""name":"switchboard-bench","lang":"rust","version":"0.1.0","protocol":1,"echo":false}"#,
+    "\r\n"
+);
+
+/// A protocol error from the server's bytes.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NatsError {
+    /// A `MSG` line that does not parse.
+    #[error("malformed MSG line: {0}")]
+    BadMsg(String),
+    /// A payload not made by this benchmark.
+    #[error("payload not from this benchmark")]
+    BadPayload,
+}
+
+/// One operation the server sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op<'a> {
+    /// `INFO {...}`.
+    Info,
+    /// `MSG <subject> <sid> [reply-to] <#bytes>` and its payload.
+    Msg {
+        /// The subject.
+        subject: &'a str,
+        /// The payload.
+        payload: &'a [u8],
+    },
+    /// `PING`: answer `PONG`.
+    Ping,
+    /// `PONG`.
+    Pong,
+    /// `+OK`.
+    Ok,
+    /// `-ERR '<message>'`.
+    Err(&'a str),
+    /// Anything else (a line).
+    Other(&'a str),
+}
+
+/// Parses the first operation of `buf`: `Ok(None)` when it is not complete
+/// yet, else the operation and the bytes it took.
+pub fn parse_op(buf: &[u8]) -> Result<Option<(Op<'_>, usize)>, NatsError> {
+    let Some(eol) = buf.windows(2).position(|w| w == b"\r\n") else {
+        return Ok(None);
+    };
+    let line = std::str::from_utf8(&buf[..eol]).unwrap_or("");
+    let after = eol + 2;
+    let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
+    let op = if verb.eq_ignore_ascii_case("MSG") {
+        let parts: Vec<&str> = rest.split_ascii_whitespace().collect();
+        let (subject, len) = match parts.as_slice() {
+            [subject, _sid, len] | [subject, _sid, _, len] => (
+                *subject,
+                len.parse::<usize>()
+                    .map_err(|_| NatsError::BadMsg(line.to_owned()))?,
+            ),
+            _ => return Err(NatsError::BadMsg(line.to_owned())),
+        };
+        let end = after + len;
+        if buf.len() < end + 2 {
+            return Ok(None);
+        }
+        return Ok(Some((
+            Op::Msg {
+                subject,
+                payload: &buf[after..end],
+            },
+            end + 2,
+        )));
+    } else if verb.eq_ignore_ascii_case("PING") {
+        Op::Ping
+    } else if verb.eq_ignore_ascii_case("PONG") {
+        Op::Pong
+    } else if verb.eq_ignore_ascii_case("INFO") {
+        Op::Info
+    } else if verb == "+OK" {
+        Op::Ok
+    } else if verb == "-ERR" {
+        Op::Err(rest.trim())
+    } else {
+        Op::Other(line)
+    };
+    Ok(Some((op, after)))
+}
+
+/// What the benchmark writes at the start of a payload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    /// Global sequence number of the event.
+    pub seq: u64,
+    /// The agent it stands for (index).
+    pub agent: usize,
+    /// Its offset in its subject (from 1).
+    pub offset: u64,
+    /// Send time, nanoseconds since the run's start.
+    pub nanos: u64,
+}
+
+/// A payload of `size` bytes (at least the stamp) starting with `stamp`.
+pub fn payload(stamp: Stamp, size: usize) -> Vec<u8> {
+    let mut p = format!(
+        "{} {} {} {} ",
+        stamp.seq, stamp.agent, stamp.offset, stamp.nanos
+    )
+    .into_bytes();
+    if p.len() < size {
+        p.resize(size, b'x');
+    }
+    p
+}
+
+/// Reads the stamp at the start of a payload.
+pub fn read_stamp(payload: &[u8]) -> Result<Stamp, NatsError> {
+    let head = &payload[..payload.len().min(96)];
+    let text = std::str::from_utf8(head)
+        .or_else(|e| std::str::from_utf8(&head[..e.valid_up_to()]))
+        .map_err(|_| NatsError::BadPayload)?;
+    let mut it = text.split(' ');
+    let mut next = || -> Result<u64, NatsError> {
+        it.next()
+            .and_then(|s| s.parse().ok())
+            .ok_or(NatsError::BadPayload)
+    };
+    Ok(Stamp {
+        seq: next()?,
+        agent: next()? as usize,
+        offset: next()?,
+        nanos: next()?,
+    })
+}
+
+/// What every NATS client of a run needs.
+#[derive(Debug)]
+pub struct ClientSetup {
+    /// `ws://host:port`.
+    pub url: String,
+    /// Where to connect.
+    pub target: SocketAddr,
+    /// Per-connection WebSocket settings.
+    pub ws_config: WebSocketConfig,
+    /// Limit on TCP connect + handshake.
+    pub connect_timeout: Duration,
+    /// Limit on the whole setup of one client.
+    pub setup_timeout: Duration,
+    /// The agents the events stand for.
+    pub agents: Vec<String>,
+    /// The team of `team` subscriptions.
+    pub team: String,
+    /// What the clients subscribe to.
+    pub kind: TopicKind,
+    /// Clients in setup at once.
+    pub gate: Arc<Semaphore>,
+}
+
+/// One NATS client: connects, subscribes, counts every message until the
+/// run stops.
+pub async fn client(
+    index: usize,
+    source: Option<IpAddr>,
+    setup: Arc<ClientSetup>,
+    board: Arc<Board>,
+) -> ClientStats {
+    let mut st = ClientStats::default();
+    let topic = ClientTopic::for_client(setup.kind, index, &setup.agents, &setup.team);
+    let gate = tokio::select! {
+        permit = setup.gate.clone().acquire_owned() => permit.ok(),
+        _ = board.stop.cancelled() => None,
+    };
+    let Some(gate) = gate else {
+        return st;
+    };
+    let deadline = Instant::now() + setup.setup_timeout;
+    let mut ws = match net::ws_connect(
+        &setup.url,
+        setup.target,
+        source,
+        setup.ws_config,
+        setup.connect_timeout,
+    )
+    .await
+    {
+        Ok(ws) => ws,
+        Err(e) => {
+            st.fail(Outcome::ConnectError, e);
+            board.client_failed();
+            return st;
+        }
+    };
+    let hello = format!("{CONNECT}SUB {} 1\r\nPING\r\n", topic.subject);
+    if let Err(e) = ws.send(Message::binary(hello.into_bytes())).await {
+        st.fail(Outcome::Failed, format!("sending CONNECT: {e}"));
+        board.client_failed();
+        return st;
+    }
+    // Made once: a new `cancelled()` per frame costs a registration each time.
+    let stop = board.stop.cancelled();
+    tokio::pin!(stop);
+    let setup_deadline = tokio::time::sleep_until(deadline);
+    tokio::pin!(setup_deadline);
+    let mut gate = Some(gate);
+    let mut live = false;
+    let mut buf: Vec<u8> = Vec::new();
+    'read: loop {
+        let msg = tokio::select! {
+            biased;
+            _ = &mut stop => break,
+            _ = &mut setup_deadline, if !live => {
+                st.fail(Outcome::Failed, format!("no PONG after {:?}", setup.setup_timeout));
+                board.client_failed();
+                break;
+            }
+            msg = ws.next() => msg,
+        };
+        let data = match msg {
+            Some(Ok(Message::Binary(b))) => b,
+            Some(Ok(Message::Text(t))) => t.into(),
+            Some(Ok(Message::Close(close))) => {
+                st.close_code = close.as_ref().map(|c| u16::from(c.code));
+                end(&mut st, live, &board, "closed by the server");
+                break;
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => {
+                end(&mut st, live, &board, e);
+                break;
+            }
+            None => {
+                end(&mut st, live, &board, "connection ended");
+                break;
+            }
+        };
+        buf.extend_from_slice(&data);
+        let mut used = 0;
+        let mut pong = false;
+        loop {
+            match parse_op(&buf[used..]) {
+                Ok(None) => break,
+                Ok(Some((op, n))) => {
+                    used += n;
+                    match op {
+                        Op::Msg { subject, payload } => {
+                            let now = board.now_nanos();
+                            st.deliveries += 1;
+                            st.bytes += payload.len() as u64;
+                            match read_stamp(payload) {
+                                Ok(s) => {
+                                    st.offsets.event(subject, s.offset);
+                                    board.delivered(
+                                        s.agent,
+                                        Sent {
+                                            seq: s.seq,
+                                            nanos: s.nanos,
+                                        },
+                                        now,
+                                    );
+                                }
+                                Err(_) => st.unmatched += 1,
+                            }
+                        }
+                        Op::Ping => pong = true,
+                        Op::Pong if !live => {
+                            live = true;
+                            st.outcome = Outcome::Ready;
+                            st.offsets.start(&topic.subject, 0);
+                            board.client_ready(|a| topic.covers(a));
+                            gate = None;
+                        }
+                        Op::Err(e) => {
+                            let e = format!("server error: {e}");
+                            if live {
+                                st.error.get_or_insert(e);
+                            } else {
+                                st.fail(Outcome::Failed, e);
+                                board.client_failed();
+                                break 'read;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                Err(e) => {
+                    end(&mut st, live, &board, e);
+                    break 'read;
+                }
+            }
+        }
+        buf.drain(..used);
+        if buf.capacity() > 64 * 1024 && buf.len() < 4096 {
+            buf.shrink_to(4096);
+        }
+        if pong && ws.send(Message::binary(&b"PONG\r\n"[..])).await.is_err() {
+            end(&mut st, live, &board, "sending PONG failed");
+            break;
+        }
+    }
+    drop(gate);
+    if st.outcome == Outcome::Ready && !board.stop.is_cancelled() {
+        st.dropped = true;
+    }
+    let _ = tokio::time::timeout(Duration::from_millis(200), ws.close(None)).await;
+    st
+}
+
+fn end(st: &mut ClientStats, live: bool, board: &Board, why: impl std::fmt::Display) {
+    if live {
+        st.dropped = true;
+        st.error.get_or_insert_with(|| why.to_string());
+    } else {
+        st.fail(Outcome::Failed, format!("{why} before being subscribed"));
+        board.client_failed();
+    }
+}
+
+/// The publishing connection.
+#[derive(Debug)]
+pub struct Publisher {
+    ws: WebSocketStream<TcpStream>,
+    buf: Vec<u8>,
+}
+
+impl Publisher {
+    /// Connects and waits for the server to answer a `PING`.
+    pub async fn connect(url: &str, target: SocketAddr) -> anyhow::Result<Publisher> {
+        let mut ws = net::ws_connect(
+            url,
+            target,
+            None,
+            net::client_ws_config(64 * 1024),
+            Duration::from_secs(10),
+        )
+        .await
+        .with_context(|| format!("publisher connecting to {url}"))?;
+        ws.send(Message::binary(format!("{CONNECT}PING\r\n").into_bytes()))
+            .await?;
+        let mut p = Publisher {
+            ws,
+            buf: Vec::new(),
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let msg = tokio::time::timeout_at(deadline, p.ws.next())
+                .await
+                .context("publisher: no PONG within 10 s")?;
+            if p.handle(msg).await? {
+                return Ok(p);
+            }
+        }
+    }
+
+    /// Handles what the server sent; true on a `PONG`.
+    async fn handle(
+        &mut self,
+        msg: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+    ) -> anyhow::Result<bool> {
+        let data = match msg {
+            Some(Ok(Message::Binary(b))) => b,
+            Some(Ok(Message::Text(t))) => t.into(),
+            Some(Ok(Message::Close(c))) => bail!("publisher closed by the server: {c:?}"),
+            Some(Ok(_)) => return Ok(false),
+            Some(Err(e)) => return Err(e.into()),
+            None => bail!("publisher connection ended"),
+        };
+        self.buf.extend_from_slice(&data);
+        let mut used = 0;
+        let mut pong = false;
+        let mut ping = false;
+        while let Some((op, n)) = parse_op(&self.buf[used..])? {
+            used += n;
+            match op {
+                Op::Pong => pong = true,
+                Op::Ping => ping = true,
+                Op::Err(e) => bail!("publisher: server error: {e}"),
+                _ => {}
+            }
+        }
+        self.buf.drain(..used);
+        if ping {
+            self.ws.send(Message::binary(&b"PONG\r\n"[..])).await?;
+        }
+        Ok(pong)
+    }
+
+    /// Publishes until `until`: with the board's window, as many events as it
+    /// allows (batched into one frame); with `interval`, one per tick (open
+    /// loop, catching up when late). Event k stands for agent k mod the
+    /// number of agents that have subscribers, on that agent's subject.
+    /// Returns the events published.
+    pub async fn drive(
+        &mut self,
+        board: &Board,
+        subjects: &[String],
+        driven: &[usize],
+        payload_bytes: usize,
+        interval: Option<Duration>,
+        until: Instant,
+    ) -> anyhow::Result<u64> {
+        anyhow::ensure!(!driven.is_empty(), "no agent has subscribers");
+        let mut offsets = vec![0u64; subjects.len()];
+        let mut made = 0u64;
+        let mut ticks = interval.map(|every| {
+            let mut t = tokio::time::interval(every);
+            t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+            t
+        });
+        loop {
+            if Instant::now() >= until {
+                break;
+            }
+            let mut batch = 0usize;
+            tokio::select! {
+                msg = self.ws.next() => {
+                    self.handle(msg).await?;
+                }
+                permit = async {
+                    match &board.window {
+                        Some(w) => w.acquire().await.ok(),
+                        None => None,
+                    }
+                }, if board.window.is_some() => {
+                    if let Some(p) = permit {
+                        p.forget();
+                        batch = 1;
+                        if let Some(w) = &board.window {
+                            while batch < 64 {
+                                match w.try_acquire() {
+                                    Ok(p) => { p.forget(); batch += 1; }
+                                    Err(_) => break,
+                                }
+                            }
+                        }
+                    }
+                }
+                _ = async {
+                    match &mut ticks {
+                        Some(t) => { t.tick().await; }
+                        None => std::future::pending::<()>().await,
+                    }
+                }, if ticks.is_some() => { batch = 1; }
+                _ = tokio::time::sleep_until(until) => break,
+            }
+            if batch == 0 {
+                continue;
+            }
+            let mut frame = Vec::with_capacity(batch * (payload_bytes + 40));
+            for _ in 0..batch {
+                let seq = board.publish_seq();
+                let agent = driven[seq as usize % driven.len()];
+                let subject_index = if subjects.len() == 1 { 0 } else { agent };
+                offsets[subject_index] += 1;
+                let body = payload(
+                    Stamp {
+                        seq,
+                        agent,
+                        offset: offsets[subject_index],
+                        nanos: board.now_nanos(),
+                    },
+                    payload_bytes,
+                );
+                frame.extend_from_slice(
+                    format!("PUB {} {}\r\n", subjects[subject_index], body.len()).as_bytes(),
+                );
+                frame.extend_from_slice(&body);
+                frame.extend_from_slice(b"\r\n");
+            }
+            self.ws.send(Message::binary(frame)).await?;
+            made += batch as u64;
+        }
+        Ok(made)
+    }
+
+    /// Closes the connection.
+    pub async fn close(mut self) {
+        let _ = tokio::time::timeout(Duration::from_millis(500), self.ws.close(None)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ops_split_anywhere() {
+        let p = payload(
+            Stamp {
+                seq: 7,
+                agent: 3,
+                offset: 8,
+                nanos: 123_456,
+            },
+            64,
+        );
+        let mut wire = b"INFO {\"x\":1}\r\nPING\r\n".to_vec();
+        wire.extend_from_slice(format!("MSG all 1 {}\r\n", p.len()).as_bytes());
+        wire.extend_from_slice(&p);
+        wire.extend_from_slice(b"\r\n-ERR 'Slow Consumer'\r\n");
+        let mut ops = Vec::new();
+        let mut used = 0;
+        while let Some((op, n)) = parse_op(&wire[used..]).unwrap() {
+            ops.push(format!("{op:?}").chars().take(12).collect::<String>());
+            used += n;
+        }
+        assert_eq!(used, wire.len());
+        assert_eq!(ops.len(), 4);
+        for cut in 0..wire.len() {
+            // A prefix parses to complete operations only.
+            let mut used = 0;
+            while let Ok(Some((_, n))) = parse_op(&wire[used..cut]) {
+                used += n;
+            }
+            assert!(used <= cut);
+        }
+        let s = read_stamp(&p).unwrap();
+        assert_eq!((s.seq, s.agent, s.offset, s.nanos), (7, 3, 8, 123_456));
+        assert_eq!(p.len(), 64);
+    }
+}

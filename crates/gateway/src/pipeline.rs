@@ -11,8 +11,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use switchboard_core::hub::route;
+use switchboard_core::hub::{Wire, route};
 use switchboard_core::{ApiErrorEvent, Change};
 use switchboard_finesse::UserState;
 use switchboard_protocol::CloseCode;
@@ -44,7 +43,7 @@ pub(crate) fn publish(shared: &Shared, change: &Change) {
     let cache = &shared.cache;
     let json = match change {
         Change::System { .. } => {
-            shared.hub.broadcast(Bytes::from(cache.render(change).json));
+            shared.hub.broadcast(Wire::from(cache.render(change).json));
             return;
         }
         Change::ApiError {

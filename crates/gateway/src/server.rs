@@ -12,9 +12,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use axum::Router;
-use axum::extract::ws::WebSocketUpgrade;
-use axum::extract::{ConnectInfo, Query, State};
-use axum::http::{HeaderMap, StatusCode, Uri, header};
+use axum::extract::{ConnectInfo, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use hyper_util::rt::TokioIo;
@@ -26,6 +25,9 @@ use switchboard_finesse::SystemStatus;
 use switchboard_protocol::CloseCode;
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -220,32 +222,89 @@ async fn ws(
     State(app): State<App>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     Query(query): Query<WsQuery>,
-    headers: HeaderMap,
-    upgrade: WebSocketUpgrade,
+    mut request: Request,
 ) -> Response {
     let config = &app.shared.config;
-    if !origin_allowed(&config.allowed_origins, &headers) {
+    let headers = request.headers();
+    if !origin_allowed(&config.allowed_origins, headers) {
         metrics::counter!(crate::metrics::CONNECTIONS_TOTAL, "outcome" => "origin_refused")
             .increment(1);
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
+    // The RFC 6455 opening handshake, done here (rather than by axum's
+    // WebSocketUpgrade) so the connection speaks tungstenite's own types: the
+    // hub's frames go to the socket without a copy or a UTF-8 check per client.
+    let has = |name: header::HeaderName, token: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    };
+    let key = headers.get(header::SEC_WEBSOCKET_KEY).cloned();
+    let valid = request.method() == Method::GET
+        && has(header::CONNECTION, "upgrade")
+        && has(header::UPGRADE, "websocket")
+        && has(header::SEC_WEBSOCKET_VERSION, "13");
+    let (true, Some(key)) = (valid, key) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            [(
+                header::SEC_WEBSOCKET_VERSION,
+                HeaderValue::from_static("13"),
+            )],
+            "a WebSocket upgrade request (version 13) is expected here\n",
+        )
+            .into_response();
+    };
+    let Some(on_upgrade) = request
+        .extensions_mut()
+        .remove::<hyper::upgrade::OnUpgrade>()
+    else {
+        return (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "connection cannot be upgraded\n",
+        )
+            .into_response();
+    };
     let limit = config.limits.max_frame_bytes;
-    let shared = app.shared.clone();
-    upgrade
-        .max_message_size(limit)
-        .max_frame_size(limit)
+    let ws_config = WebSocketConfig::default()
+        .max_message_size(Some(limit))
+        .max_frame_size(Some(limit))
         .read_buffer_size(4 * 1024)
-        .write_buffer_size(16 * 1024)
-        .on_upgrade(move |socket| {
-            connection::serve(
-                socket,
-                shared,
-                ConnectionInfo {
-                    peer,
-                    access_token: query.access_token,
-                },
-            )
-        })
+        .write_buffer_size(16 * 1024);
+    let shared = app.shared.clone();
+    tokio::spawn(async move {
+        match on_upgrade.await {
+            Ok(upgraded) => {
+                let socket = WebSocketStream::from_raw_socket(
+                    TokioIo::new(upgraded),
+                    Role::Server,
+                    Some(ws_config),
+                )
+                .await;
+                connection::serve(
+                    socket,
+                    shared,
+                    ConnectionInfo {
+                        peer,
+                        access_token: query.access_token,
+                    },
+                )
+                .await;
+            }
+            Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
+        }
+    });
+    let accept = derive_accept_key(key.as_bytes());
+    let mut response = Response::new(axum::body::Body::empty());
+    *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
+    let h = response.headers_mut();
+    h.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+    if let Ok(v) = HeaderValue::from_str(&accept) {
+        h.insert(header::SEC_WEBSOCKET_ACCEPT, v);
+    }
+    response
 }
 
 /// Browsers send `Origin`; it must be listed, or equal to the `Host` when the

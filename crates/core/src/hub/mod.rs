@@ -7,7 +7,7 @@
 //!   single-process implementation. A cluster engine (NATS JetStream, a later
 //!   issue) implements the same trait.
 //! - Each event is stamped with its stream position once per stream
-//!   ([`stamp`]) into shared [`Bytes`]; every subscriber's queue holds a
+//!   ([`stamp`]) into a shared [`Wire`]; every subscriber's queue holds a
 //!   reference to that one buffer.
 //! - Publishing never waits on a client: a queue over its byte limit closes
 //!   with 4408 ([`ClientQueue::push`]).
@@ -26,11 +26,15 @@ use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
-use bytes::Bytes;
 use dashmap::DashMap;
 use switchboard_protocol::{CloseCode, StreamPosition, Topic};
 
 pub use queue::{Batch, ClientQueue, PushError};
+
+/// One text frame as the hub queues it: UTF-8 checked once when built (from a
+/// `String`), then shared by every subscriber (a reference-counted buffer).
+/// It is tungstenite's type, so the writer hands it to the socket as is.
+pub type Wire = tungstenite::Utf8Bytes;
 pub use route::{route, snapshot};
 pub use stream::{HistoryLimits, stamp, with_source};
 
@@ -52,7 +56,7 @@ pub struct Recovery {
     /// When the subscribe gave a `since` for this topic and the history holds
     /// every event after it: those events, re-sourced `replay`, in order.
     /// `None`: no `since`, or the history no longer covers it (snapshot).
-    pub replay: Option<Vec<Bytes>>,
+    pub replay: Option<Vec<Wire>>,
     /// Whether the subscribe gave a `since` for this topic.
     pub resumed: bool,
 }
@@ -72,7 +76,7 @@ pub struct HubStats {
 
 /// Builds the frames a subscribe enqueues before live events, from what the hub
 /// found for each topic.
-pub type Prelude<'a> = &'a mut dyn FnMut(&[Recovery]) -> Vec<Bytes>;
+pub type Prelude<'a> = &'a mut dyn FnMut(&[Recovery]) -> Vec<Wire>;
 
 /// The hub's interface: publish, subscribe, unsubscribe, and the client list.
 pub trait Engine: Send + Sync + fmt::Debug {
@@ -89,7 +93,7 @@ pub trait Engine: Send + Sync + fmt::Debug {
 
     /// Queues a frame outside any stream to every connected client
     /// (`System/SetSystemInfo`).
-    fn broadcast(&self, frame: Bytes);
+    fn broadcast(&self, frame: Wire);
 
     /// Subscribes `client` to `topics` (each with an optional resume position).
     /// `prelude` gets what the hub found per topic and returns the frames to
@@ -235,7 +239,7 @@ impl Engine for MemoryHub {
         })
     }
 
-    fn broadcast(&self, frame: Bytes) {
+    fn broadcast(&self, frame: Wire) {
         for c in self.clients.iter() {
             let _ = c.queue.push(frame.clone());
         }

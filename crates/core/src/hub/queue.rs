@@ -1,20 +1,22 @@
 //! The outgoing queue of one client connection: encoded frames waiting for the
 //! connection's writer, bounded in bytes.
 //!
-//! The hub pushes shared frames ([`Bytes`], one allocation per broadcast
+//! The hub pushes shared frames (one allocation per broadcast
 //! however many clients receive it) without ever waiting: a push either fits
 //! under the byte limit or closes the queue with [`CloseCode::TooSlow`] and
 //! drops what was queued, so one client that stops reading never holds up the
-//! others (Centrifugo's rule). The writer takes every frame queued meanwhile in
+//! others (Centrifugo's rule). Frames are [`Wire`]s: text checked as UTF-8 once, shared
+//! by reference count. The writer takes every frame queued meanwhile in
 //! one batch ([`ClientQueue::next_batch`]) and writes them with one flush.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
-use bytes::Bytes;
 use switchboard_protocol::CloseCode;
 use tokio::sync::Notify;
+
+use super::Wire;
 
 /// Why a push did not queue its frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,7 +39,7 @@ pub enum Batch {
 
 #[derive(Debug, Default)]
 struct State {
-    frames: VecDeque<Bytes>,
+    frames: VecDeque<Wire>,
     bytes: usize,
     closed: Option<CloseCode>,
 }
@@ -85,7 +87,7 @@ impl ClientQueue {
     /// dropped; the client resumes from its last offset after reconnecting).
     /// A single frame larger than the whole limit is still queued when the queue
     /// is empty, so an unusually large event cannot close an idle client.
-    pub fn push(&self, frame: Bytes) -> Result<(), PushError> {
+    pub fn push(&self, frame: Wire) -> Result<(), PushError> {
         let mut state = self.lock();
         if let Some(code) = state.closed {
             return Err(PushError::Closed(code));
@@ -111,7 +113,7 @@ impl ClientQueue {
     }
 
     /// Queues several frames in order (stops at the first that fails).
-    pub fn push_all(&self, frames: impl IntoIterator<Item = Bytes>) -> Result<(), PushError> {
+    pub fn push_all(&self, frames: impl IntoIterator<Item = Wire>) -> Result<(), PushError> {
         for frame in frames {
             self.push(frame)?;
         }
@@ -160,7 +162,7 @@ impl ClientQueue {
 
     /// Waits until there are frames or the queue is closed and drained. Moves
     /// every queued frame (up to about `max_batch_bytes`, at least one) into `out`.
-    pub async fn next_batch(&self, out: &mut Vec<Bytes>, max_batch_bytes: usize) -> Batch {
+    pub async fn next_batch(&self, out: &mut Vec<Wire>, max_batch_bytes: usize) -> Batch {
         loop {
             let notified = self.notify.notified();
             {
@@ -196,8 +198,8 @@ impl ClientQueue {
 mod tests {
     use super::*;
 
-    fn frame(n: usize) -> Bytes {
-        Bytes::from(vec![b'x'; n])
+    fn frame(n: usize) -> Wire {
+        Wire::from("x".repeat(n))
     }
 
     #[tokio::test]

@@ -10,8 +10,9 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use bytes::Bytes;
 use switchboard_protocol::{StreamPosition, Topic};
+
+use super::Wire;
 
 /// How much history each stream keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +52,7 @@ pub(crate) struct Stream {
     epoch: String,
     offset: u64,
     /// `(offset, appended at, frame)`, oldest first, offsets consecutive.
-    history: VecDeque<(u64, Instant, Bytes)>,
+    history: VecDeque<(u64, Instant, Wire)>,
     /// Bytes held by `history`.
     bytes: usize,
 }
@@ -91,13 +92,7 @@ impl Stream {
     }
 
     /// Keeps `frame` (stamped with the offset just taken) in the history.
-    pub(crate) fn record(
-        &mut self,
-        offset: u64,
-        frame: Bytes,
-        now: Instant,
-        limits: HistoryLimits,
-    ) {
+    pub(crate) fn record(&mut self, offset: u64, frame: Wire, now: Instant, limits: HistoryLimits) {
         if limits.size == 0 {
             return;
         }
@@ -128,7 +123,7 @@ impl Stream {
 
     /// The frames after `since`, if the history still holds every one of them
     /// in this epoch; `None` when the client must take a snapshot instead.
-    pub(crate) fn since(&self, since: &StreamPosition) -> Option<Vec<Bytes>> {
+    pub(crate) fn since(&self, since: &StreamPosition) -> Option<Vec<Wire>> {
         if since.epoch != self.epoch || since.offset > self.offset {
             return None;
         }
@@ -152,40 +147,36 @@ impl Stream {
 
 /// Appends `,"stream":..,"offset":..,"epoch":..` to an event frame (a JSON
 /// object), once per stream: every subscriber of that stream shares the result.
-pub fn stamp(event_json: &str, stream: &Topic, offset: u64, epoch: &str) -> Bytes {
+pub fn stamp(event_json: &str, stream: &Topic, offset: u64, epoch: &str) -> Wire {
     let body = event_json.trim_end();
     let body = body.strip_suffix('}').unwrap_or(body);
-    let mut out = Vec::with_capacity(body.len() + 80);
-    out.extend_from_slice(body.as_bytes());
+    let mut out = String::with_capacity(body.len() + 80);
+    out.push_str(body);
     // Topics are `[a-z]+/[A-Za-z0-9._-]+` or `all`, epochs hex and '-': no
     // escaping needed.
-    use std::io::Write;
+    use std::fmt::Write;
     let _ = write!(
         out,
         r#","stream":"{stream}","offset":{offset},"epoch":"{epoch}"}}"#
     );
-    Bytes::from(out)
+    Wire::from(out)
 }
 
 /// The same frame with `data.source` replaced (`"replay"` for resumed events).
 /// Every event frame starts `{"channel":..,"topic":..,"subtopic":..,"data":{"source":"..."`.
-pub fn with_source(frame: &[u8], source: &str) -> Bytes {
-    const KEY: &[u8] = br#""data":{"source":""#;
-    let Some(start) = find(frame, KEY).map(|i| i + KEY.len()) else {
-        return Bytes::copy_from_slice(frame);
+pub fn with_source(frame: &str, source: &str) -> Wire {
+    const KEY: &str = r#""data":{"source":""#;
+    let Some(start) = frame.find(KEY).map(|i| i + KEY.len()) else {
+        return Wire::from(frame);
     };
-    let Some(len) = frame[start..].iter().position(|&b| b == b'"') else {
-        return Bytes::copy_from_slice(frame);
+    let Some(len) = frame[start..].find('"') else {
+        return Wire::from(frame);
     };
-    let mut out = Vec::with_capacity(frame.len() + source.len());
-    out.extend_from_slice(&frame[..start]);
-    out.extend_from_slice(source.as_bytes());
-    out.extend_from_slice(&frame[start + len..]);
-    Bytes::from(out)
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    let mut out = String::with_capacity(frame.len() + source.len());
+    out.push_str(&frame[..start]);
+    out.push_str(source);
+    out.push_str(&frame[start + len..]);
+    Wire::from(out)
 }
 
 #[cfg(test)]
@@ -204,7 +195,7 @@ mod tests {
         let now = Instant::now();
         for _ in 0..n {
             let o = s.next_offset();
-            s.record(o, Bytes::from(o.to_string()), now, limits(size));
+            s.record(o, Wire::from(o.to_string()), now, limits(size));
         }
         s
     }
@@ -220,10 +211,7 @@ mod tests {
     fn replays_exactly_the_missed_events() {
         let s = filled(100, 60);
         let got = s.since(&pos(&s, 50)).unwrap();
-        let offsets: Vec<String> = got
-            .iter()
-            .map(|b| String::from_utf8(b.to_vec()).unwrap())
-            .collect();
+        let offsets: Vec<String> = got.iter().map(|b| b.as_str().to_owned()).collect();
         assert_eq!(offsets.first().map(String::as_str), Some("51"));
         assert_eq!(offsets.last().map(String::as_str), Some("100"));
         assert_eq!(offsets.len(), 50);
@@ -257,9 +245,9 @@ mod tests {
             ttl: Duration::from_secs(5),
         };
         let o = s.next_offset();
-        s.record(o, Bytes::from_static(b"a"), t0, l);
+        s.record(o, Wire::from_static("a"), t0, l);
         let o = s.next_offset();
-        s.record(o, Bytes::from_static(b"b"), t0 + Duration::from_secs(10), l);
+        s.record(o, Wire::from_static("b"), t0 + Duration::from_secs(10), l);
         assert!(s.since(&pos(&s, 0)).is_none());
         assert_eq!(s.since(&pos(&s, 1)).unwrap().len(), 1);
         assert_eq!(s.bytes(), 1);
@@ -269,12 +257,12 @@ mod tests {
     fn stamp_and_source() {
         let json = r#"{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{"source":"event","state":"READY"}}"#;
         let framed = stamp(json, &Topic::Agent("1001001".into()), 42, "e1");
-        let v: serde_json::Value = serde_json::from_slice(&framed).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&framed).unwrap();
         assert_eq!(v["stream"], "agent/1001001");
         assert_eq!(v["offset"], 42);
         assert_eq!(v["epoch"], "e1");
         let replay = with_source(&framed, "replay");
-        let v: serde_json::Value = serde_json::from_slice(&replay).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&replay).unwrap();
         assert_eq!(v["data"]["source"], "replay");
         assert_eq!(v["data"]["state"], "READY");
         assert_eq!(v["offset"], 42);

@@ -25,13 +25,13 @@ async fn drain(q: &ClientQueue) -> Vec<serde_json::Value> {
         out.extend(
             frames
                 .iter()
-                .map(|f| serde_json::from_slice::<serde_json::Value>(f).unwrap()),
+                .map(|f| serde_json::from_str::<serde_json::Value>(f).unwrap()),
         );
     }
     out
 }
 
-fn no_prelude() -> impl FnMut(&[Recovery]) -> Vec<Bytes> {
+fn no_prelude() -> impl FnMut(&[Recovery]) -> Vec<Wire> {
     |_| Vec::new()
 }
 
@@ -212,7 +212,7 @@ async fn broadcast_reaches_every_client_and_close_all_flushes() {
     let hub = MemoryHub::new(HubConfig::default());
     let a = client(&hub, 1, 1 << 20);
     let b = client(&hub, 2, 1 << 20);
-    hub.broadcast(Bytes::from_static(b"{\"x\":1}"));
+    hub.broadcast(Wire::from_static("{\"x\":1}"));
     hub.close_all(CloseCode::Shutdown);
     for q in [&a, &b] {
         let mut out = Vec::new();

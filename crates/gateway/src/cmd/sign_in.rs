@@ -19,8 +19,8 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
 use switchboard_connector::Credentials;
+use switchboard_core::hub::Wire;
 use switchboard_finesse::{User, UserRequest, UserState};
 use switchboard_protocol::{ErrorType, Secret, Topic, reply};
 
@@ -235,11 +235,11 @@ pub(crate) fn establish(
                 .shared
                 .hub
                 .subscribe(&conn.queue, &[(topic, None)], &mut |found| {
-                    let mut frames: Vec<Bytes> = found
+                    let mut frames: Vec<Wire> = found
                         .iter()
                         .flat_map(|r| super::subscribe::snapshot_frames(&shared, r))
                         .collect();
-                    frames.extend(ready.take().map(Bytes::from));
+                    frames.extend(ready.take().map(Wire::from));
                     frames
                 });
             if let Some(agent) = identity.agent_id.clone() {

@@ -12,8 +12,7 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
-use switchboard_core::hub::{Recovery, snapshot, stamp};
+use switchboard_core::hub::{Recovery, Wire, snapshot, stamp};
 use switchboard_protocol::{ErrorType, StreamPosition, Topic, TopicError, reply};
 
 use super::{Conn, Origin};
@@ -60,7 +59,7 @@ pub(crate) fn subscribe(
             let resumed: Vec<&Recovery> = found.iter().filter(|r| r.resumed).collect();
             let recovered =
                 (!resumed.is_empty()).then(|| resumed.iter().all(|r| r.replay.is_some()));
-            let mut frames = vec![Bytes::from(reply::subscribed(&allowed, recovered, rid))];
+            let mut frames = vec![Wire::from(reply::subscribed(&allowed, recovered, rid))];
             for r in found {
                 match &r.replay {
                     Some(replay) => frames.extend(replay.iter().cloned()),
@@ -72,7 +71,7 @@ pub(crate) fn subscribe(
 }
 
 /// A topic's snapshot, each event stamped with the stream's current position.
-pub(crate) fn snapshot_frames(shared: &Shared, r: &Recovery) -> Vec<Bytes> {
+pub(crate) fn snapshot_frames(shared: &Shared, r: &Recovery) -> Vec<Wire> {
     snapshot(&r.topic, &shared.cache)
         .iter()
         .map(|e| stamp(&e.json, &r.topic, r.position.offset, &r.position.epoch))

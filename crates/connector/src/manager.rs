@@ -82,6 +82,7 @@ impl Drop for SessionLease {
                 if idle && let Some(entry) = sessions.remove(&user) {
                     entry.session.stop();
                     inner.cache.release(&user);
+                    metrics::gauge!("switchboard_finesse_sessions").set(sessions.len() as f64);
                     tracing::info!(user = %user, "last client gone: notification session closed");
                 }
             });

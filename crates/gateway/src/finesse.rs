@@ -34,6 +34,24 @@ impl FinesseRest {
         &self.nodes[self.active.load(Ordering::Relaxed) % self.nodes.len()]
     }
 
+    /// Every node, primary first.
+    pub fn nodes(&self) -> &[FinesseClient] {
+        &self.nodes
+    }
+
+    /// Makes node `index` the active one (e.g. the active node reports
+    /// OUT_OF_SERVICE while the other is in service).
+    pub fn set_active(&self, index: usize) {
+        if index < self.nodes.len() && self.active.swap(index, Ordering::Relaxed) != index {
+            tracing::warn!(node = index, "Finesse REST switched to the node in service");
+        }
+    }
+
+    /// The index of the active node.
+    pub fn active_index(&self) -> usize {
+        self.active.load(Ordering::Relaxed) % self.nodes.len()
+    }
+
     /// Runs `op` on the active node; on an unavailable node, once on the next.
     pub async fn call<'a, T, F, Fut>(&'a self, op: F) -> Result<T, RestError>
     where

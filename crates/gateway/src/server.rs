@@ -366,17 +366,32 @@ async fn metrics(State(app): State<App>) -> Response {
     }
 }
 
-/// Asks Finesse for SystemInfo every probe interval; `/readyz` reports it.
+/// Asks each Finesse node for SystemInfo every probe interval; `/readyz` is
+/// ready when one is in service, and REST requests move to that node when the
+/// active one is not (finesse.md §6: failover).
 async fn probe_finesse(shared: Arc<Shared>, stop: CancellationToken) {
     let every = shared.config.readiness_probe_interval;
     loop {
-        let ok = match shared.finesse.call(|n| n.system_info()).await {
-            Ok(info) => info.status == SystemStatus::InService,
-            Err(e) => {
-                tracing::debug!(error = %e, "readiness probe: Finesse unreachable");
-                false
+        let rest = &shared.finesse;
+        let active = rest.active_index();
+        let mut in_service = Vec::new();
+        for (i, node) in rest.nodes().iter().enumerate() {
+            match node.system_info().await {
+                Ok(info) if info.status == SystemStatus::InService => in_service.push(i),
+                Ok(info) => {
+                    tracing::debug!(node = i, status = ?info.status, "readiness probe: node not in service")
+                }
+                Err(e) => {
+                    tracing::debug!(node = i, error = %e, "readiness probe: node unreachable")
+                }
             }
-        };
+        }
+        if !in_service.contains(&active)
+            && let Some(&other) = in_service.first()
+        {
+            rest.set_active(other);
+        }
+        let ok = !in_service.is_empty();
         let was = shared.finesse_ready.swap(ok, Ordering::AcqRel);
         if was != ok {
             tracing::info!(in_service = ok, "Finesse readiness changed");

@@ -257,6 +257,9 @@ impl Default for Demo {
     }
 }
 
+/// The sections of the file, as environment variables spell them (lower case).
+const SECTIONS: [&str; 7] = ["server", "limits", "auth", "hub", "finesse", "log", "demo"];
+
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
@@ -288,6 +291,17 @@ impl Config {
         figment = figment
             .merge(
                 Env::prefixed("SWITCHBOARD_")
+                    // Only SWITCHBOARD_<SECTION>_<KEY>: other variables with the
+                    // prefix (SWITCHBOARD_CONFIG, or SWITCHBOARD_PORT and the like
+                    // that Kubernetes injects for a Service named switchboard) are
+                    // not configuration keys.
+                    .filter(|key| {
+                        let key = key.as_str().to_ascii_lowercase();
+                        SECTIONS.iter().any(|s| {
+                            key.strip_prefix(s)
+                                .is_some_and(|rest| rest.starts_with('_'))
+                        })
+                    })
                     .map(|key| key.as_str().replacen('_', ".", 1).into())
                     .lowercase(true),
             )
@@ -515,6 +529,25 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("idle_timeout"), "{e}");
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
+    fn environment_overrides_and_other_variables_are_ignored() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SWITCHBOARD_HUB_HISTORY_SIZE", "42");
+            jail.set_env("SWITCHBOARD_CONFIG", "/nowhere.toml");
+            jail.set_env("SWITCHBOARD_PORT", "tcp://10.0.0.1:80");
+            jail.set_env("SWITCHBOARD_SERVICE_HOST", "10.0.0.1");
+            let c = Config::load(None, &serde_json::json!({})).expect("loads");
+            assert_eq!(c.hub.history_size, 42);
+            jail.set_env("SWITCHBOARD_LIMITS_NO_SUCH_KEY", "1");
+            let e = Config::load(None, &serde_json::json!({}))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("no_such_key"), "{e}");
+            Ok(())
+        });
     }
 
     #[test]

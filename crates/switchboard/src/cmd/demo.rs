@@ -45,7 +45,7 @@ pub(crate) struct Args {
     #[arg(long)]
     pub(crate) call_rate: Option<f64>,
     /// Enables token sign-in with this HS256 secret (auth.jwt_secret), e.g. for the bench tool.
-    #[arg(long, env = "SWITCHBOARD_DEMO_JWT_SECRET", hide_env_values = true)]
+    #[arg(long)]
     pub(crate) jwt_secret: Option<String>,
 }
 

@@ -4,7 +4,8 @@
 //!
 //! - The **writer** owns the sink. It sleeps until the client's
 //!   [`ClientQueue`] has frames, writes every frame queued meanwhile and
-//!   flushes once (batched writes), sends a ping every `ping_interval`, and
+//!   flushes once (batched writes), sends a ping when the hub's ping sweep
+//!   asks (every `ping_interval`, one timer for all connections), and
 //!   sends the close frame when the queue closes (after the queued frames,
 //!   except for 4408 which drops them). A write blocked on a client that does
 //!   not read is abandoned when its queue overflows.
@@ -64,13 +65,7 @@ where
     let (sink, stream) = socket.split();
     // A close frame may wait this long for a client that is not reading.
     let close_timeout = shared.config.limits.idle_timeout;
-    let writer = tokio::spawn(write_loop(
-        sink,
-        queue.clone(),
-        shared.config.limits.ping_interval,
-        close_timeout,
-        done.clone(),
-    ));
+    let writer = tokio::spawn(write_loop(sink, queue.clone(), close_timeout, done.clone()));
 
     let mut conn = Conn {
         shared: shared.clone(),
@@ -124,27 +119,31 @@ where
     E: std::error::Error + Send + Sync + 'static,
 {
     let limits = conn.shared.config.limits;
-    let sign_in_deadline = Instant::now() + limits.sign_in_timeout;
-    let mut last_seen = Instant::now();
-    let check_every =
-        (limits.idle_timeout / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
-    let mut idle_check = tokio::time::interval_at(Instant::now() + check_every, check_every);
+    // One timer per connection: the sign-in deadline until signed in, then the
+    // idle deadline, pushed back by every frame received (pongs included).
+    let mut signing_in = conn.identity.is_none();
+    let deadline = tokio::time::sleep(if signing_in {
+        limits.sign_in_timeout
+    } else {
+        limits.idle_timeout
+    });
+    tokio::pin!(deadline);
     loop {
         tokio::select! {
             _ = done.cancelled() => return End::PeerGone,
             _ = conn.queue.closed() => return End::Closing,
-            _ = tokio::time::sleep_until(sign_in_deadline), if conn.identity.is_none() => {
-                conn.queue.close(CloseCode::NotSignedIn);
-                return End::Closing;
-            }
-            _ = idle_check.tick() => {
-                if last_seen.elapsed() > limits.idle_timeout {
-                    tracing::debug!(client = conn.queue.id(), "idle timeout: connection dropped");
-                    return End::PeerGone;
+            _ = &mut deadline => {
+                if conn.identity.is_none() {
+                    conn.queue.close(CloseCode::NotSignedIn);
+                    return End::Closing;
                 }
+                tracing::debug!(client = conn.queue.id(), "idle timeout: connection dropped");
+                return End::PeerGone;
             }
             message = stream.next() => {
-                last_seen = Instant::now();
+                if !signing_in {
+                    deadline.as_mut().reset(Instant::now() + limits.idle_timeout);
+                }
                 match message {
                     None | Some(Ok(Message::Close(_))) => return End::PeerGone,
                     Some(Ok(Message::Text(text))) => {
@@ -153,6 +152,10 @@ where
                             return End::Closing;
                         }
                         cmd::handle_text(conn, text.as_str()).await;
+                        if signing_in && conn.identity.is_some() {
+                            signing_in = false;
+                            deadline.as_mut().reset(Instant::now() + limits.idle_timeout);
+                        }
                     }
                     Some(Ok(Message::Binary(_))) => {
                         metrics::counter!(m::FRAMES_TOTAL, "outcome" => "binary").increment(1);
@@ -197,14 +200,12 @@ fn is_capacity_error<E: std::error::Error + 'static>(e: &E) -> bool {
 async fn write_loop<K>(
     mut sink: K,
     queue: Arc<ClientQueue>,
-    ping_every: Duration,
     close_timeout: Duration,
     done: CancellationToken,
 ) where
     K: Sink<Message> + Unpin,
 {
     let mut batch: Vec<Wire> = Vec::new();
-    let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
     loop {
         tokio::select! {
             biased;
@@ -225,16 +226,16 @@ async fn write_loop<K>(
                         break;
                     }
                 }
+                Batch::Ping => {
+                    if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                        break;
+                    }
+                }
                 Batch::Closed(code) => {
                     send_close(&mut sink, code, close_timeout).await;
                     break;
                 }
             },
-            _ = ping.tick() => {
-                if sink.send(Message::Ping(Bytes::new())).await.is_err() {
-                    break;
-                }
-            }
         }
     }
     done.cancel();

@@ -141,6 +141,7 @@ impl Gateway {
             tasks.clone(),
         ));
         tokio::spawn(probe_finesse(shared.clone(), tasks.clone()));
+        tokio::spawn(ping_sweep(shared.clone(), tasks.clone()));
         let app = App {
             shared: shared.clone(),
             metrics: parts.metrics,
@@ -363,6 +364,20 @@ async fn metrics(State(app): State<App>) -> Response {
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "metrics are not enabled\n").into_response(),
+    }
+}
+
+/// Every `ping_interval`, asks every connection's writer to send a ping: one
+/// timer for the whole server instead of one per connection.
+async fn ping_sweep(shared: Arc<Shared>, stop: CancellationToken) {
+    let every = shared.config.limits.ping_interval;
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => shared.hub.ping_all(),
+        }
     }
 }
 

@@ -834,3 +834,39 @@ async fn health_metrics_and_graceful_shutdown() {
     assert_eq!(idle.wait_close().await, 4000);
     assert_eq!(env.gateway.connections(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_pings_keep_a_live_client_and_a_silent_one_is_dropped() {
+    let env = Env::start(|c| {
+        c.limits.ping_interval = Duration::from_millis(300);
+        c.limits.idle_timeout = Duration::from_millis(1500);
+    })
+    .await;
+    let mut live = env.agent(A1.0, A1.1).await;
+    let mut silent = env.agent(A2.0, A2.1).await;
+    // The live client reads for 4 s (its WebSocket library answers the pings);
+    // the silent one reads nothing, so it answers none.
+    let until = tokio::time::Instant::now() + Duration::from_secs(4);
+    while tokio::time::Instant::now() < until && live.closed.is_none() {
+        live.read(Duration::from_millis(200)).await;
+    }
+    assert!(
+        live.closed.is_none(),
+        "the live client was closed: {:?}",
+        live.closed
+    );
+    let rid = live.request_id();
+    live.send(
+        json!({"channel":"Broker","topic":"Session","subtopic":"Ping","data":{},"requestId":rid}),
+    )
+    .await;
+    live.wait_for("pong", |v| v["requestId"] == rid.as_str())
+        .await;
+    // The silent client's connection is gone (dropped, no close code of ours).
+    while silent.read(Duration::from_secs(5)).await.is_some() {}
+    let (code, _) = silent.closed.clone().expect("the silent connection ended");
+    assert!(
+        !(4000..5000).contains(&code),
+        "dropped, not closed with {code}"
+    );
+}

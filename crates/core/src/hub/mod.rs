@@ -121,6 +121,9 @@ pub trait Engine: Send + Sync + fmt::Debug {
     /// still flushed).
     fn close_all(&self, code: CloseCode);
 
+    /// Asks every client's writer to send a WebSocket ping.
+    fn ping_all(&self);
+
     /// Drops expired history and streams with neither history nor subscribers.
     /// Returns the number of streams dropped.
     fn sweep(&self, now: Instant) -> usize;
@@ -336,6 +339,12 @@ impl Engine for MemoryHub {
     fn close_all(&self, code: CloseCode) {
         for c in self.clients.iter() {
             c.queue.close(code);
+        }
+    }
+
+    fn ping_all(&self) {
+        for c in self.clients.iter() {
+            c.queue.request_ping();
         }
     }
 

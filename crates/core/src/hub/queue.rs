@@ -33,6 +33,8 @@ pub enum PushError {
 pub enum Batch {
     /// Frames were moved into the caller's buffer.
     Frames,
+    /// Nothing queued, but a ping is due: send one.
+    Ping,
     /// The queue is closed and drained: send this close code and stop.
     Closed(CloseCode),
 }
@@ -56,6 +58,9 @@ pub struct ClientQueue {
     on_close: Notify,
     /// Mirrors `state.closed.is_some()` for a lock-free check by publishers.
     closed: AtomicBool,
+    /// The hub asked for a WebSocket ping (one sweep for all clients, so an
+    /// idle connection owns no timer of its own).
+    ping: AtomicBool,
 }
 
 impl ClientQueue {
@@ -68,6 +73,7 @@ impl ClientQueue {
             notify: Notify::new(),
             on_close: Notify::new(),
             closed: AtomicBool::new(false),
+            ping: AtomicBool::new(false),
         }
     }
 
@@ -145,6 +151,14 @@ impl ClientQueue {
         }
     }
 
+    /// Asks the writer to send a WebSocket ping (ignored once closed).
+    pub fn request_ping(&self) {
+        if !self.is_closed() {
+            self.ping.store(true, Ordering::Release);
+            self.notify.notify_one();
+        }
+    }
+
     /// True once the queue is closed (the frames may not all be written yet).
     pub fn is_closed(&self) -> bool {
         self.closed.load(Ordering::Acquire)
@@ -187,6 +201,9 @@ impl ClientQueue {
                 }
                 if let Some(code) = state.closed {
                     return Batch::Closed(code);
+                }
+                if self.ping.swap(false, Ordering::AcqRel) {
+                    return Batch::Ping;
                 }
             }
             notified.await;
@@ -261,6 +278,16 @@ mod tests {
         out.clear();
         q.next_batch(&mut out, 1).await;
         assert_eq!(out.len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_requested_ping_wakes_the_writer_once() {
+        let q = ClientQueue::new(1, 1000);
+        q.request_ping();
+        let mut out = Vec::new();
+        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Ping);
+        q.push(frame(3)).unwrap();
+        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Frames);
     }
 
     #[tokio::test]

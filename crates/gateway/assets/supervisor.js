@@ -158,7 +158,9 @@
   function renderTeams() {
     var text = (teams || [])
       .map(function (id) {
-        return teamNames[id] ? id + ' · ' + teamNames[id] : id;
+        var name = teamNames[id];
+        // A name that already says the id (the simulator's "Team 5000") is not repeated.
+        return name && name.indexOf(id) < 0 ? id + ' · ' + name : id;
       })
       .join(', ');
     byId('team-names').textContent = text;

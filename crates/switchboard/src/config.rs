@@ -516,19 +516,24 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
     fn unknown_keys_and_bad_values_are_refused_naming_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("c.toml");
-        std::fs::write(&file, "[server]\nlisen = \"1.2.3.4:5\"\n").unwrap();
-        let e = Config::load(Some(&file), &serde_json::json!({}))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("lisen"), "{e}");
-        std::fs::write(&file, "[limits]\nidle_timeout = \"soon\"\n").unwrap();
-        let e = Config::load(Some(&file), &serde_json::json!({}))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("idle_timeout"), "{e}");
+        // In a Jail: figment's lock keeps the environment test's variables out.
+        figment::Jail::expect_with(|_| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("c.toml");
+            std::fs::write(&file, "[server]\nlisen = \"1.2.3.4:5\"\n").unwrap();
+            let e = Config::load(Some(&file), &serde_json::json!({}))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("lisen"), "{e}");
+            std::fs::write(&file, "[limits]\nidle_timeout = \"soon\"\n").unwrap();
+            let e = Config::load(Some(&file), &serde_json::json!({}))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("idle_timeout"), "{e}");
+            Ok(())
+        });
     }
 
     #[test]
@@ -551,17 +556,21 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
     fn file_then_flags_override_in_order() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("c.toml");
-        std::fs::write(
-            &file,
-            "[server]\nlisten = \"127.0.0.1:9000\"\n[hub]\nhistory_size = 7\n",
-        )
-        .unwrap();
-        let flags = serde_json::json!({"server": {"listen": "127.0.0.1:9100"}});
-        let c = Config::load(Some(&file), &flags).unwrap();
-        assert_eq!(c.server.listen.port(), 9100);
-        assert_eq!(c.hub.history_size, 7);
+        figment::Jail::expect_with(|_| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("c.toml");
+            std::fs::write(
+                &file,
+                "[server]\nlisten = \"127.0.0.1:9000\"\n[hub]\nhistory_size = 7\n",
+            )
+            .unwrap();
+            let flags = serde_json::json!({"server": {"listen": "127.0.0.1:9100"}});
+            let c = Config::load(Some(&file), &flags).unwrap();
+            assert_eq!(c.server.listen.port(), 9100);
+            assert_eq!(c.hub.history_size, 7);
+            Ok(())
+        });
     }
 }

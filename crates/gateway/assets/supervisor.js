@@ -7,7 +7,6 @@
 (function () {
   'use strict';
 
-  var MAX_ERRORS = 5;
   var LOCAL_HOSTS = ['localhost', '127.0.0.1', '[::1]', '::1'];
   var DEMO = { username: '2001001', password: 'demo', extension: '5999' };
   // Always shown, even at 0; other states get a counter when they first appear.
@@ -22,86 +21,14 @@
   var callTypesSeen = new Set(); // call types that have (had) a counter
   var statesSeen = new Set(FIXED_STATES);
 
-  /* ------------------------------------------------------------------ DOM helpers */
-
-  function byId(id) {
-    return document.getElementById(id);
-  }
-
-  /** Creates an element; `props.text` sets textContent, `props.attrs` sets attributes. */
-  function el(tag, props, children) {
-    var node = document.createElement(tag);
-    var p = props || {};
-    if (p.className) node.className = p.className;
-    if (p.text !== undefined && p.text !== null) node.textContent = String(p.text);
-    if (p.attrs) {
-      Object.keys(p.attrs).forEach(function (name) {
-        var value = p.attrs[name];
-        if (value !== undefined && value !== null) node.setAttribute(name, String(value));
-      });
-    }
-    (children || []).forEach(function (child) {
-      if (child) node.appendChild(child);
-    });
-    return node;
-  }
-
-  /* ------------------------------------------------------------------ errors and status */
-
-  function errorText(err, context) {
-    var message = (err && err.message) || String(err);
-    var prefix = context ? context + ' failed' : (err && err.errorType) || '';
-    var text = prefix ? prefix + ': ' + message : message;
-    if (err && err.detail && err.detail !== message) text += ' (' + err.detail + ')';
-    return text;
-  }
-
-  function showError(err, context) {
-    var area = byId('errors');
-    var item = el('div', { className: 'error-item', attrs: { 'data-testid': 'error-item' } }, [
-      el('span', { className: 'error-text', text: errorText(err, context) }),
-      el('time', { text: new Date().toLocaleTimeString() })
-    ]);
-    var dismiss = el('button', { text: '×', attrs: { type: 'button', 'aria-label': 'Dismiss' } });
-    dismiss.addEventListener('click', function () {
-      item.remove();
-      area.hidden = area.children.length === 0;
-    });
-    item.appendChild(dismiss);
-    area.insertBefore(item, area.firstChild);
-    while (area.children.length > MAX_ERRORS) area.removeChild(area.lastChild);
-    area.hidden = false;
-  }
-
-  /** A rejected request: shown unless its cause already reached onError (a SetAPIError). */
-  function showFailure(err, context) {
-    if (err && err.reported) return;
-    showError(err, context);
-  }
-
-  function clearErrors() {
-    var area = byId('errors');
-    area.textContent = '';
-    area.hidden = true;
-  }
-
-  function statusText(state, info) {
-    var code = info && info.code;
-    var why = code ? ' (' + code + (info.name ? ' ' + info.name : info.reason ? ' ' + info.reason : '') + ')' : '';
-    switch (state) {
-      case 'connecting': return 'connecting…';
-      case 'open': return 'connected';
-      case 'signed-in': return 'signed in';
-      case 'reconnecting': return 'reconnecting in ' + (info.delayMs / 1000).toFixed(1) + ' s' + why;
-      default: return 'disconnected' + (code && code !== 1000 ? why : '');
-    }
-  }
-
-  function showStatus(state, info) {
-    var node = byId('connection-status');
-    node.dataset.state = state;
-    node.textContent = statusText(state, info || {});
-  }
+  /* DOM helpers, the error area and the status line: /assets/pages.js */
+  var Pages = window.SwitchboardPages;
+  var byId = Pages.byId;
+  var el = Pages.el;
+  var showError = Pages.showError;
+  var showFailure = Pages.showFailure;
+  var clearErrors = Pages.clearErrors;
+  var showStatus = Pages.showStatus;
 
   /* ------------------------------------------------------------------ views */
 

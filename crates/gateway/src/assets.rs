@@ -1,7 +1,7 @@
 //! The web pages, embedded in the binary (no build step): the landing page
 //! `/`, the agent widget `/agent`, the supervisor dashboard `/supervisor`,
-//! the client library `/switchboard.js` and their scripts and style under
-//! `/assets/`. The files live in `crates/gateway/assets/`; docs/client.md
+//! the client library `/switchboard.js` and their scripts (`pages.js` shared by
+//! both pages) and style under `/assets/`. The files live in `crates/gateway/assets/`; docs/client.md
 //! describes the library.
 
 use axum::http::{HeaderValue, StatusCode, header};
@@ -39,6 +39,11 @@ pub const ASSETS: &[Asset] = &[
         path: "/switchboard.js",
         content_type: "text/javascript; charset=utf-8",
         body: include_str!("../assets/switchboard.js"),
+    },
+    Asset {
+        path: "/assets/pages.js",
+        content_type: "text/javascript; charset=utf-8",
+        body: include_str!("../assets/pages.js"),
     },
     Asset {
         path: "/assets/agent.js",

@@ -355,15 +355,8 @@
     } else if (/CallStateChange$/i.test(frame.subtopic || '')) {
       onCallEvent(frame);
     } else if (frame.topic === 'System' && frame.subtopic === 'SetSystemInfo') {
-      onSystemInfo(frame.data || {});
+      Pages.showSystemInfo(frame.data || {});
     }
-  }
-
-  /** Finesse out of service (or failing over): say so in the error area. */
-  function onSystemInfo(data) {
-    if (!data.status || data.status === 'IN_SERVICE') return;
-    var reason = data.statusReason ? ': ' + data.statusReason : '';
-    showError(new Error('Finesse is ' + data.status + reason));
   }
 
   function onState(state, info) {

@@ -90,7 +90,15 @@
     node.textContent = statusText(state, info || {});
   }
 
+  /** Finesse out of service (or failing over): say so in the error area. */
+  function showSystemInfo(data) {
+    if (!data.status || data.status === 'IN_SERVICE') return;
+    var reason = data.statusReason ? ': ' + data.statusReason : '';
+    showError(new Error('Finesse is ' + data.status + reason));
+  }
+
   window.SwitchboardPages = {
+    showSystemInfo: showSystemInfo,
     byId: byId,
     el: el,
     errorText: errorText,

@@ -1,41 +1,56 @@
 //! One WebSocket connection: a reader (this task) and a writer task, as in
-//! axum's chat example, generic over `Stream`/`Sink` of tungstenite's
-//! [`Message`] so that they run without a socket in tests.
+//! axum's chat example, generic over the socket's read and write halves
+//! (`AsyncRead`/`AsyncWrite`), so that they run over an in-memory pipe in tests.
 //!
-//! - The **writer** owns the sink. It sleeps until the client's
-//!   [`ClientQueue`] has frames, writes every frame queued meanwhile and
-//!   flushes once (batched writes), sends a ping when the hub's ping sweep
-//!   asks (every `ping_interval`, one timer for all connections), and
-//!   sends the close frame when the queue closes (after the queued frames,
+//! - The **writer** owns the write half. It sleeps until the client's
+//!   [`ClientQueue`] has frames, then writes every frame queued meanwhile
+//!   with vectored writes straight from the hub's shared buffers (each event
+//!   was framed once for every client: [`Wire`]); sends a ping when the hub's
+//!   ping sweep asks (every `ping_interval`, one timer for all connections);
+//!   and sends the close frame when the queue closes (after the queued frames,
 //!   except for 4408 which drops them). A write blocked on a client that does
 //!   not read is abandoned when its queue overflows.
-//! - The **reader** parses each text frame and runs its command ([`cmd`]),
-//!   refuses binary frames, closes with 4409 on an oversized frame and with
-//!   4401 when the client has not signed in in time, and drops a connection
-//!   that has been silent (no frame, no pong) for `idle_timeout`.
+//! - The **reader** is tungstenite over the read half: it parses each text
+//!   frame and runs its command ([`cmd`], boxed, so an idle connection does not
+//!   carry the largest command's state), refuses binary frames, closes with
+//!   4409 on an oversized frame and with 4401 when the client has not signed
+//!   in in time, and drops a connection that has been silent (no frame, no
+//!   pong) for `idle_timeout`. What tungstenite writes itself (pongs, the
+//!   reply to a client's close) goes through the queue too ([`ReadHalf`]).
 //!
 //! Every close goes through the queue ([`ClientQueue::close`]), so the client
 //! always gets the frames queued before it and then one close frame.
 
+use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
-use futures::{Sink, SinkExt, Stream, StreamExt};
-use switchboard_core::hub::{Batch, ClientQueue, Wire};
+use bytes::{Buf, Bytes};
+use futures::{Stream, StreamExt};
+use switchboard_core::hub::{Batch, ClientQueue};
 use switchboard_protocol::CloseCode;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
-use tokio_tungstenite::tungstenite::protocol::CloseFrame;
-use tokio_tungstenite::tungstenite::{Bytes, Message, Utf8Bytes};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
+use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
 use tokio_util::sync::CancellationToken;
 
 use crate::cmd::{self, Conn};
 use crate::metrics as m;
 use crate::state::Shared;
 
-/// Most bytes written per flush.
+/// Most bytes taken from the queue for one vectored write loop.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// A WebSocket ping with no payload, as a server sends it (unmasked).
+const PING: &[u8] = &[0x89, 0x00];
 
 /// What the HTTP layer knows about a connection.
 #[derive(Debug, Clone)]
@@ -46,11 +61,29 @@ pub struct ConnectionInfo {
     pub access_token: Option<String>,
 }
 
-/// Serves one upgraded WebSocket until it closes.
-pub(crate) async fn serve<S, E>(socket: S, shared: Arc<Shared>, info: ConnectionInfo)
-where
-    S: Stream<Item = Result<Message, E>> + Sink<Message> + Send + 'static,
-    E: std::error::Error + Send + Sync + 'static,
+/// The tungstenite settings of a connection's reader: frames up to
+/// `max_frame_bytes`, and a read buffer allocated as frames arrive rather
+/// than up front (clients send a few small commands; an idle connection
+/// holds no buffer).
+fn reader_config(max_frame_bytes: usize) -> WebSocketConfig {
+    WebSocketConfig::default()
+        .max_message_size(Some(max_frame_bytes))
+        .max_frame_size(Some(max_frame_bytes))
+        .read_buffer_size(0)
+        .write_buffer_size(0)
+}
+
+/// Serves one upgraded WebSocket until it closes. `pre_read` is what the
+/// HTTP layer read past the upgrade request (usually nothing).
+pub(crate) async fn serve<R, W>(
+    read: R,
+    write: W,
+    pre_read: Bytes,
+    shared: Arc<Shared>,
+    info: ConnectionInfo,
+) where
+    R: AsyncRead + Unpin + Send + 'static,
+    W: AsyncWrite + Unpin + Send + 'static,
 {
     let id = shared
         .next_client
@@ -62,10 +95,24 @@ where
         + 1;
     metrics::gauge!(m::CONNECTIONS).set(open as f64);
     let done = CancellationToken::new();
-    let (sink, stream) = socket.split();
     // A close frame may wait this long for a client that is not reading.
     let close_timeout = shared.config.limits.idle_timeout;
-    let writer = tokio::spawn(write_loop(sink, queue.clone(), close_timeout, done.clone()));
+    let writer = tokio::spawn(write_loop(
+        write,
+        queue.clone(),
+        close_timeout,
+        done.clone(),
+    ));
+    let stream = WebSocketStream::from_partially_read(
+        ReadHalf {
+            read,
+            queue: queue.clone(),
+        },
+        pre_read.to_vec(),
+        Role::Server,
+        Some(reader_config(shared.config.limits.max_frame_bytes)),
+    )
+    .await;
 
     let mut conn = Conn {
         shared: shared.clone(),
@@ -86,10 +133,13 @@ where
         metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "accepted").increment(1);
         shared.hub.connect(queue.clone());
         if let Some(token) = info.access_token.as_deref() {
-            cmd::authenticate::with_token(&mut conn, token, None).await;
+            Box::pin(cmd::authenticate::with_token(&mut conn, token, None)).await;
         }
-        if read_loop(stream, &mut conn, &done).await == End::PeerGone {
-            done.cancel();
+        match read_loop(stream, &mut conn, &done).await {
+            // The client's close: tungstenite queued its reply; write it, then stop.
+            End::PeerClosed => queue.finish(),
+            End::PeerGone => done.cancel(),
+            End::Closing => {}
         }
     }
     // Let the writer deliver the close frame, then make sure it stops.
@@ -104,10 +154,52 @@ where
     metrics::gauge!(m::CONNECTIONS).set(open as f64);
 }
 
+/// The read half as tungstenite sees it: reads come from the socket; what
+/// tungstenite writes on its own (a pong, the reply to a close) is already a
+/// complete frame and joins the client's queue, in order with the events.
+#[derive(Debug)]
+pub(crate) struct ReadHalf<R> {
+    read: R,
+    queue: Arc<ClientQueue>,
+}
+
+impl<R: AsyncRead + Unpin> AsyncRead for ReadHalf<R> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.read).poll_read(cx, buf)
+    }
+}
+
+impl<R: Unpin> AsyncWrite for ReadHalf<R> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        // A closed queue means the connection is going away: the bytes have
+        // nowhere to go, which is not an error of the reader's.
+        let _ = self.queue.push_control(Bytes::copy_from_slice(buf));
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
 /// Why the reader stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum End {
-    /// The client closed, the socket failed, or the connection idled out.
+    /// The client sent a close frame (tungstenite queued the reply).
+    PeerClosed,
+    /// The socket ended or failed, or the connection idled out.
     PeerGone,
     /// The server is closing it (the queue is closed): the writer sends the close frame.
     Closing,
@@ -145,13 +237,19 @@ where
                     deadline.as_mut().reset(Instant::now() + limits.idle_timeout);
                 }
                 match message {
-                    None | Some(Ok(Message::Close(_))) => return End::PeerGone,
+                    Some(Ok(Message::Close(_))) => {
+                        // Polling once more has tungstenite queue its close
+                        // reply (a server then ends the stream).
+                        let _ = tokio::time::timeout(Duration::from_secs(1), stream.next()).await;
+                        return End::PeerClosed;
+                    }
+                    None => return End::PeerGone,
                     Some(Ok(Message::Text(text))) => {
                         if text.len() > limits.max_frame_bytes {
                             too_large(conn);
                             return End::Closing;
                         }
-                        cmd::handle_text(conn, text.as_str()).await;
+                        Box::pin(cmd::handle_text(conn, text.as_str())).await;
                         if signing_in && conn.identity.is_some() {
                             signing_in = false;
                             deadline.as_mut().reset(Instant::now() + limits.idle_timeout);
@@ -197,42 +295,51 @@ fn is_capacity_error<E: std::error::Error + 'static>(e: &E) -> bool {
     false
 }
 
-async fn write_loop<K>(
-    mut sink: K,
+async fn write_loop<W>(
+    mut socket: W,
     queue: Arc<ClientQueue>,
     close_timeout: Duration,
     done: CancellationToken,
 ) where
-    K: Sink<Message> + Unpin,
+    W: AsyncWrite + Unpin,
 {
-    let mut batch: Vec<Wire> = Vec::new();
+    let mut batch: VecDeque<Bytes> = VecDeque::new();
     loop {
         tokio::select! {
             biased;
             _ = done.cancelled() => break,
             next = queue.next_batch(&mut batch, MAX_BATCH_BYTES) => match next {
                 Batch::Frames => {
+                    let mut partial = false;
                     let written = tokio::select! {
-                        ok = write_batch(&mut sink, &mut batch) => ok,
+                        ok = write_frames(&mut socket, &mut batch, &mut partial) => ok,
                         // The client stopped reading and its queue overflowed:
                         // stop waiting for the socket and send the close frame.
-                        _ = queue.closed() => queue.close_code() != Some(CloseCode::TooSlow),
+                        () = overflowed(&queue) => false,
                     };
-                    batch.clear();
                     if !written {
                         if queue.close_code() == Some(CloseCode::TooSlow) {
-                            send_close(&mut sink, CloseCode::TooSlow, close_timeout).await;
+                            // A frame cut short would garble the close frame:
+                            // its rest goes first.
+                            batch.truncate(usize::from(partial));
+                            let rest = batch.pop_front().unwrap_or_default();
+                            send_close(&mut socket, &rest, CloseCode::TooSlow, close_timeout).await;
                         }
                         break;
                     }
+                    batch.clear();
                 }
                 Batch::Ping => {
-                    if sink.send(Message::Ping(Bytes::new())).await.is_err() {
+                    if write_all(&mut socket, PING).await.is_err() {
                         break;
                     }
                 }
                 Batch::Closed(code) => {
-                    send_close(&mut sink, code, close_timeout).await;
+                    send_close(&mut socket, &[], code, close_timeout).await;
+                    break;
+                }
+                Batch::Finished => {
+                    let _ = tokio::time::timeout(close_timeout, socket.shutdown()).await;
                     break;
                 }
             },
@@ -241,21 +348,128 @@ async fn write_loop<K>(
     done.cancel();
 }
 
-async fn write_batch<K: Sink<Message> + Unpin>(sink: &mut K, batch: &mut Vec<Wire>) -> bool {
-    // Each frame is the shared, already UTF-8-checked text: no copy, no check here.
-    for frame in batch.drain(..) {
-        if sink.feed(Message::Text(frame)).await.is_err() {
-            return false;
-        }
+/// Resolves when the queue is closed because it overflowed.
+async fn overflowed(queue: &ClientQueue) {
+    queue.closed().await;
+    if queue.close_code() != Some(CloseCode::TooSlow) {
+        std::future::pending::<()>().await;
     }
-    sink.flush().await.is_ok()
 }
 
-async fn send_close<K: Sink<Message> + Unpin>(sink: &mut K, code: CloseCode, wait: Duration) {
+/// The frames of one batch as one buffer: `write_all_buf` writes them with
+/// vectored writes (up to 64 frames per system call).
+struct Frames<'a> {
+    frames: &'a mut VecDeque<Bytes>,
+    remaining: usize,
+    /// Whether the first frame is partly written.
+    partial: &'a mut bool,
+}
+
+impl Buf for Frames<'_> {
+    fn remaining(&self) -> usize {
+        self.remaining
+    }
+
+    fn chunk(&self) -> &[u8] {
+        self.frames.front().map_or(&[], |f| f.as_ref())
+    }
+
+    fn chunks_vectored<'b>(&'b self, dst: &mut [IoSlice<'b>]) -> usize {
+        let mut n = 0;
+        for (slot, frame) in dst.iter_mut().zip(self.frames.iter()) {
+            *slot = IoSlice::new(frame);
+            n += 1;
+        }
+        n
+    }
+
+    fn advance(&mut self, mut cnt: usize) {
+        self.remaining -= cnt.min(self.remaining);
+        while cnt > 0 {
+            let Some(front) = self.frames.front_mut() else {
+                return;
+            };
+            if cnt < front.len() {
+                front.advance(cnt);
+                *self.partial = true;
+                return;
+            }
+            cnt -= front.len();
+            self.frames.pop_front();
+            *self.partial = false;
+        }
+    }
+}
+
+async fn write_frames<W: AsyncWrite + Unpin>(
+    socket: &mut W,
+    batch: &mut VecDeque<Bytes>,
+    partial: &mut bool,
+) -> bool {
+    // Empty frames never come from the queue (every frame has a header), so
+    // each `IoSlice` is non-empty.
+    let remaining = batch.iter().map(Bytes::len).sum();
+    let mut frames = Frames {
+        frames: batch,
+        remaining,
+        partial,
+    };
+    socket.write_all_buf(&mut frames).await.is_ok() && socket.flush().await.is_ok()
+}
+
+async fn write_all<W: AsyncWrite + Unpin>(socket: &mut W, bytes: &[u8]) -> std::io::Result<()> {
+    socket.write_all(bytes).await?;
+    socket.flush().await
+}
+
+/// Writes `rest` (the end of a frame cut short), then the close frame.
+async fn send_close<W: AsyncWrite + Unpin>(
+    socket: &mut W,
+    rest: &[u8],
+    code: CloseCode,
+    wait: Duration,
+) {
     metrics::counter!(m::CLOSES_TOTAL, "code" => code.as_str()).increment(1);
-    let frame = Message::Close(Some(CloseFrame {
+    let mut bytes = rest.to_vec();
+    // Formatting into a Vec cannot fail.
+    let _ = Frame::close(Some(CloseFrame {
         code: code.code().into(),
-        reason: Utf8Bytes::from_static(code.reason()),
-    }));
-    let _ = tokio::time::timeout(wait, sink.send(frame)).await;
+        reason: code.reason().into(),
+    }))
+    .format(&mut bytes);
+    let _ = tokio::time::timeout(wait, async {
+        if write_all(socket, &bytes).await.is_ok() {
+            let _ = socket.shutdown().await;
+        }
+    })
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn frames_buffer_walks_partial_writes() {
+        let mut q: VecDeque<Bytes> = ["ab", "cde", "f"]
+            .into_iter()
+            .map(|s| Bytes::from_static(s.as_bytes()))
+            .collect();
+        let mut partial = false;
+        let mut f = Frames {
+            remaining: 6,
+            frames: &mut q,
+            partial: &mut partial,
+        };
+        let mut slices = [IoSlice::new(&[]); 2];
+        assert_eq!(f.chunks_vectored(&mut slices), 2);
+        assert_eq!(&*slices[1], b"cde");
+        f.advance(3);
+        assert_eq!(f.remaining(), 3);
+        assert_eq!(f.chunk(), b"de");
+        f.advance(3);
+        assert!(!f.has_remaining());
+        assert!(q.is_empty());
+        assert!(!partial, "the last frame was written whole");
+    }
 }

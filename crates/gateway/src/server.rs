@@ -16,6 +16,8 @@ use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use bytes::Bytes;
+use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Deserialize;
@@ -23,11 +25,10 @@ use switchboard_core::hub::{HubConfig, MemoryHub};
 use switchboard_core::{Change, StateCache};
 use switchboard_finesse::SystemStatus;
 use switchboard_protocol::CloseCode;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
-use tokio_tungstenite::WebSocketStream;
+use tokio_rustls::server::TlsStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
-use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
@@ -267,32 +268,14 @@ async fn ws(
         )
             .into_response();
     };
-    let limit = config.limits.max_frame_bytes;
-    let ws_config = WebSocketConfig::default()
-        .max_message_size(Some(limit))
-        .max_frame_size(Some(limit))
-        .read_buffer_size(4 * 1024)
-        .write_buffer_size(16 * 1024);
     let shared = app.shared.clone();
     tokio::spawn(async move {
+        let info = ConnectionInfo {
+            peer,
+            access_token: query.access_token,
+        };
         match on_upgrade.await {
-            Ok(upgraded) => {
-                let socket = WebSocketStream::from_raw_socket(
-                    TokioIo::new(upgraded),
-                    Role::Server,
-                    Some(ws_config),
-                )
-                .await;
-                connection::serve(
-                    socket,
-                    shared,
-                    ConnectionInfo {
-                        peer,
-                        access_token: query.access_token,
-                    },
-                )
-                .await;
-            }
+            Ok(upgraded) => serve_upgraded(upgraded, shared, info).await,
             Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
         }
     });
@@ -310,6 +293,28 @@ async fn ws(
 
 /// Browsers send `Origin`; it must be listed, or equal to the `Host` when the
 /// list is empty. Other clients send none and are allowed.
+/// Takes the socket back from hyper and serves the WebSocket on it: a plain
+/// TCP socket is split into owned halves (the writer writes to it directly,
+/// without a lock); a TLS stream or anything else through a split with a lock.
+async fn serve_upgraded(upgraded: Upgraded, shared: Arc<Shared>, info: ConnectionInfo) {
+    let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
+        Ok(parts) => {
+            let (read, write) = parts.io.into_inner().into_split();
+            return connection::serve(read, write, parts.read_buf, shared, info).await;
+        }
+        Err(upgraded) => upgraded,
+    };
+    let upgraded = match upgraded.downcast::<TokioIo<TlsStream<TcpStream>>>() {
+        Ok(parts) => {
+            let (read, write) = tokio::io::split(parts.io.into_inner());
+            return connection::serve(read, write, parts.read_buf, shared, info).await;
+        }
+        Err(upgraded) => upgraded,
+    };
+    let (read, write) = tokio::io::split(TokioIo::new(upgraded));
+    connection::serve(read, write, Bytes::new(), shared, info).await;
+}
+
 fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return true;

@@ -6,9 +6,9 @@
 //! - [`Engine`] is the interface the gateway uses; [`MemoryHub`] is the
 //!   single-process implementation. A cluster engine (NATS JetStream, a later
 //!   issue) implements the same trait.
-//! - Each event is stamped with its stream position once per stream
-//!   ([`stamp`]) into a shared [`Wire`]; every subscriber's queue holds a
-//!   reference to that one buffer.
+//! - Each event is stamped with its stream position and framed for the
+//!   WebSocket once per stream ([`stamp`]) into a shared [`Wire`]; every
+//!   subscriber's queue holds a reference to that one buffer.
 //! - Publishing never waits on a client: a queue over its byte limit closes
 //!   with 4408 ([`ClientQueue::push`]).
 //! - Subscribing takes the locks of the topics involved (in a fixed order), so
@@ -20,6 +20,7 @@
 mod queue;
 mod route;
 mod stream;
+mod wire;
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -31,12 +32,9 @@ use switchboard_protocol::{CloseCode, StreamPosition, Topic};
 
 pub use queue::{Batch, ClientQueue, PushError};
 
-/// One text frame as the hub queues it: UTF-8 checked once when built (from a
-/// `String`), then shared by every subscriber (a reference-counted buffer).
-/// It is tungstenite's type, so the writer hands it to the socket as is.
-pub type Wire = tungstenite::Utf8Bytes;
 pub use route::{route, snapshot};
 pub use stream::{HistoryLimits, stamp, with_source};
+pub use wire::{Wire, text_of};
 
 /// Settings of the hub.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -230,7 +228,7 @@ impl Engine for MemoryHub {
             let frame = stamp(event_json, topic, offset, state.stream.epoch());
             let mut overflowed = false;
             for q in &state.subscribers {
-                if q.push(frame.clone()).is_err() {
+                if q.push(&frame).is_err() {
                     overflowed = true;
                 }
             }
@@ -244,7 +242,7 @@ impl Engine for MemoryHub {
 
     fn broadcast(&self, frame: Wire) {
         for c in self.clients.iter() {
-            let _ = c.queue.push(frame.clone());
+            let _ = c.queue.push(&frame);
         }
     }
 
@@ -256,7 +254,7 @@ impl Engine for MemoryHub {
     ) -> Result<Vec<Recovery>, PushError> {
         let already: BTreeSet<Topic> = match self.clients.get(&client.id()) {
             Some(e) => lock(&e.topics).clone(),
-            None => return Err(PushError::Closed(CloseCode::Shutdown)),
+            None => return Err(PushError::Closed(Some(CloseCode::Shutdown))),
         };
         let mut wanted: Vec<&(Topic, Option<StreamPosition>)> = topics
             .iter()
@@ -288,7 +286,7 @@ impl Engine for MemoryHub {
                     resumed: since.is_some(),
                 })
                 .collect();
-            client.push_all(prelude(&recoveries))?;
+            client.push_all(&prelude(&recoveries))?;
             for g in &mut guards {
                 g.subscribers.push(client.clone());
             }

@@ -18,14 +18,14 @@ fn client(hub: &MemoryHub, id: u64, max: usize) -> Arc<ClientQueue> {
 
 async fn drain(q: &ClientQueue) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
-    let mut frames = Vec::new();
+    let mut frames = std::collections::VecDeque::new();
     while q.queued_bytes() > 0 {
         frames.clear();
         q.next_batch(&mut frames, usize::MAX).await;
         out.extend(
             frames
                 .iter()
-                .map(|f| serde_json::from_str::<serde_json::Value>(f).unwrap()),
+                .map(|f| serde_json::from_str::<serde_json::Value>(text_of(f).unwrap()).unwrap()),
         );
     }
     out
@@ -215,7 +215,7 @@ async fn broadcast_reaches_every_client_and_close_all_flushes() {
     hub.broadcast(Wire::from_static("{\"x\":1}"));
     hub.close_all(CloseCode::Shutdown);
     for q in [&a, &b] {
-        let mut out = Vec::new();
+        let mut out = std::collections::VecDeque::new();
         assert_eq!(q.next_batch(&mut out, usize::MAX).await, Batch::Frames);
         assert_eq!(
             q.next_batch(&mut out, usize::MAX).await,

@@ -118,7 +118,7 @@ pub enum FinesseRequest {
 impl Conn {
     /// Queues a reply frame.
     pub(crate) fn send(&self, json: String) {
-        let _ = self.queue.push(Wire::from(json));
+        let _ = self.queue.push(&Wire::from(json));
     }
 
     /// Sends a command's one Result (and, when refused, its SetAPIError).
@@ -259,7 +259,7 @@ fn send_result(
         "response_type" => response.code().to_string(),
     )
     .increment(1);
-    let _ = queue.push(Wire::from(reply::command_result(
+    let _ = queue.push(&Wire::from(reply::command_result(
         &origin.channel,
         &origin.topic,
         &origin.subtopic,
@@ -270,7 +270,7 @@ fn send_result(
     )));
     if let Some(error_type) = response.error_type() {
         let message = text.unwrap_or_else(|| response.text());
-        let _ = queue.push(Wire::from(reply::api_error(
+        let _ = queue.push(&Wire::from(reply::api_error(
             error_type,
             message,
             origin.request_id.as_deref(),

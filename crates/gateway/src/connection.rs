@@ -75,83 +75,94 @@ fn reader_config(max_frame_bytes: usize) -> WebSocketConfig {
 
 /// Serves one upgraded WebSocket until it closes. `pre_read` is what the
 /// HTTP layer read past the upgrade request (usually nothing).
-pub(crate) async fn serve<R, W>(
+///
+/// (A function returning an `async move` block rather than an `async fn`:
+/// the arguments then live in the future once, not twice; this future is what
+/// every idle connection holds.)
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold its arguments twice"
+)]
+pub(crate) fn serve<R, W>(
     read: R,
     write: W,
-    pre_read: Bytes,
+    pre_read: Vec<u8>,
     shared: Arc<Shared>,
     info: ConnectionInfo,
-) where
+) -> impl Future<Output = ()> + Send
+where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    let id = shared
-        .next_client
-        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let queue = Arc::new(ClientQueue::new(id, shared.config.hub.queue_max_bytes));
-    let open = shared
-        .connections
-        .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
-        + 1;
-    metrics::gauge!(m::CONNECTIONS).set(open as f64);
-    let done = CancellationToken::new();
-    // A close frame may wait this long for a client that is not reading.
-    let close_timeout = shared.config.limits.idle_timeout;
-    let writer = tokio::spawn(write_loop(
-        write,
-        queue.clone(),
-        close_timeout,
-        done.clone(),
-    ));
-    let stream = WebSocketStream::from_partially_read(
-        ReadHalf {
-            read,
-            queue: queue.clone(),
-        },
-        pre_read.to_vec(),
-        Role::Server,
-        Some(reader_config(shared.config.limits.max_frame_bytes)),
-    )
-    .await;
+    async move {
+        let id = shared
+            .next_client
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let queue = Arc::new(ClientQueue::new(id, shared.config.hub.queue_max_bytes));
+        let open = shared
+            .connections
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+            + 1;
+        metrics::gauge!(m::CONNECTIONS).set(open as f64);
+        let done = CancellationToken::new();
+        // A close frame may wait this long for a client that is not reading.
+        let close_timeout = shared.config.limits.idle_timeout;
+        let writer = tokio::spawn(write_loop(
+            write,
+            queue.clone(),
+            close_timeout,
+            done.clone(),
+        ));
+        let mut stream = WebSocketStream::from_partially_read(
+            ReadHalf {
+                read,
+                queue: queue.clone(),
+            },
+            pre_read,
+            Role::Server,
+            Some(reader_config(shared.config.limits.max_frame_bytes)),
+        )
+        .await;
 
-    let mut conn = Conn {
-        shared: shared.clone(),
-        queue: queue.clone(),
-        peer: info.peer,
-        identity: None,
-        resume_token: None,
-        in_flight: Arc::new(Semaphore::new(shared.config.limits.max_commands_in_flight)),
-    };
-    if open > shared.config.limits.max_connections || shared.shutdown.is_cancelled() {
-        metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "refused").increment(1);
-        queue.close(if shared.shutdown.is_cancelled() {
-            CloseCode::Shutdown
+        let mut conn = Conn {
+            shared: shared.clone(),
+            queue: queue.clone(),
+            peer: info.peer,
+            identity: None,
+            resume_token: None,
+            in_flight: Arc::new(Semaphore::new(shared.config.limits.max_commands_in_flight)),
+        };
+        if open > shared.config.limits.max_connections || shared.shutdown.is_cancelled() {
+            metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "refused").increment(1);
+            queue.close(if shared.shutdown.is_cancelled() {
+                CloseCode::Shutdown
+            } else {
+                CloseCode::TooManyConnections
+            });
         } else {
-            CloseCode::TooManyConnections
-        });
-    } else {
-        metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "accepted").increment(1);
-        shared.hub.connect(queue.clone());
-        if let Some(token) = info.access_token.as_deref() {
-            Box::pin(cmd::authenticate::with_token(&mut conn, token, None)).await;
+            metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "accepted").increment(1);
+            shared.hub.connect(queue.clone());
+            if let Some(token) = info.access_token.as_deref() {
+                Box::pin(cmd::authenticate::with_token(&mut conn, token, None)).await;
+            }
+            match read_loop(&mut stream, &mut conn, &done).await {
+                // The client's close: tungstenite queued its reply; write it, then stop.
+                End::PeerClosed => queue.finish(),
+                End::PeerGone => done.cancel(),
+                End::Closing => {}
+            }
         }
-        match read_loop(stream, &mut conn, &done).await {
-            // The client's close: tungstenite queued its reply; write it, then stop.
-            End::PeerClosed => queue.finish(),
-            End::PeerGone => done.cancel(),
-            End::Closing => {}
-        }
+        // Let the writer deliver the close frame, then make sure it stops.
+        let _ = tokio::time::timeout(close_timeout, done.cancelled()).await;
+        done.cancel();
+        let _ = writer.await;
+        conn.leave();
+        let open = shared
+            .connections
+            .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
+            - 1;
+        metrics::gauge!(m::CONNECTIONS).set(open as f64);
     }
-    // Let the writer deliver the close frame, then make sure it stops.
-    let _ = tokio::time::timeout(close_timeout, done.cancelled()).await;
-    done.cancel();
-    let _ = writer.await;
-    conn.leave();
-    let open = shared
-        .connections
-        .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
-        - 1;
-    metrics::gauge!(m::CONNECTIONS).set(open as f64);
 }
 
 /// The read half as tungstenite sees it: reads come from the socket; what
@@ -205,19 +216,21 @@ enum End {
     Closing,
 }
 
-async fn read_loop<R, E>(mut stream: R, conn: &mut Conn, done: &CancellationToken) -> End
+async fn read_loop<R, E>(stream: &mut R, conn: &mut Conn, done: &CancellationToken) -> End
 where
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::error::Error + Send + Sync + 'static,
 {
-    let limits = conn.shared.config.limits;
+    let limits = &conn.shared.config.limits;
+    let (sign_in_timeout, idle_timeout) = (limits.sign_in_timeout, limits.idle_timeout);
+    let max_frame_bytes = limits.max_frame_bytes;
     // One timer per connection: the sign-in deadline until signed in, then the
     // idle deadline, pushed back by every frame received (pongs included).
     let mut signing_in = conn.identity.is_none();
     let deadline = tokio::time::sleep(if signing_in {
-        limits.sign_in_timeout
+        sign_in_timeout
     } else {
-        limits.idle_timeout
+        idle_timeout
     });
     tokio::pin!(deadline);
     loop {
@@ -234,7 +247,7 @@ where
             }
             message = stream.next() => {
                 if !signing_in {
-                    deadline.as_mut().reset(Instant::now() + limits.idle_timeout);
+                    deadline.as_mut().reset(Instant::now() + idle_timeout);
                 }
                 match message {
                     Some(Ok(Message::Close(_))) => {
@@ -245,14 +258,14 @@ where
                     }
                     None => return End::PeerGone,
                     Some(Ok(Message::Text(text))) => {
-                        if text.len() > limits.max_frame_bytes {
+                        if text.len() > max_frame_bytes {
                             too_large(conn);
                             return End::Closing;
                         }
                         Box::pin(cmd::handle_text(conn, text.as_str())).await;
                         if signing_in && conn.identity.is_some() {
                             signing_in = false;
-                            deadline.as_mut().reset(Instant::now() + limits.idle_timeout);
+                            deadline.as_mut().reset(Instant::now() + idle_timeout);
                         }
                     }
                     Some(Ok(Message::Binary(_))) => {

@@ -16,7 +16,6 @@ use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use bytes::Bytes;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -25,6 +24,8 @@ use switchboard_core::hub::{HubConfig, MemoryHub};
 use switchboard_core::{Change, StateCache};
 use switchboard_finesse::SystemStatus;
 use switchboard_protocol::CloseCode;
+use tokio::io::{ReadHalf, WriteHalf};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
@@ -296,23 +297,50 @@ async fn ws(
 /// Takes the socket back from hyper and serves the WebSocket on it: a plain
 /// TCP socket is split into owned halves (the writer writes to it directly,
 /// without a lock); a TLS stream or anything else through a split with a lock.
+/// The rarer kinds are boxed so that the common one's task stays small.
 async fn serve_upgraded(upgraded: Upgraded, shared: Arc<Shared>, info: ConnectionInfo) {
+    match take_socket(upgraded) {
+        Socket::Tcp(read, write, pre_read) => {
+            connection::serve(read, write, pre_read, shared, info).await;
+        }
+        Socket::Tls(read, write, pre_read) => {
+            Box::pin(connection::serve(read, write, pre_read, shared, info)).await;
+        }
+        Socket::Other(read, write) => {
+            Box::pin(connection::serve(read, write, Vec::new(), shared, info)).await;
+        }
+    }
+}
+
+/// An upgraded connection's socket, split, with the bytes hyper read past
+/// the upgrade request (copied: hyper's read buffer is released).
+enum Socket {
+    Tcp(OwnedReadHalf, OwnedWriteHalf, Vec<u8>),
+    Tls(
+        ReadHalf<TlsStream<TcpStream>>,
+        WriteHalf<TlsStream<TcpStream>>,
+        Vec<u8>,
+    ),
+    Other(ReadHalf<TokioIo<Upgraded>>, WriteHalf<TokioIo<Upgraded>>),
+}
+
+fn take_socket(upgraded: Upgraded) -> Socket {
     let upgraded = match upgraded.downcast::<TokioIo<TcpStream>>() {
         Ok(parts) => {
             let (read, write) = parts.io.into_inner().into_split();
-            return connection::serve(read, write, parts.read_buf, shared, info).await;
+            return Socket::Tcp(read, write, parts.read_buf.to_vec());
         }
         Err(upgraded) => upgraded,
     };
     let upgraded = match upgraded.downcast::<TokioIo<TlsStream<TcpStream>>>() {
         Ok(parts) => {
             let (read, write) = tokio::io::split(parts.io.into_inner());
-            return connection::serve(read, write, parts.read_buf, shared, info).await;
+            return Socket::Tls(read, write, parts.read_buf.to_vec());
         }
         Err(upgraded) => upgraded,
     };
     let (read, write) = tokio::io::split(TokioIo::new(upgraded));
-    connection::serve(read, write, Bytes::new(), shared, info).await;
+    Socket::Other(read, write)
 }
 
 fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {

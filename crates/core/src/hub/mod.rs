@@ -22,7 +22,6 @@ mod route;
 mod stream;
 mod wire;
 
-use std::collections::BTreeSet;
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
@@ -141,7 +140,9 @@ struct TopicState {
 #[derive(Debug)]
 struct ClientEntry {
     queue: Arc<ClientQueue>,
-    topics: Mutex<BTreeSet<Topic>>,
+    /// The client's topics, sorted (a client has a few: a vector is smaller
+    /// than a tree per connection).
+    topics: Mutex<Vec<Topic>>,
 }
 
 /// The single-process hub.
@@ -204,7 +205,7 @@ impl Engine for MemoryHub {
             client.id(),
             ClientEntry {
                 queue: client,
-                topics: Mutex::new(BTreeSet::new()),
+                topics: Mutex::new(Vec::new()),
             },
         );
     }
@@ -252,13 +253,13 @@ impl Engine for MemoryHub {
         topics: &[(Topic, Option<StreamPosition>)],
         prelude: Prelude<'_>,
     ) -> Result<Vec<Recovery>, PushError> {
-        let already: BTreeSet<Topic> = match self.clients.get(&client.id()) {
+        let already: Vec<Topic> = match self.clients.get(&client.id()) {
             Some(e) => lock(&e.topics).clone(),
             None => return Err(PushError::Closed(Some(CloseCode::Shutdown))),
         };
         let mut wanted: Vec<&(Topic, Option<StreamPosition>)> = topics
             .iter()
-            .filter(|(t, _)| !already.contains(t))
+            .filter(|(t, _)| already.binary_search(t).is_err())
             .collect();
         wanted.sort_by(|a, b| a.0.cmp(&b.0));
         wanted.dedup_by(|a, b| a.0 == b.0);
@@ -292,7 +293,11 @@ impl Engine for MemoryHub {
             }
             drop(guards);
             if let Some(e) = self.clients.get(&client.id()) {
-                lock(&e.topics).extend(wanted.iter().map(|(t, _)| t.clone()));
+                let mut mine = lock(&e.topics);
+                mine.extend(wanted.iter().map(|(t, _)| t.clone()));
+                mine.sort();
+                mine.dedup();
+                mine.shrink_to_fit();
             }
             return Ok(recoveries);
         }
@@ -306,8 +311,8 @@ impl Engine for MemoryHub {
         {
             let mut mine = lock(&entry.topics);
             for t in topics {
-                if mine.remove(t) {
-                    removed.push(t.clone());
+                if let Ok(i) = mine.binary_search(t) {
+                    removed.push(mine.remove(i));
                 }
             }
         }

@@ -238,7 +238,13 @@ impl ClientQueue {
         self.writer.register(cx.waker());
         match self.take(out, max_batch_bytes) {
             Some(batch) => Poll::Ready(batch),
-            None => Poll::Pending,
+            None => {
+                // Going idle: an idle connection keeps no batch buffer.
+                if out.capacity() > 0 {
+                    *out = VecDeque::new();
+                }
+                Poll::Pending
+            }
         }
     }
 
@@ -268,6 +274,10 @@ impl ClientQueue {
             Some(Closed::Code(code)) => return Some(Batch::Closed(code)),
             Some(Closed::Peer) => return Some(Batch::Finished),
             None => {}
+        }
+        if state.frames.capacity() > 0 {
+            // Nothing queued: keep no buffer while idle.
+            state.frames = VecDeque::new();
         }
         drop(state);
         if self.ping.swap(false, Ordering::AcqRel) {

@@ -28,7 +28,7 @@ enum Command {
     /// NATS: N real clients signed in and subscribed; deliveries/s, latency
     /// percentiles, server CPU and RSS per connection, lost/duplicated events.
     /// Scenarios s1 (closed loop), s2 (fixed rate), idle (memory).
-    Fanout(switchboard_bench::fanout::Args),
+    Fanout(Box<switchboard_bench::fanout::Args>),
 }
 
 fn main() -> anyhow::Result<()> {

@@ -77,33 +77,78 @@ fn keys() -> &'static Keys {
     })
 }
 
-/// Reads a text frame.
+/// How far from the end of a frame the hub's stamp (`"stream":..,"offset":..,
+/// "epoch":..}`) starts at most: stream names and epochs are short.
+const STAMP_TAIL: usize = 192;
+
+/// Reads a text frame. Each key is looked for where the writer puts it (the
+/// stamp at the end, `source` first in `data`, the agent fields in their
+/// order), falling back to the whole frame, so a frame costs a few short
+/// searches rather than a scan of the whole text per key.
 pub fn scan(text: &str) -> Frame<'_> {
     let k = keys();
-    let subtopic = find_str(text, 0, &k.subtopic).unwrap_or("");
-    let stamped = k.stream.rfind(text.as_bytes()).and_then(|at| {
-        let stream = str_at(text, at + br#""stream":"#.len())?;
-        let offset = find_u64(text, at, &k.offset)?;
-        Some((stream, offset))
-    });
+    let sub_at = k.subtopic.find(text.as_bytes());
+    let subtopic = sub_at
+        .and_then(|at| str_at(text, at + k.subtopic.needle().len()))
+        .unwrap_or("");
+    let tail = floor_char_boundary(text, text.len().saturating_sub(STAMP_TAIL));
+    let stamped = k
+        .stream
+        .rfind(&text.as_bytes()[tail..])
+        .map(|at| tail + at)
+        .or_else(|| k.stream.rfind(text.as_bytes()))
+        .and_then(|at| {
+            let stream = str_at(text, at + k.stream.needle().len())?;
+            let offset = find_u64(text, at, &k.offset)?;
+            Some((stream, offset))
+        });
     match stamped {
-        Some((stream, offset)) => Frame::Event(EventFrame {
-            stream,
-            offset,
-            source: find_str(text, 0, &k.source).unwrap_or(""),
-            subtopic,
-            agent_id: find_str(text, 0, &k.agent_id),
-            state: find_str(text, 0, &k.state),
-            reason_code_id: find_str(text, 0, &k.reason_code_id),
-        }),
+        Some((stream, offset)) => {
+            let from = sub_at.unwrap_or(0);
+            let (source, from) = find_str_from(text, from, &k.source);
+            let (agent_id, from) = find_str_from(text, from, &k.agent_id);
+            let (state, from) = find_str_from(text, from, &k.state);
+            let (reason_code_id, _) = find_str_from(text, from, &k.reason_code_id);
+            Frame::Event(EventFrame {
+                stream,
+                offset,
+                source: source.unwrap_or(""),
+                subtopic,
+                agent_id,
+                state,
+                reason_code_id,
+            })
+        }
         None => Frame::Control { subtopic },
     }
 }
 
-/// The string value after the first match of `key` (`"name":`) at or after `from`.
-fn find_str<'a>(text: &'a str, from: usize, key: &memmem::Finder<'_>) -> Option<&'a str> {
-    let at = from + key.find(text.as_bytes().get(from..)?)?;
-    str_at(text, at + key.needle().len())
+/// The string value of `key` searched from byte `from` (then from the start,
+/// if the fields came in another order), and where the search may go on.
+fn find_str_from<'a>(
+    text: &'a str,
+    from: usize,
+    key: &memmem::Finder<'_>,
+) -> (Option<&'a str>, usize) {
+    let found = key
+        .find(text.as_bytes().get(from..).unwrap_or_default())
+        .map(|at| from + at)
+        .or_else(|| key.find(text.as_bytes()));
+    match found {
+        Some(at) => {
+            let value_at = at + key.needle().len();
+            (str_at(text, value_at), value_at)
+        }
+        None => (None, from),
+    }
+}
+
+/// The largest char boundary at or below `at`.
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
 }
 
 /// The number after the first match of `key` at or after `from`.
@@ -114,15 +159,22 @@ fn find_u64(text: &str, from: usize, key: &memmem::Finder<'_>) -> Option<u64> {
 
 /// A JSON string without escapes starting at byte `at` (spaces allowed before it).
 fn str_at(text: &str, at: usize) -> Option<&str> {
-    let rest = text.get(at..)?.trim_start();
-    let rest = rest.strip_prefix('"')?;
+    let rest = text.get(at..)?;
+    let rest = rest
+        .strip_prefix('"')
+        .or_else(|| rest.trim_start().strip_prefix('"'))?;
     let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
     (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
 }
 
 /// Digits starting at byte `at` (spaces allowed before them).
 fn u64_at(text: &str, at: usize) -> Option<u64> {
-    let rest = text.get(at..)?.trim_start();
+    let rest = text.get(at..)?;
+    let rest = if rest.starts_with(|c: char| c.is_ascii_digit()) {
+        rest
+    } else {
+        rest.trim_start()
+    };
     let end = rest
         .bytes()
         .position(|b| !b.is_ascii_digit())
@@ -170,5 +222,26 @@ mod tests {
             r#"{"channel":"Broker","topic":"Session","subtopic":"Ready","data":{"agentId":null}}"#;
         assert_eq!(scan(f), Frame::Control { subtopic: "Ready" });
         assert_eq!(scan("not json"), Frame::Control { subtopic: "" });
+    }
+
+    #[test]
+    fn fields_in_another_order_and_a_long_frame_are_found() {
+        let pad = "x".repeat(500);
+        let f = format!(
+            r#"{{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{{"source":"event","state":"READY","reasonCodeId":"7","pad":"{pad}","agentId":"1001002"}},"stream":"agent/1001002","offset":3,"epoch":"e"}}"#
+        );
+        let Frame::Event(e) = scan(&f) else {
+            panic!("not an event")
+        };
+        assert_eq!(e.agent_id, Some("1001002"));
+        assert_eq!(e.state, Some("READY"));
+        assert_eq!(e.reason_code_id, Some("7"));
+        assert_eq!((e.stream, e.offset), ("agent/1001002", 3));
+        let spaced =
+            r#"{"subtopic": "Ready", "data": {"source": "event"}, "stream": "all", "offset": 9}"#;
+        let Frame::Event(e) = scan(spaced) else {
+            panic!("not an event")
+        };
+        assert_eq!((e.subtopic, e.source, e.offset), ("Ready", "event", 9));
     }
 }

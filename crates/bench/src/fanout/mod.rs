@@ -34,6 +34,7 @@ pub mod procfs;
 pub mod report;
 pub mod switchboard;
 pub mod token;
+pub mod wsclient;
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -127,9 +128,10 @@ pub struct Args {
     /// the server is on 127.0.0.0/8). 0: no bind, the kernel chooses.
     #[arg(long, default_value_t = 20_000)]
     pub clients_per_source: usize,
-    /// WebSocket read buffer per client, bytes (allocated for every connection).
-    #[arg(long, default_value_t = 4096)]
-    pub read_buffer: usize,
+    /// WebSocket read buffer per client, bytes (allocated for every
+    /// connection) [default: idle 4096, s1 65536, s2 16384].
+    #[arg(long)]
+    pub read_buffer: Option<usize>,
     /// Seconds to wait after every client is subscribed, before measuring.
     #[arg(long, default_value_t = 3, value_name = "SECONDS")]
     pub settle: u64,
@@ -403,7 +405,12 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
     let source = |i: usize| -> Option<IpAddr> {
         (ctx.loopback && args.clients_per_source > 0).then(|| IpAddr::V4(plan.address(i)))
     };
-    let ws_config = net::client_ws_config(args.read_buffer);
+    let read_buffer = args.read_buffer.unwrap_or(match args.scenario {
+        Scenario::Idle => 4096,
+        Scenario::S1 => 64 * 1024,
+        Scenario::S2 => 16 * 1024,
+    });
+    let ws_config = net::client_ws_config(read_buffer);
     let connect_timeout = Duration::from_secs(args.stall_timeout);
     let setup_timeout = Duration::from_secs(args.stall_timeout);
     let mut tasks: Vec<JoinHandle<ClientStats>> = Vec::with_capacity(ctx.clients);
@@ -412,7 +419,7 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
             let setup = Arc::new(switchboard::ClientSetup {
                 url: ctx.url.clone(),
                 target: ctx.target,
-                ws_config,
+                read_buffer,
                 connect_timeout,
                 setup_timeout,
                 agents: args.agents.clone(),

@@ -24,7 +24,6 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 
 use hdrhistogram::Histogram;
@@ -33,8 +32,9 @@ use super::board::Board;
 use super::client::{ClientStats, Outcome, change_code, reason_code_id, state_key};
 use super::frame::{self, Frame};
 use super::latency;
-use super::net::{self, ConnectError};
+use super::net;
 use super::token::{Claims, ClientTopic, TokenSigner, TopicKind};
+use super::wsclient::{Incoming, WsClient, WsError};
 
 /// What every Switchboard client of a run needs.
 #[derive(Debug)]
@@ -43,8 +43,8 @@ pub struct ClientSetup {
     pub url: String,
     /// Where to connect.
     pub target: SocketAddr,
-    /// Per-connection WebSocket settings.
-    pub ws_config: WebSocketConfig,
+    /// Read buffer per connection, bytes.
+    pub read_buffer: usize,
     /// Limit on TCP connect + handshake.
     pub connect_timeout: Duration,
     /// Limit on the whole setup of one client (connect, sign-in, subscribe).
@@ -114,27 +114,23 @@ pub async fn client(
     };
     let url = format!("{}?access_token={token}", setup.url);
     let deadline = Instant::now() + setup.setup_timeout;
-    let mut ws = match net::ws_connect(
+    let mut ws = match WsClient::connect(
         &url,
         setup.target,
         source,
-        setup.ws_config,
+        setup.read_buffer,
         setup.connect_timeout,
     )
     .await
     {
         Ok(ws) => ws,
         Err(e) => {
-            let outcome = match e {
-                ConnectError::Http(_) | ConnectError::Handshake(_) => Outcome::ConnectError,
-                ConnectError::Tcp { .. } | ConnectError::Timeout(_) => Outcome::ConnectError,
-            };
-            st.fail(outcome, e);
+            st.fail(Outcome::ConnectError, e);
             board.client_failed();
             return st;
         }
     };
-    // Made once: a new `cancelled()` per frame costs a registration each time.
+    // Made once: a new `cancelled()` per read costs a registration each time.
     let stop = board.stop.cancelled();
     tokio::pin!(stop);
     let setup_deadline = tokio::time::sleep_until(deadline);
@@ -143,97 +139,128 @@ pub async fn client(
     let mut phase = Phase::SigningIn;
     // Per driven agent: the last state seen (state and reason code).
     let mut last_state = vec![0u64; setup.agents.len()];
+    let mut failure: Option<String> = None;
+    let mut closed: Option<Option<u16>> = None;
+    let agent_index: std::collections::HashMap<&str, usize> = setup
+        .agents
+        .iter()
+        .enumerate()
+        .map(|(i, a)| (a.as_str(), i))
+        .collect();
     loop {
-        let msg = tokio::select! {
+        let live = phase == Phase::Live;
+        // The frames of one read arrived together: one clock reading for them.
+        let mut now: Option<u64> = None;
+        // Every complete frame of one read, handled in place.
+        let read = ws.read_frames(|incoming| {
+            let bytes = match incoming {
+                Incoming::Text(bytes) => bytes,
+                Incoming::Close(code) => {
+                    closed = Some(code);
+                    return false;
+                }
+                Incoming::Binary(_) => return true,
+            };
+            let Ok(text) = std::str::from_utf8(bytes) else {
+                failure = Some("a text frame that is not UTF-8".into());
+                return false;
+            };
+            match frame::scan(text) {
+                Frame::Event(e) if e.is_live() => {
+                    let now = *now.get_or_insert_with(|| board.now_nanos());
+                    st.deliveries += 1;
+                    st.bytes += text.len() as u64;
+                    st.offsets.event(e.stream, e.offset);
+                    let agent = e.agent_id.and_then(|id| agent_index.get(id).copied());
+                    match (e.subtopic, agent, e.state) {
+                        ("SetAgentState", Some(a), Some(state)) => {
+                            let key = state_key(state, e.reason_code_id);
+                            if last_state[a] == key {
+                                st.repeats += 1;
+                            } else {
+                                last_state[a] = key;
+                                let sent = e
+                                    .reason_code_id
+                                    .and_then(|r| change_code(r, board.codes()))
+                                    .and_then(|k| board.lookup(a, k));
+                                match sent {
+                                    Some(sent) => board.delivered(a, sent, now),
+                                    None => st.unmatched += 1,
+                                }
+                            }
+                        }
+                        _ => st.unmatched += 1,
+                    }
+                }
+                Frame::Event(e) => {
+                    // A snapshot (or replay): the position live events continue from.
+                    st.offsets.start(e.stream, e.offset);
+                    if let (Some(a), Some(state)) = (
+                        e.agent_id.and_then(|id| agent_index.get(id).copied()),
+                        e.state,
+                    ) {
+                        last_state[a] = state_key(state, e.reason_code_id);
+                    }
+                }
+                Frame::Control { subtopic } => match (phase, subtopic) {
+                    (Phase::SigningIn, "Ready") => {
+                        // Subscribed after this read (sending needs the socket).
+                        phase = Phase::Subscribing;
+                        return false;
+                    }
+                    (Phase::Subscribing, "Subscribed") => {
+                        phase = Phase::Live;
+                        st.outcome = Outcome::Ready;
+                        board.client_ready(|a| topic.covers(a));
+                        gate = None;
+                    }
+                    (Phase::SigningIn | Phase::Subscribing, "SetAPIError") => {
+                        failure = Some(format!("refused: {text}"));
+                        return false;
+                    }
+                    _ => {}
+                },
+            }
+            true
+        });
+        let result = tokio::select! {
             biased;
             _ = &mut stop => break,
-            _ = &mut setup_deadline, if phase != Phase::Live => {
+            _ = &mut setup_deadline, if !live => {
                 st.fail(Outcome::Failed, format!("not subscribed after {:?}", setup.setup_timeout));
                 board.client_failed();
                 break;
             }
-            msg = ws.next() => msg,
+            result = read => result,
         };
-        let text = match msg {
-            Some(Ok(Message::Text(text))) => text,
-            Some(Ok(Message::Close(close))) => {
-                let code = close.as_ref().map(|c| u16::from(c.code));
-                st.close_code = code;
-                end_early(&mut st, phase, &board, code, "closed by the server");
-                break;
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => {
-                end_early(&mut st, phase, &board, None, e);
-                break;
-            }
-            None => {
-                end_early(&mut st, phase, &board, None, "connection ended");
-                break;
-            }
-        };
-        match frame::scan(text.as_str()) {
-            Frame::Event(e) if e.is_live() => {
-                let now = board.now_nanos();
-                st.deliveries += 1;
-                st.bytes += text.len() as u64;
-                st.offsets.event(e.stream, e.offset);
-                let agent = e
-                    .agent_id
-                    .and_then(|id| setup.agents.iter().position(|a| a == id));
-                match (e.subtopic, agent, e.state) {
-                    ("SetAgentState", Some(a), Some(state)) => {
-                        let key = state_key(state, e.reason_code_id);
-                        if last_state[a] == key {
-                            st.repeats += 1;
-                        } else {
-                            last_state[a] = key;
-                            let sent = e
-                                .reason_code_id
-                                .and_then(|r| change_code(r, board.codes()))
-                                .and_then(|k| board.lookup(a, k));
-                            match sent {
-                                Some(sent) => board.delivered(a, sent, now),
-                                None => st.unmatched += 1,
-                            }
-                        }
-                    }
-                    _ => st.unmatched += 1,
-                }
-            }
-            Frame::Event(e) => {
-                // A snapshot (or replay): the position live events continue from.
-                st.offsets.start(e.stream, e.offset);
-                if let (Some(a), Some(state)) = (
-                    e.agent_id
-                        .and_then(|id| setup.agents.iter().position(|a| a == id)),
-                    e.state,
-                ) {
-                    last_state[a] = state_key(state, e.reason_code_id);
-                }
-            }
-            Frame::Control { subtopic } => match (phase, subtopic) {
-                (Phase::SigningIn, "Ready") => {
-                    if let Err(e) = ws.send(Message::text(subscribe_frame(&topic.topic))).await {
-                        st.fail(Outcome::Failed, format!("sending Subscribe: {e}"));
-                        board.client_failed();
-                        break;
-                    }
-                    phase = Phase::Subscribing;
-                }
-                (Phase::Subscribing, "Subscribed") => {
-                    phase = Phase::Live;
-                    st.outcome = Outcome::Ready;
-                    board.client_ready(|a| topic.covers(a));
-                    gate = None;
-                }
-                (Phase::SigningIn | Phase::Subscribing, "SetAPIError") => {
-                    st.fail(Outcome::Failed, format!("refused: {}", text.as_str()));
+        if let Some(why) = failure.take() {
+            st.fail(Outcome::Failed, why);
+            board.client_failed();
+            break;
+        }
+        if let Some(code) = closed {
+            st.close_code = code;
+            end_early(&mut st, phase, &board, code, "closed by the server");
+            break;
+        }
+        match result {
+            Ok(true) => {}
+            Ok(false) if phase == Phase::Subscribing && st.outcome != Outcome::Ready => {
+                if let Err(e) = ws.send_text(&subscribe_frame(&topic.topic)).await {
+                    st.fail(Outcome::Failed, format!("sending Subscribe: {e}"));
                     board.client_failed();
                     break;
                 }
-                _ => {}
-            },
+            }
+            Ok(false) => {}
+            Err(WsError::Eof) => {
+                end_early(&mut st, phase, &board, None, "connection ended");
+                break;
+            }
+            Err(e) => {
+                end_early(&mut st, phase, &board, None, e);
+                break;
+            }
         }
     }
     drop(gate);
@@ -241,7 +268,7 @@ pub async fn client(
         st.dropped = true;
     }
     // Close without waiting for the server's answer: the run is over.
-    let _ = tokio::time::timeout(Duration::from_millis(200), ws.close(None)).await;
+    let _ = tokio::time::timeout(Duration::from_millis(200), ws.close()).await;
     st
 }
 

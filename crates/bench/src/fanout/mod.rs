@@ -631,16 +631,33 @@ async fn drive(
     }
     match args.target {
         Target::Switchboard => {
-            let driver = ctx.driver.as_ref().context("no driver")?;
-            let (made, rtt) = match (interval, board.window.is_some()) {
-                (Some(every), _) => driver.drive_rate(board, &driven, every, until).await?,
-                (None, true) => {
-                    driver
-                        .drive_window(board, &driven, args.window, until)
-                        .await?
-                }
-                (None, false) => bail!("neither a window nor a rate"),
-            };
+            let driver = ctx.driver.as_ref().context("no driver")?.rest_copy()?;
+            let (board, window) = (board.clone(), args.window);
+            // The driver's own thread and runtime: its PUTs are sent on time
+            // whatever the client tasks' backlog.
+            let thread = std::thread::Builder::new()
+                .name("bench-driver".into())
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    rt.block_on(async {
+                        match (interval, board.window.is_some()) {
+                            (Some(every), _) => {
+                                driver.drive_rate(&board, &driven, every, until).await
+                            }
+                            (None, true) => {
+                                driver.drive_window(&board, &driven, window, until).await
+                            }
+                            (None, false) => bail!("neither a window nor a rate"),
+                        }
+                    })
+                })
+                .context("starting the driver thread")?;
+            let (made, rtt) = tokio::task::spawn_blocking(move || thread.join())
+                .await
+                .context("waiting for the driver thread")?
+                .map_err(|_| anyhow::anyhow!("the driver thread panicked"))??;
             Ok((made, Some(Percentiles::of(&rtt))))
         }
         Target::Nats => {

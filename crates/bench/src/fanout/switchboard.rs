@@ -383,6 +383,24 @@ impl Driver {
         Ok(driver)
     }
 
+    /// A copy that only makes the REST calls (no agent connections), with an
+    /// HTTP client of its own: the driver of a run works on a thread of its
+    /// own, so that its requests do not wait behind thousands of client
+    /// tasks (which would count the load tool's own queueing as latency).
+    pub fn rest_copy(&self) -> anyhow::Result<Driver> {
+        Ok(Driver {
+            http: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .build()
+                .context("HTTP client")?,
+            sim: self.sim.clone(),
+            password: self.password.clone(),
+            agents: self.agents.clone(),
+            stop: CancellationToken::new(),
+            sessions: Vec::new(),
+        })
+    }
+
     /// Sets every agent READY (before the clients of a run connect).
     pub async fn reset(&self) -> anyhow::Result<()> {
         for agent in &self.agents {

@@ -178,17 +178,26 @@ impl StateCache {
     /// Applies one notification received on `agent`'s session and returns the
     /// changes it made, in order.
     pub fn apply(&self, agent: &str, n: &Notification) -> Vec<Change> {
-        let u = &n.update;
-        let request_id = u.request_id.clone();
+        self.apply_owned(agent, n.clone())
+    }
+
+    /// [`apply`](Self::apply), taking the notification: its dialogs move into
+    /// the cache instead of being copied.
+    pub fn apply_owned(&self, agent: &str, n: Notification) -> Vec<Change> {
+        let Notification {
+            node, update: u, ..
+        } = n;
+        let request_id = u.request_id;
         let delete = u.event == UpdateEvent::Delete;
         let mut out = Vec::new();
-        match &u.data {
+        match u.data {
             UpdateData::Dialogs(list) => {
                 for d in list {
                     let change = if delete {
-                        self.remove_from(agent, &d.id, Arc::new(d.clone()))
+                        let d = Arc::new(d);
+                        self.remove_from(agent, &d.id.clone(), d)
                     } else {
-                        self.upsert(agent, d.clone())
+                        self.upsert(agent, d)
                     };
                     if let Some((dialog, change)) = change {
                         out.push(Change::Dialog {
@@ -203,9 +212,10 @@ impl StateCache {
             }
             UpdateData::Dialog(d) => {
                 let change = if delete {
-                    self.remove_from(agent, &d.id, Arc::new((**d).clone()))
+                    let d: Arc<Dialog> = Arc::new(*d);
+                    self.remove_from(agent, &d.id.clone(), d)
                 } else {
-                    self.upsert(agent, (**d).clone())
+                    self.upsert(agent, *d)
                 };
                 if let Some((dialog, change)) = change {
                     out.push(Change::Dialog {
@@ -218,7 +228,7 @@ impl StateCache {
                 }
             }
             UpdateData::User(user) => {
-                let node = n.node();
+                let node = Node::parse(node.as_deref().unwrap_or(&u.source));
                 let summary = matches!(node, Node::TeamUsers(_)) || user.login_id != agent;
                 if summary && self.own_feed.contains(&user.login_id) {
                     return out;
@@ -226,7 +236,7 @@ impl StateCache {
                 if !summary {
                     self.own_feed.insert(user.login_id.clone());
                 }
-                let user = Arc::new(self.merge_user(agent, &node, user));
+                let user = Arc::new(self.merge_user(agent, &node, &user));
                 if delete {
                     self.agents.remove(&user.login_id);
                 } else {
@@ -257,13 +267,13 @@ impl StateCache {
                     out.push(Change::ApiError {
                         agent: agent.to_owned(),
                         dialog_id: dialog_id.clone(),
-                        error: error.clone(),
+                        error,
                         request_id: request_id.clone(),
                     });
                 }
             }
             UpdateData::SystemInfo(info) => {
-                let info = Arc::new((**info).clone());
+                let info: Arc<SystemInfo> = Arc::new(*info);
                 *self
                     .system
                     .lock()

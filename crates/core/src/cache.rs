@@ -236,7 +236,7 @@ impl StateCache {
                 if !summary {
                     self.own_feed.insert(user.login_id.clone());
                 }
-                let user = Arc::new(self.merge_user(agent, &node, &user));
+                let user = Arc::new(self.merge_user(agent, &node, *user));
                 if delete {
                     self.agents.remove(&user.login_id);
                 } else {
@@ -288,22 +288,25 @@ impl StateCache {
     /// The user to store: a User node carries the whole user; a Team node
     /// (`/finesse/api/Team/{id}/Users`) carries a summary, merged into what
     /// the cache knows so the fields it lacks (roles, team, names) stay.
-    fn merge_user(&self, session: &str, node: &Node, user: &User) -> User {
+    fn merge_user(&self, session: &str, node: &Node, user: User) -> User {
         let team_summary = matches!(node, Node::TeamUsers(_)) || user.login_id != session;
-        match (team_summary, self.agents.get(&user.login_id)) {
-            (true, Some(known)) => User {
-                state: user.state.clone(),
-                pending_state: user.pending_state.clone(),
-                reason_code_id: user.reason_code_id.clone(),
-                reason_code: user.reason_code.clone(),
-                state_change_time: user.state_change_time.clone(),
-                extension: user.extension.clone(),
-                first_name: user.first_name.clone().or_else(|| known.first_name.clone()),
-                last_name: user.last_name.clone().or_else(|| known.last_name.clone()),
+        if !team_summary {
+            return user;
+        }
+        match self.agents.get(&user.login_id) {
+            Some(known) => User {
+                state: user.state,
+                pending_state: user.pending_state,
+                reason_code_id: user.reason_code_id,
+                reason_code: user.reason_code,
+                state_change_time: user.state_change_time,
+                extension: user.extension,
+                first_name: user.first_name.or_else(|| known.first_name.clone()),
+                last_name: user.last_name.or_else(|| known.last_name.clone()),
                 ..(**known).clone()
             },
-            (true, None) => {
-                let mut user = user.clone();
+            None => {
+                let mut user = user;
                 if let Node::TeamUsers(team) = node
                     && user.team_id.is_none()
                 {
@@ -311,7 +314,6 @@ impl StateCache {
                 }
                 user
             }
-            _ => user.clone(),
         }
     }
 
@@ -330,7 +332,7 @@ impl StateCache {
             if self.own_feed.contains(&member.login_id) {
                 continue;
             }
-            let mut user = self.merge_user("", &node, member);
+            let mut user = self.merge_user("", &node, member.clone());
             if user.team_id.is_none() {
                 user.team_id = Some(team.id.clone());
             }

@@ -372,7 +372,7 @@ impl Runner {
         metrics::counter!("switchboard_notifications_total", "kind" => kind).increment(1);
         let out_of_service = matches!(&n.update.data,
             switchboard_finesse::UpdateData::SystemInfo(s) if s.status != SystemStatus::InService);
-        for change in self.cache.apply(&self.user, &n) {
+        for change in self.cache.apply_owned(&self.user, n) {
             let _ = self.changes.send(change);
         }
         out_of_service.then_some(Ended::OutOfService)

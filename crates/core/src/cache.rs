@@ -178,17 +178,26 @@ impl StateCache {
     /// Applies one notification received on `agent`'s session and returns the
     /// changes it made, in order.
     pub fn apply(&self, agent: &str, n: &Notification) -> Vec<Change> {
-        let u = &n.update;
-        let request_id = u.request_id.clone();
+        self.apply_owned(agent, n.clone())
+    }
+
+    /// [`apply`](Self::apply), taking the notification: its dialogs move into
+    /// the cache instead of being copied.
+    pub fn apply_owned(&self, agent: &str, n: Notification) -> Vec<Change> {
+        let Notification {
+            node, update: u, ..
+        } = n;
+        let request_id = u.request_id;
         let delete = u.event == UpdateEvent::Delete;
         let mut out = Vec::new();
-        match &u.data {
+        match u.data {
             UpdateData::Dialogs(list) => {
                 for d in list {
                     let change = if delete {
-                        self.remove_from(agent, &d.id, Arc::new(d.clone()))
+                        let d = Arc::new(d);
+                        self.remove_from(agent, &d.id.clone(), d)
                     } else {
-                        self.upsert(agent, d.clone())
+                        self.upsert(agent, d)
                     };
                     if let Some((dialog, change)) = change {
                         out.push(Change::Dialog {
@@ -203,9 +212,10 @@ impl StateCache {
             }
             UpdateData::Dialog(d) => {
                 let change = if delete {
-                    self.remove_from(agent, &d.id, Arc::new((**d).clone()))
+                    let d: Arc<Dialog> = Arc::new(*d);
+                    self.remove_from(agent, &d.id.clone(), d)
                 } else {
-                    self.upsert(agent, (**d).clone())
+                    self.upsert(agent, *d)
                 };
                 if let Some((dialog, change)) = change {
                     out.push(Change::Dialog {
@@ -218,7 +228,7 @@ impl StateCache {
                 }
             }
             UpdateData::User(user) => {
-                let node = n.node();
+                let node = Node::parse(node.as_deref().unwrap_or(&u.source));
                 let summary = matches!(node, Node::TeamUsers(_)) || user.login_id != agent;
                 if summary && self.own_feed.contains(&user.login_id) {
                     return out;
@@ -226,7 +236,7 @@ impl StateCache {
                 if !summary {
                     self.own_feed.insert(user.login_id.clone());
                 }
-                let user = Arc::new(self.merge_user(agent, &node, user));
+                let user = Arc::new(self.merge_user(agent, &node, *user));
                 if delete {
                     self.agents.remove(&user.login_id);
                 } else {
@@ -257,13 +267,13 @@ impl StateCache {
                     out.push(Change::ApiError {
                         agent: agent.to_owned(),
                         dialog_id: dialog_id.clone(),
-                        error: error.clone(),
+                        error,
                         request_id: request_id.clone(),
                     });
                 }
             }
             UpdateData::SystemInfo(info) => {
-                let info = Arc::new((**info).clone());
+                let info: Arc<SystemInfo> = Arc::new(*info);
                 *self
                     .system
                     .lock()
@@ -278,22 +288,25 @@ impl StateCache {
     /// The user to store: a User node carries the whole user; a Team node
     /// (`/finesse/api/Team/{id}/Users`) carries a summary, merged into what
     /// the cache knows so the fields it lacks (roles, team, names) stay.
-    fn merge_user(&self, session: &str, node: &Node, user: &User) -> User {
+    fn merge_user(&self, session: &str, node: &Node, user: User) -> User {
         let team_summary = matches!(node, Node::TeamUsers(_)) || user.login_id != session;
-        match (team_summary, self.agents.get(&user.login_id)) {
-            (true, Some(known)) => User {
-                state: user.state.clone(),
-                pending_state: user.pending_state.clone(),
-                reason_code_id: user.reason_code_id.clone(),
-                reason_code: user.reason_code.clone(),
-                state_change_time: user.state_change_time.clone(),
-                extension: user.extension.clone(),
-                first_name: user.first_name.clone().or_else(|| known.first_name.clone()),
-                last_name: user.last_name.clone().or_else(|| known.last_name.clone()),
+        if !team_summary {
+            return user;
+        }
+        match self.agents.get(&user.login_id) {
+            Some(known) => User {
+                state: user.state,
+                pending_state: user.pending_state,
+                reason_code_id: user.reason_code_id,
+                reason_code: user.reason_code,
+                state_change_time: user.state_change_time,
+                extension: user.extension,
+                first_name: user.first_name.or_else(|| known.first_name.clone()),
+                last_name: user.last_name.or_else(|| known.last_name.clone()),
                 ..(**known).clone()
             },
-            (true, None) => {
-                let mut user = user.clone();
+            None => {
+                let mut user = user;
                 if let Node::TeamUsers(team) = node
                     && user.team_id.is_none()
                 {
@@ -301,7 +314,6 @@ impl StateCache {
                 }
                 user
             }
-            _ => user.clone(),
         }
     }
 
@@ -320,7 +332,7 @@ impl StateCache {
             if self.own_feed.contains(&member.login_id) {
                 continue;
             }
-            let mut user = self.merge_user("", &node, member);
+            let mut user = self.merge_user("", &node, member.clone());
             if user.team_id.is_none() {
                 user.team_id = Some(team.id.clone());
             }

@@ -239,7 +239,7 @@ impl Dialog {
                 b"fromaddress" => d.from_address = r.opt(&c)?,
                 b"toaddress" => d.to_address = r.opt(&c)?,
                 b"callbacknumber" => d.callback_number = r.opt(&c)?,
-                b"state" => d.state = DialogState::parse(&r.trimmed(&c)?),
+                b"state" => d.state = DialogState::parse(&r.trimmed_cow(&c)?),
                 b"mediaproperties" => d.media_properties = MediaProperties::read(r, &c)?,
                 b"participants" => {
                     while let Some(p) = r.child(&c)? {
@@ -299,7 +299,10 @@ impl MediaProperties {
             match c.name().as_bytes() {
                 b"mediaid" => m.media_id = r.opt(&c)?,
                 b"dialednumber" => m.dialed_number = r.opt(&c)?,
-                b"calltype" => m.call_type = r.opt(&c)?.map(|s| CallType::parse(&s)),
+                b"calltype" => {
+                    let s = r.trimmed_cow(&c)?;
+                    m.call_type = (!s.is_empty()).then(|| CallType::parse(&s));
+                }
                 b"dnis" => m.dnis = r.opt(&c)?,
                 b"queuenumber" => m.queue_number = r.opt(&c)?,
                 b"queuename" => m.queue_name = r.opt(&c)?,
@@ -413,7 +416,7 @@ impl Participant {
                 b"actions" => {
                     while let Some(a) = r.child(&c)? {
                         if a.name().as_bytes() == b"action" {
-                            let s = r.trimmed(&a)?;
+                            let s = r.trimmed_cow(&a)?;
                             if !s.is_empty() {
                                 p.actions.push(Action::parse(&s));
                             }
@@ -425,7 +428,7 @@ impl Participant {
                 b"mediaaddress" => p.media_address = r.trimmed(&c)?,
                 b"mediaaddresstype" => p.media_address_type = r.opt(&c)?,
                 b"starttime" => p.start_time = r.opt(&c)?,
-                b"state" => p.state = ParticipantState::parse(&r.trimmed(&c)?),
+                b"state" => p.state = ParticipantState::parse(&r.trimmed_cow(&c)?),
                 b"statecause" => p.state_cause = r.opt(&c)?,
                 b"statechangetime" => p.state_change_time = r.opt(&c)?,
                 _ => r.skip(&c)?,

@@ -72,7 +72,7 @@ impl SystemInfo {
         let mut s = SystemInfo::default();
         while let Some(c) = r.child(el)? {
             match c.name().as_bytes() {
-                b"status" => s.status = SystemStatus::parse(&r.trimmed(&c)?),
+                b"status" => s.status = SystemStatus::parse(&r.trimmed_cow(&c)?),
                 b"statusreason" => s.status_reason = r.opt(&c)?,
                 b"xmppdomain" => s.xmpp_domain = r.opt(&c)?,
                 b"xmpppubsubdomain" => s.xmpp_pub_sub_domain = r.opt(&c)?,

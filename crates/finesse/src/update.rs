@@ -159,7 +159,7 @@ impl Update {
         while let Some(c) = r.child(el)? {
             match c.name().as_bytes() {
                 b"event" => {
-                    let e = r.trimmed(&c)?;
+                    let e = r.trimmed_cow(&c)?;
                     has_event = !e.is_empty();
                     u.event = UpdateEvent::parse(&e);
                 }

@@ -114,8 +114,11 @@ impl User {
                 b"firstname" => u.first_name = r.opt(&c)?,
                 b"lastname" => u.last_name = r.opt(&c)?,
                 b"extension" => u.extension = r.opt(&c)?,
-                b"state" => u.state = UserState::parse(&r.trimmed(&c)?),
-                b"pendingstate" => u.pending_state = r.opt(&c)?.map(|s| UserState::parse(&s)),
+                b"state" => u.state = UserState::parse(&r.trimmed_cow(&c)?),
+                b"pendingstate" => {
+                    let s = r.trimmed_cow(&c)?;
+                    u.pending_state = (!s.is_empty()).then(|| UserState::parse(&s));
+                }
                 b"reasoncodeid" => u.reason_code_id = r.opt(&c)?,
                 b"reasoncode" => u.reason_code = Some(ReasonCode::read(r, &c)?),
                 b"statechangetime" => u.state_change_time = r.opt(&c)?,

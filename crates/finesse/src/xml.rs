@@ -182,23 +182,58 @@ impl<'a> XmlReader<'a> {
         }
     }
 
+    /// The text of `event` as a slice of the document: the reader's events
+    /// borrow the input, which is a `&str`, so no second UTF-8 check is
+    /// needed. Falls back to decoding if the bytes are not part of the input.
+    fn borrowed(&self, raw: &'a [u8]) -> Option<&'a str> {
+        let src: &'a str = self.src;
+        let offset = (raw.as_ptr() as usize).checked_sub(src.as_ptr() as usize)?;
+        src.get(offset..offset.checked_add(raw.len())?)
+    }
+
     /// The text content of `el`, entities resolved; child elements are skipped.
-    pub(crate) fn text(&mut self, el: &Elem<'a>) -> Result<String, Error> {
-        let mut out = String::new();
+    /// Borrowed from the document when it is one run of plain text (the usual case).
+    pub(crate) fn text_cow(&mut self, el: &Elem<'a>) -> Result<Cow<'a, str>, Error> {
+        fn append<'a>(out: &mut Cow<'a, str>, s: Cow<'a, str>) {
+            if out.is_empty() {
+                *out = s;
+            } else {
+                out.to_mut().push_str(&s);
+            }
+        }
+        let mut out = Cow::Borrowed("");
         if el.empty {
             return Ok(out);
         }
         loop {
             match self.next()? {
-                Event::Text(t) => out.push_str(&t.decode().map_err(|e| self.error(e))?),
-                Event::CData(c) => out.push_str(&c.decode().map_err(|e| self.error(e))?),
+                Event::Text(t) => {
+                    let s = match t.into_inner() {
+                        Cow::Borrowed(raw) => match self.borrowed(raw) {
+                            Some(s) => Cow::Borrowed(s),
+                            None => Cow::Owned(
+                                std::str::from_utf8(raw)
+                                    .map_err(|e| self.error(e))?
+                                    .to_owned(),
+                            ),
+                        },
+                        Cow::Owned(raw) => {
+                            Cow::Owned(String::from_utf8(raw).map_err(|e| self.error(e))?)
+                        }
+                    };
+                    append(&mut out, s);
+                }
+                Event::CData(c) => {
+                    let s = c.decode().map_err(|e| self.error(e))?.into_owned();
+                    append(&mut out, Cow::Owned(s));
+                }
                 Event::GeneralRef(r) => {
                     if let Some(ch) = r.resolve_char_ref().map_err(|e| self.error(e))? {
-                        out.push(ch);
+                        out.to_mut().push(ch);
                     } else {
                         let name = r.decode().map_err(|e| self.error(e))?;
                         match resolve_predefined_entity(&name) {
-                            Some(s) => out.push_str(s),
+                            Some(s) => out.to_mut().push_str(s),
                             None => return Err(self.here(format_args!("unknown entity &{name};"))),
                         }
                     }
@@ -217,22 +252,34 @@ impl<'a> XmlReader<'a> {
         }
     }
 
+    /// The text content of `el`, entities resolved; child elements are skipped.
+    pub(crate) fn text(&mut self, el: &Elem<'a>) -> Result<String, Error> {
+        Ok(self.text_cow(el)?.into_owned())
+    }
+
+    /// The trimmed text of `el`, borrowed from the document when possible
+    /// (for values that are matched, not kept: states, events).
+    pub(crate) fn trimmed_cow(&mut self, el: &Elem<'a>) -> Result<Cow<'a, str>, Error> {
+        Ok(match self.text_cow(el)? {
+            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+            Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
+            Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
+        })
+    }
+
     /// The trimmed text of `el`.
     pub(crate) fn trimmed(&mut self, el: &Elem<'a>) -> Result<String, Error> {
-        let mut s = self.text(el)?;
-        let end = s.trim_end().len();
-        s.truncate(end);
-        let start = s.len() - s.trim_start().len();
-        if start > 0 {
-            s.drain(..start);
-        }
-        Ok(s)
+        Ok(self.trimmed_cow(el)?.into_owned())
     }
 
     /// The trimmed text of `el`, `None` when empty.
     pub(crate) fn opt(&mut self, el: &Elem<'a>) -> Result<Option<String>, Error> {
-        let s = self.trimmed(el)?;
-        Ok(if s.is_empty() { None } else { Some(s) })
+        let s = self.trimmed_cow(el)?;
+        Ok(if s.is_empty() {
+            None
+        } else {
+            Some(s.into_owned())
+        })
     }
 
     /// Skips `el` and everything in it.
@@ -419,38 +466,40 @@ fn is_xml_name(name: &[u8]) -> bool {
 /// (character references) goes to `quick_xml::escape::unescape`.
 pub(crate) fn unescape(text: &str) -> Result<Cow<'_, str>, String> {
     let bytes = text.as_bytes();
-    let Some(first) = bytes.iter().position(|&b| b == b'&') else {
+    let Some(first) = memchr::memchr(b'&', bytes) else {
         return Ok(Cow::Borrowed(text));
     };
     let mut out = String::with_capacity(text.len());
-    // `segment` is where the text not yet copied starts; it and every `i`
-    // below sit on ASCII bytes, so the slices are on character boundaries.
-    let mut segment = 0;
+    out.push_str(&text[..first]);
+    // `i` is always on an `&` (ASCII), and every entity ends on `;`, so the
+    // slices below are on character boundaries.
     let mut i = first;
-    while i < bytes.len() {
-        if bytes[i] != b'&' {
-            i += 1;
-            continue;
-        }
-        out.push_str(&text[segment..i]);
+    loop {
         let (len, ch) = match &bytes[i + 1..] {
-            [b'l', b't', b';', ..] => (4, '<'),
-            [b'g', b't', b';', ..] => (4, '>'),
-            [b'a', b'm', b'p', b';', ..] => (5, '&'),
-            [b'q', b'u', b'o', b't', b';', ..] => (6, '"'),
-            [b'a', b'p', b'o', b's', b';', ..] => (6, '\''),
+            [b'l', b't', b';', ..] => (4, "<"),
+            [b'g', b't', b';', ..] => (4, ">"),
+            [b'a', b'm', b'p', b';', ..] => (5, "&"),
+            [b'q', b'u', b'o', b't', b';', ..] => (6, "\""),
+            [b'a', b'p', b'o', b's', b';', ..] => (6, "'"),
             _ => {
                 return quick_xml::escape::unescape(text)
                     .map(|c| Cow::Owned(c.into_owned()))
                     .map_err(|e| format!("bad escape: {e}"));
             }
         };
-        out.push(ch);
+        out.push_str(ch);
         i += len;
-        segment = i;
+        match memchr::memchr(b'&', &bytes[i..]) {
+            Some(n) => {
+                out.push_str(&text[i..i + n]);
+                i += n;
+            }
+            None => {
+                out.push_str(&text[i..]);
+                return Ok(Cow::Owned(out));
+            }
+        }
     }
-    out.push_str(&text[segment..]);
-    Ok(Cow::Owned(out))
 }
 
 #[cfg(test)]

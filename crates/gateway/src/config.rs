@@ -142,11 +142,6 @@ pub struct HubSettings {
     pub queue_max_bytes: usize,
     /// History per stream for resume.
     pub history: HistoryLimits,
-    /// At most one write per connection this often (0: write as soon as a
-    /// frame is queued). Frames queued meanwhile go out together: fewer
-    /// system calls per event under load; an idle connection's first frame
-    /// is never delayed.
-    pub write_delay: Duration,
 }
 
 impl Default for HubSettings {
@@ -154,13 +149,9 @@ impl Default for HubSettings {
         HubSettings {
             queue_max_bytes: 1 << 20,
             history: HistoryLimits::default(),
-            write_delay: Duration::from_millis(WRITE_DELAY_MS),
         }
     }
 }
-
-/// The default of [`HubSettings::write_delay`], in milliseconds.
-const WRITE_DELAY_MS: u64 = 5;
 
 impl Default for GatewayConfig {
     fn default() -> Self {

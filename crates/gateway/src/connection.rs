@@ -110,10 +110,7 @@ where
         let writer = tokio::spawn(write_loop(
             write,
             queue.clone(),
-            Timing {
-                close_timeout,
-                write_delay: shared.config.hub.write_delay,
-            },
+            close_timeout,
             done.clone(),
         ));
         let mut stream = WebSocketStream::from_partially_read(
@@ -311,60 +308,21 @@ fn is_capacity_error<E: std::error::Error + 'static>(e: &E) -> bool {
     false
 }
 
-/// The writer's delays.
-#[derive(Debug, Clone, Copy)]
-struct Timing {
-    /// How long a close frame may wait for a client that is not reading.
-    close_timeout: Duration,
-    /// At most one write this often ([`HubSettings::write_delay`]).
-    ///
-    /// [`HubSettings::write_delay`]: crate::config::HubSettings::write_delay
-    write_delay: Duration,
-}
-
 async fn write_loop<W>(
     mut socket: W,
     queue: Arc<ClientQueue>,
-    timing: Timing,
+    close_timeout: Duration,
     done: CancellationToken,
 ) where
     W: AsyncWrite + Unpin,
 {
-    let Timing {
-        close_timeout,
-        write_delay,
-    } = timing;
     let mut batch: VecDeque<Bytes> = VecDeque::new();
-    // When the last write was made (`None`: not since the writer started).
-    let mut last_write: Option<Instant> = None;
     loop {
         tokio::select! {
             biased;
             _ = done.cancelled() => break,
             next = queue.next_batch(&mut batch, MAX_BATCH_BYTES) => match next {
                 Batch::Frames => {
-                    // Under load (the last write was less than `write_delay`
-                    // ago), wait for this connection's next write slot and
-                    // take what was queued meanwhile into the same write.
-                    let slot = last_write
-                        .map(|at| at + write_delay)
-                        .filter(|slot| *slot > Instant::now());
-                    if let Some(slot) = slot {
-                        let waited = tokio::select! {
-                            biased;
-                            _ = done.cancelled() => false,
-                            () = overflowed(&queue) => false,
-                            () = tokio::time::sleep_until(slot) => true,
-                        };
-                        if !waited {
-                            if queue.close_code() == Some(CloseCode::TooSlow) {
-                                send_close(&mut socket, &[], CloseCode::TooSlow, close_timeout)
-                                    .await;
-                            }
-                            break;
-                        }
-                        queue.take_frames(&mut batch, MAX_BATCH_BYTES);
-                    }
                     let mut partial = false;
                     let written = tokio::select! {
                         ok = write_frames(&mut socket, &mut batch, &mut partial) => ok,
@@ -383,9 +341,6 @@ async fn write_loop<W>(
                         break;
                     }
                     batch.clear();
-                    if !write_delay.is_zero() {
-                        last_write = Some(Instant::now());
-                    }
                 }
                 Batch::Ping => {
                     if write_all(&mut socket, PING).await.is_err() {

@@ -143,8 +143,6 @@ pub(crate) struct Hub {
     pub(crate) history_size: usize,
     #[serde(with = "humantime_serde")]
     pub(crate) history_ttl: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) write_delay: Duration,
 }
 
 impl Default for Hub {
@@ -154,7 +152,6 @@ impl Default for Hub {
             queue_max_bytes: h.queue_max_bytes,
             history_size: h.history.size,
             history_ttl: h.history.ttl,
-            write_delay: h.write_delay,
         }
     }
 }
@@ -479,7 +476,6 @@ impl Config {
                     size: self.hub.history_size,
                     ttl: self.hub.history_ttl,
                 },
-                write_delay: self.hub.write_delay,
             },
             shutdown_grace: self.server.shutdown_grace,
             readiness_probe_interval: Duration::from_secs(5),

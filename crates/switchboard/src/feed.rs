@@ -48,7 +48,7 @@ pub(crate) fn apply(cache: &StateCache, changes: &mpsc::UnboundedSender<Change>,
         from: None,
         update,
     };
-    for change in cache.apply(&agent, &notification) {
+    for change in cache.apply_owned(&agent, notification) {
         let _ = changes.send(change);
     }
 }

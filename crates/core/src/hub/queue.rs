@@ -248,27 +248,6 @@ impl ClientQueue {
         }
     }
 
-    /// Moves what is queued now (up to about `max_batch_bytes` in `out` in
-    /// all) into `out`, without waiting; returns whether it moved anything.
-    /// For a writer that waited a little to send more per write.
-    pub fn take_frames(&self, out: &mut VecDeque<Bytes>, max_batch_bytes: usize) -> bool {
-        let mut state = self.lock();
-        let mut taken = 0;
-        let mut room = max_batch_bytes.saturating_sub(out.iter().map(Bytes::len).sum());
-        while let Some(frame) = state.frames.front() {
-            if frame.len() > room {
-                break;
-            }
-            room -= frame.len();
-            taken += frame.len();
-            if let Some(frame) = state.frames.pop_front() {
-                out.push_back(frame);
-            }
-        }
-        state.bytes -= taken;
-        taken > 0
-    }
-
     fn take(&self, out: &mut VecDeque<Bytes>, max_batch_bytes: usize) -> Option<Batch> {
         let mut state = self.lock();
         if !state.frames.is_empty() {
@@ -416,27 +395,6 @@ mod tests {
         assert_eq!(out[1].as_ref(), &[0x8a, 0x00]);
         assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Finished);
         assert_eq!(q.close_code(), None);
-    }
-
-    #[tokio::test]
-    async fn take_frames_adds_what_came_meanwhile_within_the_batch_limit() {
-        let q = ClientQueue::new(1, 10_000);
-        q.push(&frame(100)).unwrap();
-        let mut out = VecDeque::new();
-        assert_eq!(q.next_batch(&mut out, 250).await, Batch::Frames);
-        assert!(!q.take_frames(&mut out, 250), "nothing new");
-        for _ in 0..3 {
-            q.push(&frame(100)).unwrap();
-        }
-        q.request_ping();
-        assert!(q.take_frames(&mut out, 250));
-        assert_eq!(out.len(), 2, "100 + 100 of 250");
-        assert_eq!(q.queued_bytes(), 200);
-        out.clear();
-        assert_eq!(q.next_batch(&mut out, 1000).await, Batch::Frames);
-        assert_eq!(out.len(), 2);
-        out.clear();
-        assert_eq!(q.next_batch(&mut out, 1000).await, Batch::Ping, "the ping is kept");
     }
 
     #[tokio::test]

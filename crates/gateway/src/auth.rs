@@ -4,7 +4,7 @@
 
 use std::collections::BTreeSet;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -56,6 +56,16 @@ impl Role {
 /// printed: [`Credentials`] hides the password) for the calls it authorizes.
 #[derive(Debug)]
 pub struct Identity {
+    /// Who it is: shared with the connection's resume grant, so the
+    /// strings and credentials are held once.
+    pub profile: Arc<Profile>,
+    /// The user's notification session, held while connected.
+    pub lease: Option<Box<dyn Lease>>,
+}
+
+/// Who signed in, as a resume token restores it.
+#[derive(Debug, Clone)]
+pub struct Profile {
     /// The Finesse user id, or the token's `sub`.
     pub user_id: String,
     /// The agent whose topic is subscribed automatically, if any.
@@ -68,8 +78,14 @@ pub struct Identity {
     pub teams: Vec<String>,
     /// Finesse credentials, for commands; `None` after a token sign-in.
     pub credentials: Option<Credentials>,
-    /// The user's notification session, held while connected.
-    pub lease: Option<Box<dyn Lease>>,
+}
+
+impl std::ops::Deref for Identity {
+    type Target = Profile;
+
+    fn deref(&self) -> &Profile {
+        &self.profile
+    }
 }
 
 impl Identity {
@@ -155,18 +171,8 @@ pub enum TokenError {
 /// A resume token's grant: the identity to restore without a password.
 #[derive(Debug, Clone)]
 pub struct ResumeGrant {
-    /// As in [`Identity`].
-    pub user_id: String,
-    /// As in [`Identity`].
-    pub agent_id: Option<String>,
-    /// As in [`Identity`].
-    pub extension: Option<String>,
-    /// As in [`Identity`].
-    pub role: Role,
-    /// As in [`Identity`].
-    pub teams: Vec<String>,
-    /// As in [`Identity`].
-    pub credentials: Option<Credentials>,
+    /// The identity's profile (the same allocation while it is connected).
+    pub profile: Arc<Profile>,
     expires: Option<Instant>,
 }
 
@@ -264,12 +270,7 @@ impl Auth {
         self.resume.insert(
             token.clone(),
             ResumeGrant {
-                user_id: identity.user_id.clone(),
-                agent_id: identity.agent_id.clone(),
-                extension: identity.extension.clone(),
-                role: identity.role,
-                teams: identity.teams.clone(),
-                credentials: identity.credentials.clone(),
+                profile: identity.profile.clone(),
                 expires: None,
             },
         );

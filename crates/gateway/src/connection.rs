@@ -1,6 +1,8 @@
-//! One WebSocket connection: a reader (this task) and a writer task, as in
-//! axum's chat example, generic over the socket's read and write halves
-//! (`AsyncRead`/`AsyncWrite`), so that they run over an in-memory pipe in tests.
+//! One WebSocket connection: a reader and a writer, as in axum's chat
+//! example (two futures joined in the connection's one task, so an idle
+//! connection costs one task), generic over the socket's read and write
+//! halves (`AsyncRead`/`AsyncWrite`), so that they run over an in-memory pipe
+//! in tests.
 //!
 //! - The **writer** owns the write half. It sleeps until the client's
 //!   [`ClientQueue`] has frames, then writes every frame queued meanwhile
@@ -107,55 +109,54 @@ where
         let done = CancellationToken::new();
         // A close frame may wait this long for a client that is not reading.
         let close_timeout = shared.config.limits.idle_timeout;
-        let writer = tokio::spawn(write_loop(
-            write,
-            queue.clone(),
-            close_timeout,
-            done.clone(),
-        ));
-        let mut stream = WebSocketStream::from_partially_read(
-            ReadHalf {
-                read,
-                queue: queue.clone(),
-            },
-            pre_read,
-            Role::Server,
-            Some(reader_config(shared.config.limits.max_frame_bytes)),
-        )
-        .await;
+        let writer = write_loop(write, queue.clone(), close_timeout, done.clone());
+        let reader = async {
+            let mut stream = WebSocketStream::from_partially_read(
+                ReadHalf {
+                    read,
+                    queue: queue.clone(),
+                },
+                pre_read,
+                Role::Server,
+                Some(reader_config(shared.config.limits.max_frame_bytes)),
+            )
+            .await;
 
-        let mut conn = Conn {
-            shared: shared.clone(),
-            queue: queue.clone(),
-            peer: info.peer,
-            identity: None,
-            resume_token: None,
-            in_flight: Arc::new(Semaphore::new(shared.config.limits.max_commands_in_flight)),
-        };
-        if open > shared.config.limits.max_connections || shared.shutdown.is_cancelled() {
-            metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "refused").increment(1);
-            queue.close(if shared.shutdown.is_cancelled() {
-                CloseCode::Shutdown
+            let mut conn = Conn {
+                shared: shared.clone(),
+                queue: queue.clone(),
+                peer: info.peer,
+                identity: None,
+                resume_token: None,
+                in_flight: Arc::new(Semaphore::new(shared.config.limits.max_commands_in_flight)),
+            };
+            if open > shared.config.limits.max_connections || shared.shutdown.is_cancelled() {
+                metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "refused").increment(1);
+                queue.close(if shared.shutdown.is_cancelled() {
+                    CloseCode::Shutdown
+                } else {
+                    CloseCode::TooManyConnections
+                });
             } else {
-                CloseCode::TooManyConnections
-            });
-        } else {
-            metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "accepted").increment(1);
-            shared.hub.connect(queue.clone());
-            if let Some(token) = info.access_token.as_deref() {
-                Box::pin(cmd::authenticate::with_token(&mut conn, token, None)).await;
+                metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "accepted").increment(1);
+                shared.hub.connect(queue.clone());
+                if let Some(token) = info.access_token.as_deref() {
+                    Box::pin(cmd::authenticate::with_token(&mut conn, token, None)).await;
+                }
+                match read_loop(&mut stream, &mut conn, &done).await {
+                    // The client's close: tungstenite queued its reply; write it, then stop.
+                    End::PeerClosed => queue.finish(),
+                    End::PeerGone => done.cancel(),
+                    End::Closing => {}
+                }
             }
-            match read_loop(&mut stream, &mut conn, &done).await {
-                // The client's close: tungstenite queued its reply; write it, then stop.
-                End::PeerClosed => queue.finish(),
-                End::PeerGone => done.cancel(),
-                End::Closing => {}
-            }
-        }
-        // Let the writer deliver the close frame, then make sure it stops.
-        let _ = tokio::time::timeout(close_timeout, done.cancelled()).await;
-        done.cancel();
-        let _ = writer.await;
+            // Let the writer deliver the close frame, then make sure it stops.
+            let _ = tokio::time::timeout(close_timeout, done.cancelled()).await;
+            done.cancel();
+            conn
+        };
+        // Both halves in this one task: an idle connection is one task.
+        let (mut conn, ()) = tokio::join!(reader, writer);
         conn.leave();
         let open = shared
             .connections

@@ -9,7 +9,9 @@
 
 use super::sign_in::{admit, establish, failed};
 use super::{Conn, Origin};
-use crate::auth::Identity;
+use std::sync::Arc;
+
+use crate::auth::{Identity, Profile};
 
 /// Signs in with a token; `origin` is `None` for `?access_token=`.
 pub(crate) async fn with_token(conn: &mut Conn, token: &str, origin: Option<Origin>) {
@@ -23,16 +25,12 @@ pub(crate) async fn with_token(conn: &mut Conn, token: &str, origin: Option<Orig
     let shared = conn.shared.clone();
     if let Some(grant) = shared.auth.take_resume(token) {
         let lease = grant
+            .profile
             .credentials
             .clone()
-            .map(|c| shared.notifications.acquire(&grant.user_id, c));
+            .map(|c| shared.notifications.acquire(&grant.profile.user_id, c));
         let identity = Identity {
-            user_id: grant.user_id,
-            agent_id: grant.agent_id,
-            extension: grant.extension,
-            role: grant.role,
-            teams: grant.teams,
-            credentials: grant.credentials,
+            profile: grant.profile,
             lease,
         };
         establish(conn, identity, rid, "resume");
@@ -46,12 +44,14 @@ pub(crate) async fn with_token(conn: &mut Conn, token: &str, origin: Option<Orig
                 .and_then(|a| shared.cache.user(a))
                 .and_then(|u| u.extension.clone());
             let identity = Identity {
-                user_id: claims.sub,
-                agent_id: claims.agent_id,
-                extension,
-                role,
-                teams: claims.teams,
-                credentials: None,
+                profile: Arc::new(Profile {
+                    user_id: claims.sub,
+                    agent_id: claims.agent_id,
+                    extension,
+                    role,
+                    teams: claims.teams,
+                    credentials: None,
+                }),
                 lease: None,
             };
             establish(conn, identity, rid, "token");

@@ -25,7 +25,7 @@ use switchboard_finesse::{User, UserRequest, UserState};
 use switchboard_protocol::{ErrorType, Secret, Topic, reply};
 
 use super::{Conn, Origin, auth_failure, rest_refusal};
-use crate::auth::{Identity, Role, Throttle, supervised_teams};
+use crate::auth::{Identity, Profile, Role, Throttle, supervised_teams};
 use crate::metrics as m;
 
 /// Signs in with Finesse credentials.
@@ -101,16 +101,18 @@ pub(crate) async fn run(
         .notifications
         .acquire(&user.login_id, credentials.clone());
     let identity = Identity {
-        user_id: user.login_id.clone(),
-        agent_id: Some(user.login_id.clone()),
-        extension: user.extension.clone().or(Some(extension)),
-        role,
-        teams: if role == Role::Agent {
-            Vec::new()
-        } else {
-            supervised_teams(&user)
-        },
-        credentials: Some(credentials),
+        profile: Arc::new(Profile {
+            user_id: user.login_id.clone(),
+            agent_id: Some(user.login_id.clone()),
+            extension: user.extension.clone().or(Some(extension)),
+            role,
+            teams: if role == Role::Agent {
+                Vec::new()
+            } else {
+                supervised_teams(&user)
+            },
+            credentials: Some(credentials),
+        }),
         lease: Some(lease),
     };
     tracing::info!(user = %identity.user_id, role = role.as_str(), client = conn.queue.id(), "signed in");

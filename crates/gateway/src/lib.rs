@@ -5,8 +5,8 @@
 //! - [`server`]: the listener (plain or TLS), the routes (`/ws`, `/healthz`,
 //!   `/readyz`, `/metrics`, the web pages), the origin check, the connection
 //!   limit and graceful shutdown ([`Gateway`]);
-//! - [`connection`]: one WebSocket connection: a reader and a writer task,
-//!   generic over `Sink`/`Stream` so they run without a socket in tests;
+//! - [`connection`]: one WebSocket connection: a reader and a writer joined in
+//!   one task, generic over the socket's `AsyncRead`/`AsyncWrite` halves;
 //!   server pings, idle and sign-in timeouts, frame size;
 //! - [`cmd`]: one file per command (sign-in, token sign-in, ping, subscribe,
 //!   call control, agent state, call data, team), each checking before any

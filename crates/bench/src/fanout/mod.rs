@@ -410,7 +410,6 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
         Scenario::S1 => 64 * 1024,
         Scenario::S2 => 16 * 1024,
     });
-    let ws_config = net::client_ws_config(read_buffer);
     let connect_timeout = Duration::from_secs(args.stall_timeout);
     let setup_timeout = Duration::from_secs(args.stall_timeout);
     let mut tasks: Vec<JoinHandle<ClientStats>> = Vec::with_capacity(ctx.clients);
@@ -444,7 +443,7 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
             let setup = Arc::new(nats::ClientSetup {
                 url: ctx.url.clone(),
                 target: ctx.target,
-                ws_config,
+                read_buffer,
                 connect_timeout,
                 setup_timeout,
                 agents: args.agents.clone(),

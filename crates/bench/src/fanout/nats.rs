@@ -20,12 +20,12 @@ use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 
 use super::board::{Board, Sent};
 use super::client::{ClientStats, Outcome};
 use super::net;
 use super::token::{ClientTopic, TopicKind};
+use super::wsclient::{Incoming, WsClient, WsError};
 
 /// The `CONNECT` of every connection: no `+OK`s, no echo.
 const CONNECT: &str = concat!(
@@ -168,8 +168,8 @@ pub struct ClientSetup {
     pub url: String,
     /// Where to connect.
     pub target: SocketAddr,
-    /// Per-connection WebSocket settings.
-    pub ws_config: WebSocketConfig,
+    /// Read buffer per connection, bytes.
+    pub read_buffer: usize,
     /// Limit on TCP connect + handshake.
     pub connect_timeout: Duration,
     /// Limit on the whole setup of one client.
@@ -202,11 +202,11 @@ pub async fn client(
         return st;
     };
     let deadline = Instant::now() + setup.setup_timeout;
-    let mut ws = match net::ws_connect(
+    let mut ws = match WsClient::connect(
         &setup.url,
         setup.target,
         source,
-        setup.ws_config,
+        setup.read_buffer,
         setup.connect_timeout,
     )
     .await
@@ -219,7 +219,7 @@ pub async fn client(
         }
     };
     let hello = format!("{CONNECT}SUB {} 1\r\nPING\r\n", topic.subject);
-    if let Err(e) = ws.send(Message::binary(hello.into_bytes())).await {
+    if let Err(e) = ws.send_binary(hello.as_bytes()).await {
         st.fail(Outcome::Failed, format!("sending CONNECT: {e}"));
         board.client_failed();
         return st;
@@ -233,7 +233,19 @@ pub async fn client(
     let mut live = false;
     let mut buf: Vec<u8> = Vec::new();
     'read: loop {
-        let msg = tokio::select! {
+        let mut closed: Option<Option<u16>> = None;
+        // NATS operations may span frames: every frame's bytes join `buf`.
+        let read = ws.read_frames(|incoming| match incoming {
+            Incoming::Binary(data) | Incoming::Text(data) => {
+                buf.extend_from_slice(data);
+                true
+            }
+            Incoming::Close(code) => {
+                closed = Some(code);
+                false
+            }
+        });
+        let result = tokio::select! {
             biased;
             _ = &mut stop => break,
             _ = &mut setup_deadline, if !live => {
@@ -241,27 +253,24 @@ pub async fn client(
                 board.client_failed();
                 break;
             }
-            msg = ws.next() => msg,
+            result = read => result,
         };
-        let data = match msg {
-            Some(Ok(Message::Binary(b))) => b,
-            Some(Ok(Message::Text(t))) => t.into(),
-            Some(Ok(Message::Close(close))) => {
-                st.close_code = close.as_ref().map(|c| u16::from(c.code));
-                end(&mut st, live, &board, "closed by the server");
-                break;
-            }
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => {
-                end(&mut st, live, &board, e);
-                break;
-            }
-            None => {
+        if let Some(code) = closed {
+            st.close_code = code;
+            end(&mut st, live, &board, "closed by the server");
+            break;
+        }
+        match result {
+            Ok(_) => {}
+            Err(WsError::Eof) => {
                 end(&mut st, live, &board, "connection ended");
                 break;
             }
-        };
-        buf.extend_from_slice(&data);
+            Err(e) => {
+                end(&mut st, live, &board, e);
+                break;
+            }
+        }
         let mut used = 0;
         let mut pong = false;
         loop {
@@ -320,7 +329,7 @@ pub async fn client(
         if buf.capacity() > 64 * 1024 && buf.len() < 4096 {
             buf.shrink_to(4096);
         }
-        if pong && ws.send(Message::binary(&b"PONG\r\n"[..])).await.is_err() {
+        if pong && ws.send_binary(b"PONG\r\n").await.is_err() {
             end(&mut st, live, &board, "sending PONG failed");
             break;
         }
@@ -329,7 +338,7 @@ pub async fn client(
     if st.outcome == Outcome::Ready && !board.stop.is_cancelled() {
         st.dropped = true;
     }
-    let _ = tokio::time::timeout(Duration::from_millis(200), ws.close(None)).await;
+    let _ = tokio::time::timeout(Duration::from_millis(200), ws.close()).await;
     st
 }
 

@@ -1,6 +1,39 @@
 //! What every benchmark client counts, whatever it speaks.
 
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+
 use super::accounting::StreamOffsets;
+use super::token::{TokenSigner, TopicKind};
+
+/// What every client of a run needs, whatever it speaks.
+#[derive(Debug)]
+pub struct ClientSetup {
+    /// `ws://host:port/ws` (Switchboard: the token is appended as
+    /// `?access_token=`) or `ws://host:port` (NATS).
+    pub url: String,
+    /// Where to connect.
+    pub target: SocketAddr,
+    /// Read buffer per connection, bytes.
+    pub read_buffer: usize,
+    /// Limit on TCP connect + handshake.
+    pub connect_timeout: Duration,
+    /// Limit on the whole setup of one client (connect, sign-in, subscribe).
+    pub setup_timeout: Duration,
+    /// The driven agents' ids (NATS: the agents the subjects stand for).
+    pub agents: Vec<String>,
+    /// The team of `team` subscriptions.
+    pub team: String,
+    /// What the clients subscribe to.
+    pub kind: TopicKind,
+    /// Signs the tokens (Switchboard).
+    pub signer: Option<TokenSigner>,
+    /// Clients in setup at once.
+    pub gate: Arc<Semaphore>,
+}
 
 /// How a client's setup ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

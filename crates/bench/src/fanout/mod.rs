@@ -48,7 +48,7 @@ use tokio::time::Instant;
 
 use crate::cpu;
 use board::Board;
-use client::{ClientStats, Outcome};
+use client::{ClientSetup, ClientStats, Outcome};
 use report::{Percentiles, RunReport, Summary};
 use token::{ClientTopic, TokenSigner, TopicKind};
 
@@ -413,53 +413,24 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
     let connect_timeout = Duration::from_secs(args.stall_timeout);
     let setup_timeout = Duration::from_secs(args.stall_timeout);
     let mut tasks: Vec<JoinHandle<ClientStats>> = Vec::with_capacity(ctx.clients);
-    match args.target {
-        Target::Switchboard => {
-            let setup = Arc::new(switchboard::ClientSetup {
-                url: ctx.url.clone(),
-                target: ctx.target,
-                read_buffer,
-                connect_timeout,
-                setup_timeout,
-                agents: args.agents.clone(),
-                team: args.team.clone(),
-                kind: args.topic,
-                signer: ctx
-                    .signer
-                    .clone()
-                    .context("no token signer for switchboard")?,
-                gate,
-            });
-            for i in 0..ctx.clients {
-                tasks.push(tokio::spawn(switchboard::client(
-                    i,
-                    source(i),
-                    setup.clone(),
-                    board.clone(),
-                )));
-            }
-        }
-        Target::Nats => {
-            let setup = Arc::new(nats::ClientSetup {
-                url: ctx.url.clone(),
-                target: ctx.target,
-                read_buffer,
-                connect_timeout,
-                setup_timeout,
-                agents: args.agents.clone(),
-                team: args.team.clone(),
-                kind: args.topic,
-                gate,
-            });
-            for i in 0..ctx.clients {
-                tasks.push(tokio::spawn(nats::client(
-                    i,
-                    source(i),
-                    setup.clone(),
-                    board.clone(),
-                )));
-            }
-        }
+    let setup = Arc::new(ClientSetup {
+        url: ctx.url.clone(),
+        target: ctx.target,
+        read_buffer,
+        connect_timeout,
+        setup_timeout,
+        agents: args.agents.clone(),
+        team: args.team.clone(),
+        kind: args.topic,
+        signer: ctx.signer.clone(),
+        gate,
+    });
+    for i in 0..ctx.clients {
+        let (setup, board) = (setup.clone(), board.clone());
+        tasks.push(match args.target {
+            Target::Switchboard => tokio::spawn(switchboard::client(i, source(i), setup, board)),
+            Target::Nats => tokio::spawn(nats::client(i, source(i), setup, board)),
+        });
     }
     wait_for_setup(&board, ctx.clients, Duration::from_secs(args.stall_timeout)).await;
     let setup_s = setup_started.elapsed().as_secs_f64();

@@ -16,15 +16,14 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use futures::{SinkExt, StreamExt};
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 
 use super::board::{Board, Sent};
-use super::client::{ClientStats, Outcome};
+use super::client::{ClientSetup, ClientStats, Outcome};
 use super::net;
-use super::token::{ClientTopic, TopicKind};
+use super::token::ClientTopic;
 use super::wsclient::{Incoming, WsClient, WsError};
 
 /// The `CONNECT` of every connection: no `+OK`s, no echo.
@@ -159,29 +158,6 @@ pub fn read_stamp(payload: &[u8]) -> Result<Stamp, NatsError> {
         offset: next()?,
         nanos: next()?,
     })
-}
-
-/// What every NATS client of a run needs.
-#[derive(Debug)]
-pub struct ClientSetup {
-    /// `ws://host:port`.
-    pub url: String,
-    /// Where to connect.
-    pub target: SocketAddr,
-    /// Read buffer per connection, bytes.
-    pub read_buffer: usize,
-    /// Limit on TCP connect + handshake.
-    pub connect_timeout: Duration,
-    /// Limit on the whole setup of one client.
-    pub setup_timeout: Duration,
-    /// The agents the events stand for.
-    pub agents: Vec<String>,
-    /// The team of `team` subscriptions.
-    pub team: String,
-    /// What the clients subscribe to.
-    pub kind: TopicKind,
-    /// Clients in setup at once.
-    pub gate: Arc<Semaphore>,
 }
 
 /// One NATS client: connects, subscribes, counts every message until the

@@ -19,7 +19,6 @@ use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
 use tokio::net::TcpStream;
-use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -29,37 +28,12 @@ use tokio_util::sync::CancellationToken;
 use hdrhistogram::Histogram;
 
 use super::board::Board;
-use super::client::{ClientStats, Outcome, change_code, reason_code_id, state_key};
+use super::client::{ClientSetup, ClientStats, Outcome, change_code, reason_code_id, state_key};
 use super::frame::{self, Frame};
 use super::latency;
 use super::net;
-use super::token::{Claims, ClientTopic, TokenSigner, TopicKind};
+use super::token::{Claims, ClientTopic};
 use super::wsclient::{Incoming, WsClient, WsError};
-
-/// What every Switchboard client of a run needs.
-#[derive(Debug)]
-pub struct ClientSetup {
-    /// `ws://host:port/ws` (the token is appended as `?access_token=`).
-    pub url: String,
-    /// Where to connect.
-    pub target: SocketAddr,
-    /// Read buffer per connection, bytes.
-    pub read_buffer: usize,
-    /// Limit on TCP connect + handshake.
-    pub connect_timeout: Duration,
-    /// Limit on the whole setup of one client (connect, sign-in, subscribe).
-    pub setup_timeout: Duration,
-    /// The driven agents' ids.
-    pub agents: Vec<String>,
-    /// The team of `team` subscriptions.
-    pub team: String,
-    /// What the clients subscribe to.
-    pub kind: TopicKind,
-    /// Signs the tokens.
-    pub signer: TokenSigner,
-    /// Clients in setup at once.
-    pub gate: Arc<Semaphore>,
-}
 
 /// The subscription request.
 fn subscribe_frame(topic: &str) -> String {
@@ -104,7 +78,11 @@ pub async fn client(
         &setup.team,
         Duration::from_secs(24 * 3600),
     );
-    let token = match setup.signer.sign(&claims) {
+    let signed = match &setup.signer {
+        Some(signer) => signer.sign(&claims).map_err(|e| e.to_string()),
+        None => Err("no token signer (--jwt-secret)".to_owned()),
+    };
+    let token = match signed {
         Ok(t) => t,
         Err(e) => {
             st.fail(Outcome::Failed, format!("signing the token: {e}"));

@@ -11,10 +11,13 @@
 //! - [`fanout`]: `switchboard-bench fanout`, deliveries per second, latency,
 //!   memory per connection and lost/duplicated events with thousands of real
 //!   WebSocket clients, against Switchboard or NATS over WebSocket;
+//! - [`minimal`]: `switchboard-bench minimal-server`, the minimal broadcast
+//!   server issue 7 compares against, for the same load tool;
 //! - [`payload`]: the notifications published (the golden capture, varied);
 //! - [`cpu`]: CPU time of this process, one thread, or Prosody, from `/proc`.
 
 pub mod cpu;
 pub mod fanout;
 pub mod ingest_xmpp;
+pub mod minimal;
 pub mod payload;

@@ -5,7 +5,9 @@
 //!   the state cache and the event encoder (see `switchboard_bench::ingest_xmpp`);
 //! - `fanout`: thousands of WebSocket clients against a running Switchboard or
 //!   NATS: deliveries/s, latency, memory per connection, lost/duplicated events
-//!   (see `switchboard_bench::fanout`).
+//!   (see `switchboard_bench::fanout`);
+//! - `minimal-server`: a minimal broadcast server to compare with, driven by
+//!   `fanout --target nats` (see `switchboard_bench::minimal`).
 
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
@@ -29,6 +31,10 @@ enum Command {
     /// percentiles, server CPU and RSS per connection, lost/duplicated events.
     /// Scenarios s1 (closed loop), s2 (fixed rate), idle (memory).
     Fanout(Box<switchboard_bench::fanout::Args>),
+    /// The reference point for `fanout`: a minimal tokio + tungstenite
+    /// broadcast server (frames once, writes straight to idle sockets,
+    /// coalesces what queued), driven with `fanout --target nats`.
+    MinimalServer(switchboard_bench::minimal::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -44,6 +50,9 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     match cli.command {
         Command::IngestXmpp(args) => runtime.block_on(switchboard_bench::ingest_xmpp::run(&args)),
-        Command::Fanout(args) => runtime.block_on(switchboard_bench::fanout::run(&args)),
+        Command::Fanout(args) => runtime
+            .block_on(switchboard_bench::fanout::run(&args))
+            .map(|_| ()),
+        Command::MinimalServer(args) => runtime.block_on(switchboard_bench::minimal::run(&args)),
     }
 }

@@ -238,7 +238,8 @@ struct Setup {
 }
 
 /// Runs the benchmark: the table on stdout (or JSON lines with `--json`).
-pub async fn run(args: &Args) -> anyhow::Result<()> {
+/// Returns every run's report.
+pub async fn run(args: &Args) -> anyhow::Result<Vec<RunReport>> {
     ensure!(args.runs > 0, "--runs must be at least 1");
     ensure!(!args.agents.is_empty(), "--agents is empty");
     ensure!(
@@ -368,7 +369,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     }
     match failure {
         Some(e) => Err(e),
-        None => Ok(()),
+        None => Ok(reports),
     }
 }
 

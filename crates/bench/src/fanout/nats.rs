@@ -71,22 +71,23 @@ pub enum Op<'a> {
 /// Parses the first operation of `buf`: `Ok(None)` when it is not complete
 /// yet, else the operation and the bytes it took.
 pub fn parse_op(buf: &[u8]) -> Result<Option<(Op<'_>, usize)>, NatsError> {
-    let Some(eol) = buf.windows(2).position(|w| w == b"\r\n") else {
+    let Some(eol) = memchr::memmem::find(buf, b"\r\n") else {
         return Ok(None);
     };
     let line = std::str::from_utf8(&buf[..eol]).unwrap_or("");
     let after = eol + 2;
     let (verb, rest) = line.split_once(' ').unwrap_or((line, ""));
     let op = if verb.eq_ignore_ascii_case("MSG") {
-        let parts: Vec<&str> = rest.split_ascii_whitespace().collect();
-        let (subject, len) = match parts.as_slice() {
-            [subject, _sid, len] | [subject, _sid, _, len] => (
-                *subject,
-                len.parse::<usize>()
-                    .map_err(|_| NatsError::BadMsg(line.to_owned()))?,
-            ),
-            _ => return Err(NatsError::BadMsg(line.to_owned())),
-        };
+        // `<subject> <sid> [reply-to] <#bytes>`: the subject first, the
+        // length last, three or four fields.
+        let bad = || NatsError::BadMsg(line.to_owned());
+        let mut fields = rest.split_ascii_whitespace();
+        let subject = fields.next().ok_or_else(bad)?;
+        let (count, last) = fields.fold((1, ""), |(n, _), f| (n + 1, f));
+        if !(3..=4).contains(&count) {
+            return Err(bad());
+        }
+        let len: usize = last.parse().map_err(|_| bad())?;
         let end = after + len;
         if buf.len() < end + 2 {
             return Ok(None);
@@ -142,16 +143,15 @@ pub fn payload(stamp: Stamp, size: usize) -> Vec<u8> {
 
 /// Reads the stamp at the start of a payload.
 pub fn read_stamp(payload: &[u8]) -> Result<Stamp, NatsError> {
-    let head = &payload[..payload.len().min(96)];
-    let text = std::str::from_utf8(head)
-        .or_else(|e| std::str::from_utf8(&head[..e.valid_up_to()]))
-        .map_err(|_| NatsError::BadPayload)?;
-    let mut it = text.split(' ');
-    let mut next = || -> Result<u64, NatsError> {
-        it.next()
-            .and_then(|s| s.parse().ok())
-            .ok_or(NatsError::BadPayload)
-    };
+    let mut numbers = payload
+        .split(|&b| b == b' ')
+        .map(|n| -> Result<u64, NatsError> {
+            if n.is_empty() || n.len() > 19 || !n.iter().all(u8::is_ascii_digit) {
+                return Err(NatsError::BadPayload);
+            }
+            Ok(n.iter().fold(0u64, |v, d| v * 10 + u64::from(d - b'0')))
+        });
+    let mut next = || numbers.next().unwrap_or(Err(NatsError::BadPayload));
     Ok(Stamp {
         seq: next()?,
         agent: next()? as usize,

@@ -154,7 +154,7 @@ impl<'a> CallEvent<'a> {
             kind: EventKind::Call {
                 dialog_id: self.dialog.id.clone(),
             },
-            json: to_json(self),
+            json: to_json(self, CALL_EVENT_CAPACITY),
         }
     }
 }
@@ -554,7 +554,7 @@ impl AgentStateEvent<'_> {
             kind: EventKind::AgentState {
                 agent_id: self.user.login_id.clone(),
             },
-            json: to_json(self),
+            json: to_json(self, SMALL_EVENT_CAPACITY),
         }
     }
 }
@@ -673,7 +673,7 @@ impl ApiErrorEvent<'_> {
                 dialog_id: self.dialog_id.map(str::to_owned),
                 request_id: self.finesse_request_id.map(str::to_owned),
             },
-            json: to_json(self),
+            json: to_json(self, SMALL_EVENT_CAPACITY),
         }
     }
 }
@@ -734,7 +734,7 @@ impl SystemInfoEvent<'_> {
     pub fn encode(&self) -> EncodedEvent {
         EncodedEvent {
             kind: EventKind::SystemInfo,
-            json: to_json(self),
+            json: to_json(self, SMALL_EVENT_CAPACITY),
         }
     }
 }
@@ -783,15 +783,25 @@ impl Serialize for SystemInfoEvent<'_> {
     }
 }
 
-fn to_json<T: Serialize>(frame: &T) -> String {
+/// The buffer a call event is written into: a golden call event is 3.8 KB, so
+/// the text is written without growing (and copying) the buffer on the way.
+const CALL_EVENT_CAPACITY: usize = 4096;
+
+/// The buffer of the other events (an agent state event is about 400 bytes).
+const SMALL_EVENT_CAPACITY: usize = 512;
+
+fn to_json<T: Serialize>(frame: &T, capacity: usize) -> String {
     // The views above serialize only strings, numbers, sequences and maps with
-    // string keys, which serde_json cannot fail to write.
-    serde_json::to_string(frame).unwrap_or_else(|e| {
-        format!(
-            r#"{{"channel":"Cisco","topic":"Error","subtopic":"SetAPIError","data":{{"packet":"apierror","data":{{"errorType":"Internal","errorMessage":{:?}}}}}}}"#,
-            e.to_string()
-        )
-    })
+    // string keys, which serde_json cannot fail to write; what it writes is UTF-8.
+    let mut buf = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut buf, frame)
+        .map_err(|e| e.to_string())
+        .and_then(|()| String::from_utf8(buf).map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| {
+            format!(
+                r#"{{"channel":"Cisco","topic":"Error","subtopic":"SetAPIError","data":{{"packet":"apierror","data":{{"errorType":"Internal","errorMessage":{e:?}}}}}}}"#
+            )
+        })
 }
 
 /// Maps one notification, as seen by `agent`, to its event frames.

@@ -190,12 +190,13 @@ impl Serialize for Call<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let actions = e.participant().map_or(&[][..], |p| &p.actions[..]);
+        let twice = Twice::render(e.dialog).map_err(serde::ser::Error::custom)?;
         let mut m = s.serialize_map(Some(9))?;
         m.serialize_entry("ButtonStates", &ButtonStates(actions))?;
         m.serialize_entry("ActionsAllowed", &ActionsAllowed(actions))?;
         m.serialize_entry("ResponseType", &0)?;
         m.serialize_entry("ResponseText", "Success")?;
-        m.serialize_entry("ResponseActual", &ResponseActual(e))?;
+        m.serialize_entry("ResponseActual", &ResponseActual(e, &twice))?;
         m.serialize_entry(
             "CallVariables",
             &CallVariables(&e.dialog.media_properties.call_variables),
@@ -204,7 +205,7 @@ impl Serialize for Call<'_, '_> {
             "ExtendedCallVariables",
             &ExtendedCallVariables(&e.dialog.media_properties.call_variables),
         )?;
-        m.serialize_entry("ResponseFields", &ResponseFields(e))?;
+        m.serialize_entry("ResponseFields", &ResponseFields(e, &twice))?;
         m.serialize_entry("id", &e.dialog.id)?;
         m.end()
     }
@@ -305,13 +306,29 @@ fn rendered_entry(spec: &'static ActionSpec) -> Option<&'static RawValue> {
     entries.get(i)?.as_deref()
 }
 
-struct ResponseActual<'e, 'a>(&'e CallEvent<'a>);
+/// The parts of a call event written twice (in `ResponseActual.dialog` and in
+/// `ResponseFields`), written once by serde_json and then copied as is.
+struct Twice {
+    participants: Box<RawValue>,
+    media: Box<RawValue>,
+}
+
+impl Twice {
+    fn render(d: &Dialog) -> Result<Twice, serde_json::Error> {
+        Ok(Twice {
+            participants: serde_json::value::to_raw_value(&Participants(&d.participants))?,
+            media: serde_json::value::to_raw_value(&MediaView(&d.media_properties))?,
+        })
+    }
+}
+
+struct ResponseActual<'e, 'a>(&'e CallEvent<'a>, &'e Twice);
 
 impl Serialize for ResponseActual<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("dialog", &DialogView(e))?;
+        m.serialize_entry("dialog", &DialogView(e, self.1))?;
         m.serialize_entry(
             "user",
             &UserRef {
@@ -333,7 +350,7 @@ struct UserRef<'a> {
     username: &'a str,
 }
 
-struct DialogView<'e, 'a>(&'e CallEvent<'a>);
+struct DialogView<'e, 'a>(&'e CallEvent<'a>, &'e Twice);
 
 impl Serialize for DialogView<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -344,9 +361,9 @@ impl Serialize for DialogView<'_, '_> {
         entry_opt(&mut m, "callbackNumber", &d.callback_number)?;
         entry_opt(&mut m, "fromAddress", &d.from_address)?;
         m.serialize_entry("id", &d.id)?;
-        m.serialize_entry("mediaProperties", &MediaView(&d.media_properties))?;
+        m.serialize_entry("mediaProperties", &self.1.media)?;
         entry_opt(&mut m, "mediaType", &d.media_type)?;
-        m.serialize_entry("participants", &Participants(&d.participants))?;
+        m.serialize_entry("participants", &self.1.participants)?;
         if let Some(info) = &d.scheduled_callback_info {
             struct Info<'a>(&'a switchboard_finesse::ScheduledCallbackInfo);
             impl Serialize for Info<'_> {
@@ -511,15 +528,15 @@ impl Serialize for ExtendedCallVariables<'_> {
     }
 }
 
-struct ResponseFields<'e, 'a>(&'e CallEvent<'a>);
+struct ResponseFields<'e, 'a>(&'e CallEvent<'a>, &'e Twice);
 
 impl Serialize for ResponseFields<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let d = e.dialog;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("Participants", &Participants(&d.participants))?;
-        m.serialize_entry("MediaProperties", &MediaView(&d.media_properties))?;
+        m.serialize_entry("Participants", &self.1.participants)?;
+        m.serialize_entry("MediaProperties", &self.1.media)?;
         entry_opt(&mut m, "fromAddress", &d.from_address)?;
         entry_opt(&mut m, "mediaType", &d.media_type)?;
         entry_opt(&mut m, "toAddress", &d.to_address)?;

@@ -66,7 +66,11 @@ impl<'a> Elem<'a> {
 
     /// The value of attribute `key` (local name, case-insensitive), unescaped.
     pub(crate) fn attr(&self, key: &str) -> Option<String> {
-        self.start.attributes().flatten().find_map(|a| {
+        // Without the duplicate check (it allocates per element): the first
+        // attribute of that name is taken either way.
+        let mut attributes = self.start.attributes();
+        attributes.with_checks(false);
+        attributes.flatten().find_map(|a| {
             if a.key
                 .local_name()
                 .as_ref()
@@ -305,7 +309,7 @@ impl<'a> XmlReader<'a> {
         }
         let start = usize::try_from(self.inner.buffer_position()).unwrap_or(usize::MAX);
         let rest = self.src.get(start..).unwrap_or("");
-        let Some(lt) = rest.find('<') else {
+        let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) else {
             return Err(self.here(format_args!("document ends inside <{}>", el.raw_name())));
         };
         if !rest[lt..].starts_with("</") {

@@ -154,7 +154,7 @@ impl<'a> CallEvent<'a> {
             kind: EventKind::Call {
                 dialog_id: self.dialog.id.clone(),
             },
-            json: to_json(self),
+            json: to_json(self, CALL_EVENT_CAPACITY),
         }
     }
 }
@@ -190,12 +190,13 @@ impl Serialize for Call<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let actions = e.participant().map_or(&[][..], |p| &p.actions[..]);
+        let twice = Twice::render(e.dialog).map_err(serde::ser::Error::custom)?;
         let mut m = s.serialize_map(Some(9))?;
         m.serialize_entry("ButtonStates", &ButtonStates(actions))?;
         m.serialize_entry("ActionsAllowed", &ActionsAllowed(actions))?;
         m.serialize_entry("ResponseType", &0)?;
         m.serialize_entry("ResponseText", "Success")?;
-        m.serialize_entry("ResponseActual", &ResponseActual(e))?;
+        m.serialize_entry("ResponseActual", &ResponseActual(e, &twice))?;
         m.serialize_entry(
             "CallVariables",
             &CallVariables(&e.dialog.media_properties.call_variables),
@@ -204,7 +205,7 @@ impl Serialize for Call<'_, '_> {
             "ExtendedCallVariables",
             &ExtendedCallVariables(&e.dialog.media_properties.call_variables),
         )?;
-        m.serialize_entry("ResponseFields", &ResponseFields(e))?;
+        m.serialize_entry("ResponseFields", &ResponseFields(e, &twice))?;
         m.serialize_entry("id", &e.dialog.id)?;
         m.end()
     }
@@ -305,13 +306,29 @@ fn rendered_entry(spec: &'static ActionSpec) -> Option<&'static RawValue> {
     entries.get(i)?.as_deref()
 }
 
-struct ResponseActual<'e, 'a>(&'e CallEvent<'a>);
+/// The parts of a call event written twice (in `ResponseActual.dialog` and in
+/// `ResponseFields`), written once by serde_json and then copied as is.
+struct Twice {
+    participants: Box<RawValue>,
+    media: Box<RawValue>,
+}
+
+impl Twice {
+    fn render(d: &Dialog) -> Result<Twice, serde_json::Error> {
+        Ok(Twice {
+            participants: serde_json::value::to_raw_value(&Participants(&d.participants))?,
+            media: serde_json::value::to_raw_value(&MediaView(&d.media_properties))?,
+        })
+    }
+}
+
+struct ResponseActual<'e, 'a>(&'e CallEvent<'a>, &'e Twice);
 
 impl Serialize for ResponseActual<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("dialog", &DialogView(e))?;
+        m.serialize_entry("dialog", &DialogView(e, self.1))?;
         m.serialize_entry(
             "user",
             &UserRef {
@@ -333,7 +350,7 @@ struct UserRef<'a> {
     username: &'a str,
 }
 
-struct DialogView<'e, 'a>(&'e CallEvent<'a>);
+struct DialogView<'e, 'a>(&'e CallEvent<'a>, &'e Twice);
 
 impl Serialize for DialogView<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -344,9 +361,9 @@ impl Serialize for DialogView<'_, '_> {
         entry_opt(&mut m, "callbackNumber", &d.callback_number)?;
         entry_opt(&mut m, "fromAddress", &d.from_address)?;
         m.serialize_entry("id", &d.id)?;
-        m.serialize_entry("mediaProperties", &MediaView(&d.media_properties))?;
+        m.serialize_entry("mediaProperties", &self.1.media)?;
         entry_opt(&mut m, "mediaType", &d.media_type)?;
-        m.serialize_entry("participants", &Participants(&d.participants))?;
+        m.serialize_entry("participants", &self.1.participants)?;
         if let Some(info) = &d.scheduled_callback_info {
             struct Info<'a>(&'a switchboard_finesse::ScheduledCallbackInfo);
             impl Serialize for Info<'_> {
@@ -511,15 +528,15 @@ impl Serialize for ExtendedCallVariables<'_> {
     }
 }
 
-struct ResponseFields<'e, 'a>(&'e CallEvent<'a>);
+struct ResponseFields<'e, 'a>(&'e CallEvent<'a>, &'e Twice);
 
 impl Serialize for ResponseFields<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let d = e.dialog;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("Participants", &Participants(&d.participants))?;
-        m.serialize_entry("MediaProperties", &MediaView(&d.media_properties))?;
+        m.serialize_entry("Participants", &self.1.participants)?;
+        m.serialize_entry("MediaProperties", &self.1.media)?;
         entry_opt(&mut m, "fromAddress", &d.from_address)?;
         entry_opt(&mut m, "mediaType", &d.media_type)?;
         entry_opt(&mut m, "toAddress", &d.to_address)?;
@@ -554,7 +571,7 @@ impl AgentStateEvent<'_> {
             kind: EventKind::AgentState {
                 agent_id: self.user.login_id.clone(),
             },
-            json: to_json(self),
+            json: to_json(self, SMALL_EVENT_CAPACITY),
         }
     }
 }
@@ -673,7 +690,7 @@ impl ApiErrorEvent<'_> {
                 dialog_id: self.dialog_id.map(str::to_owned),
                 request_id: self.finesse_request_id.map(str::to_owned),
             },
-            json: to_json(self),
+            json: to_json(self, SMALL_EVENT_CAPACITY),
         }
     }
 }
@@ -734,7 +751,7 @@ impl SystemInfoEvent<'_> {
     pub fn encode(&self) -> EncodedEvent {
         EncodedEvent {
             kind: EventKind::SystemInfo,
-            json: to_json(self),
+            json: to_json(self, SMALL_EVENT_CAPACITY),
         }
     }
 }
@@ -783,15 +800,25 @@ impl Serialize for SystemInfoEvent<'_> {
     }
 }
 
-fn to_json<T: Serialize>(frame: &T) -> String {
+/// The buffer a call event is written into: a golden call event is 3.8 KB, so
+/// the text is written without growing (and copying) the buffer on the way.
+const CALL_EVENT_CAPACITY: usize = 4096;
+
+/// The buffer of the other events (an agent state event is about 400 bytes).
+const SMALL_EVENT_CAPACITY: usize = 512;
+
+fn to_json<T: Serialize>(frame: &T, capacity: usize) -> String {
     // The views above serialize only strings, numbers, sequences and maps with
-    // string keys, which serde_json cannot fail to write.
-    serde_json::to_string(frame).unwrap_or_else(|e| {
-        format!(
-            r#"{{"channel":"Cisco","topic":"Error","subtopic":"SetAPIError","data":{{"packet":"apierror","data":{{"errorType":"Internal","errorMessage":{:?}}}}}}}"#,
-            e.to_string()
-        )
-    })
+    // string keys, which serde_json cannot fail to write; what it writes is UTF-8.
+    let mut buf = Vec::with_capacity(capacity);
+    serde_json::to_writer(&mut buf, frame)
+        .map_err(|e| e.to_string())
+        .and_then(|()| String::from_utf8(buf).map_err(|e| e.to_string()))
+        .unwrap_or_else(|e| {
+            format!(
+                r#"{{"channel":"Cisco","topic":"Error","subtopic":"SetAPIError","data":{{"packet":"apierror","data":{{"errorType":"Internal","errorMessage":{e:?}}}}}}}"#
+            )
+        })
 }
 
 /// Maps one notification, as seen by `agent`, to its event frames.

@@ -106,7 +106,7 @@ pub fn parse_update(xml: &str) -> Result<Update, Error> {
 
 fn read_message<'a>(r: &mut XmlReader<'a>, msg: &Elem<'a>) -> Result<Notification, Error> {
     let mut found: Option<Notification> = None;
-    let from = msg.attr("from");
+    let mut from = msg.attr("from");
     while let Some(event) = r.child(msg)? {
         if event.name().as_bytes() != b"event" || found.is_some() {
             r.skip(&event)?;
@@ -117,23 +117,24 @@ fn read_message<'a>(r: &mut XmlReader<'a>, msg: &Elem<'a>) -> Result<Notificatio
                 r.skip(&items)?;
                 continue;
             }
-            let node = items.attr("node");
+            let mut node = items.attr("node");
             while let Some(item) = r.child(&items)? {
                 if item.name().as_bytes() != b"item" || found.is_some() {
                     r.skip(&item)?;
                     continue;
                 }
-                let item_id = item.attr("id");
+                let mut item_id = item.attr("id");
                 while let Some(payload) = r.child(&item)? {
                     if payload.name().as_bytes() != b"notification" || found.is_some() {
                         r.skip(&payload)?;
                         continue;
                     }
                     let update = read_payload(r, &payload)?;
+                    // The first notification is the one kept: the rest are skipped.
                     found = Some(Notification {
-                        node: node.clone(),
-                        item_id: item_id.clone(),
-                        from: from.clone(),
+                        node: node.take(),
+                        item_id: item_id.take(),
+                        from: from.take(),
                         update,
                     });
                 }

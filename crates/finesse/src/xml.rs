@@ -66,7 +66,11 @@ impl<'a> Elem<'a> {
 
     /// The value of attribute `key` (local name, case-insensitive), unescaped.
     pub(crate) fn attr(&self, key: &str) -> Option<String> {
-        self.start.attributes().flatten().find_map(|a| {
+        // Without the duplicate check (it allocates per element): the first
+        // attribute of that name is taken either way.
+        let mut attributes = self.start.attributes();
+        attributes.with_checks(false);
+        attributes.flatten().find_map(|a| {
             if a.key
                 .local_name()
                 .as_ref()
@@ -305,7 +309,7 @@ impl<'a> XmlReader<'a> {
         }
         let start = usize::try_from(self.inner.buffer_position()).unwrap_or(usize::MAX);
         let rest = self.src.get(start..).unwrap_or("");
-        let Some(lt) = rest.find('<') else {
+        let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) else {
             return Err(self.here(format_args!("document ends inside <{}>", el.raw_name())));
         };
         if !rest[lt..].starts_with("</") {
@@ -464,42 +468,44 @@ fn is_xml_name(name: &[u8]) -> bool {
 /// Resolves the entities of escaped XML text. The five predefined entities
 /// (all a Finesse payload uses) are resolved in one pass; anything else
 /// (character references) goes to `quick_xml::escape::unescape`.
+///
+/// Escaped markup has an entity every few bytes (a golden payload: 424 in
+/// 4 KB), so the runs between them are found with a plain byte loop: a
+/// `memchr` call per run costs more than it saves on runs this short.
 pub(crate) fn unescape(text: &str) -> Result<Cow<'_, str>, String> {
     let bytes = text.as_bytes();
     let Some(first) = memchr::memchr(b'&', bytes) else {
         return Ok(Cow::Borrowed(text));
     };
     let mut out = String::with_capacity(text.len());
-    out.push_str(&text[..first]);
-    // `i` is always on an `&` (ASCII), and every entity ends on `;`, so the
-    // slices below are on character boundaries.
+    // `run` starts the text not yet copied; `i` only stops on an `&` (ASCII),
+    // and every entity ends on `;`, so the slices are on character boundaries.
+    let mut run = 0;
     let mut i = first;
-    loop {
+    while i < bytes.len() {
+        if bytes[i] != b'&' {
+            i += 1;
+            continue;
+        }
         let (len, ch) = match &bytes[i + 1..] {
-            [b'l', b't', b';', ..] => (4, "<"),
-            [b'g', b't', b';', ..] => (4, ">"),
-            [b'a', b'm', b'p', b';', ..] => (5, "&"),
-            [b'q', b'u', b'o', b't', b';', ..] => (6, "\""),
-            [b'a', b'p', b'o', b's', b';', ..] => (6, "'"),
+            [b'l', b't', b';', ..] => (4, '<'),
+            [b'g', b't', b';', ..] => (4, '>'),
+            [b'a', b'm', b'p', b';', ..] => (5, '&'),
+            [b'q', b'u', b'o', b't', b';', ..] => (6, '"'),
+            [b'a', b'p', b'o', b's', b';', ..] => (6, '\''),
             _ => {
                 return quick_xml::escape::unescape(text)
                     .map(|c| Cow::Owned(c.into_owned()))
                     .map_err(|e| format!("bad escape: {e}"));
             }
         };
-        out.push_str(ch);
+        out.push_str(&text[run..i]);
+        out.push(ch);
         i += len;
-        match memchr::memchr(b'&', &bytes[i..]) {
-            Some(n) => {
-                out.push_str(&text[i..i + n]);
-                i += n;
-            }
-            None => {
-                out.push_str(&text[i..]);
-                return Ok(Cow::Owned(out));
-            }
-        }
+        run = i;
     }
+    out.push_str(&text[run..]);
+    Ok(Cow::Owned(out))
 }
 
 #[cfg(test)]
@@ -531,5 +537,30 @@ mod tests {
         );
         assert!(unescape("a &bogus; b").is_err());
         assert!(unescape("a & b").is_err());
+    }
+
+    proptest::proptest! {
+        /// The same result as quick-xml's unescape, on text dense in entities.
+        #[test]
+        fn unescape_agrees_with_quick_xml(
+            parts in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("&lt;".to_owned()),
+                    proptest::strategy::Just("&gt;".to_owned()),
+                    proptest::strategy::Just("&amp;".to_owned()),
+                    proptest::strategy::Just("&quot;".to_owned()),
+                    proptest::strategy::Just("&apos;".to_owned()),
+                    proptest::strategy::Just("&#233;".to_owned()),
+                    proptest::strategy::Just("&".to_owned()),
+                    "[a-z;é ]{0,6}",
+                ],
+                0..40,
+            )
+        ) {
+            let text = parts.concat();
+            let ours = unescape(&text).map(|c| c.into_owned()).ok();
+            let theirs = quick_xml::escape::unescape(&text).map(|c| c.into_owned()).ok();
+            proptest::prop_assert_eq!(ours, theirs);
+        }
     }
 }

@@ -51,6 +51,39 @@ impl Topic {
             Topic::All => None,
         }
     }
+
+    /// True when the topic's text parses back to this topic: its id is 1 to 64 characters of
+    /// `A-Z a-z 0-9 . _ -` (always true for [`Topic::All`]). A topic built from an id found
+    /// elsewhere (a Finesse id) may not be; such a topic has no stream.
+    pub fn is_valid(&self) -> bool {
+        self.id().is_none_or(|id| valid_id(id).is_ok())
+    }
+}
+
+/// Checks a topic id: not empty, at most 64 characters, only `A-Z a-z 0-9 . _ -`.
+/// On failure, the length in characters when that is what is wrong.
+fn valid_id(id: &str) -> Result<(), IdProblem> {
+    if id.is_empty() {
+        return Err(IdProblem::Empty);
+    }
+    let len = id.chars().count();
+    if len > MAX_TOPIC_ID_LEN {
+        return Err(IdProblem::TooLong(len));
+    }
+    if !id
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+    {
+        return Err(IdProblem::Invalid);
+    }
+    Ok(())
+}
+
+/// What [`valid_id`] found wrong.
+enum IdProblem {
+    Empty,
+    TooLong(usize),
+    Invalid,
 }
 
 impl fmt::Display for Topic {
@@ -82,23 +115,15 @@ impl FromStr for Topic {
                 return Err(TopicError::UnknownKind { topic: echo(text) });
             }
         };
-        if id.is_empty() {
-            return Err(TopicError::EmptyId { topic: echo(text) });
-        }
-        let len = id.chars().count();
-        if len > MAX_TOPIC_ID_LEN {
-            return Err(TopicError::IdTooLong {
+        match valid_id(id) {
+            Ok(()) => Ok(make(id.to_owned())),
+            Err(IdProblem::Empty) => Err(TopicError::EmptyId { topic: echo(text) }),
+            Err(IdProblem::TooLong(len)) => Err(TopicError::IdTooLong {
                 topic: echo(text),
                 len,
-            });
+            }),
+            Err(IdProblem::Invalid) => Err(TopicError::InvalidId { topic: echo(text) }),
         }
-        if !id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
-        {
-            return Err(TopicError::InvalidId { topic: echo(text) });
-        }
-        Ok(make(id.to_owned()))
     }
 }
 
@@ -169,5 +194,44 @@ impl TopicError {
     /// A [`TopicError::NotAString`] for a JSON entry of `topics`.
     pub(crate) fn not_a_string(json: &str) -> TopicError {
         TopicError::NotAString { topic: echo(json) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Topic;
+    use proptest::prelude::*;
+
+    /// `is_valid` is exactly "the text parses back to the same topic".
+    fn round_trips(t: &Topic) -> bool {
+        t.to_string().parse::<Topic>().as_ref() == Ok(t)
+    }
+
+    #[test]
+    fn is_valid_is_the_round_trip() {
+        let long = "a".repeat(64);
+        let too_long = "a".repeat(65);
+        let ids = [
+            "1001001", "a.b_c-D", "", " ", "a b", "a/b", "é", "x\u{0}", &long, &too_long, "all",
+        ];
+        for id in ids {
+            for t in [
+                Topic::Agent(id.into()),
+                Topic::Team(id.into()),
+                Topic::Dialog(id.into()),
+                Topic::Queue(id.into()),
+            ] {
+                assert_eq!(t.is_valid(), round_trips(&t), "{t:?}");
+            }
+        }
+        assert!(Topic::All.is_valid());
+    }
+
+    proptest! {
+        #[test]
+        fn is_valid_matches_the_parser(id in ".{0,70}") {
+            let t = Topic::Dialog(id);
+            prop_assert_eq!(t.is_valid(), round_trips(&t));
+        }
     }
 }

@@ -55,7 +55,7 @@ pub fn route(change: &Change, cache: &StateCache) -> Vec<Topic> {
         Change::System { .. } => {}
     }
     // Ids that a topic cannot carry (odd characters from Finesse) are not routed.
-    topics.retain(|t| t.to_string().parse::<Topic>().as_ref() == Ok(t));
+    topics.retain(Topic::is_valid);
     topics
 }
 

@@ -96,7 +96,7 @@ impl Stream {
         if limits.size == 0 {
             return;
         }
-        self.bytes += frame.len();
+        self.bytes += frame.text_len();
         self.history.push_back((offset, now, frame));
         while self.history.len() > limits.size {
             self.pop();
@@ -106,7 +106,7 @@ impl Stream {
 
     fn pop(&mut self) {
         if let Some((_, _, f)) = self.history.pop_front() {
-            self.bytes -= f.len();
+            self.bytes -= f.text_len();
         }
     }
 
@@ -147,19 +147,29 @@ impl Stream {
 
 /// Appends `,"stream":..,"offset":..,"epoch":..` to an event frame (a JSON
 /// object), once per stream: every subscriber of that stream shares the result.
+/// The frame is written in one piece (one allocation, one copy of the event).
 pub fn stamp(event_json: &str, stream: &Topic, offset: u64, epoch: &str) -> Wire {
     let body = event_json.trim_end();
     let body = body.strip_suffix('}').unwrap_or(body);
-    let mut out = String::with_capacity(body.len() + 80);
-    out.push_str(body);
     // Topics are `[a-z]+/[A-Za-z0-9._-]+` or `all`, epochs hex and '-': no
     // escaping needed.
-    use std::fmt::Write;
-    let _ = write!(
-        out,
-        r#","stream":"{stream}","offset":{offset},"epoch":"{epoch}"}}"#
-    );
-    Wire::from(out)
+    let mut digits = itoa::Buffer::new();
+    let (kind, slash, id) = match stream.id() {
+        Some(id) => (stream.kind(), "/", id),
+        None => (stream.kind(), "", ""),
+    };
+    Wire::concat(&[
+        body,
+        r#","stream":""#,
+        kind,
+        slash,
+        id,
+        r#"","offset":"#,
+        digits.format(offset),
+        r#","epoch":""#,
+        epoch,
+        r#""}"#,
+    ])
 }
 
 /// The same frame with `data.source` replaced (`"replay"` for resumed events).
@@ -172,11 +182,7 @@ pub fn with_source(frame: &str, source: &str) -> Wire {
     let Some(len) = frame[start..].find('"') else {
         return Wire::from(frame);
     };
-    let mut out = String::with_capacity(frame.len() + source.len());
-    out.push_str(&frame[..start]);
-    out.push_str(source);
-    out.push_str(&frame[start + len..]);
-    Wire::from(out)
+    Wire::concat(&[&frame[..start], source, &frame[start + len..]])
 }
 
 #[cfg(test)]

@@ -10,40 +10,49 @@ use std::fmt;
 use std::ops::Deref;
 
 use bytes::Bytes;
-use tungstenite::Utf8Bytes;
 use tungstenite::protocol::frame::FrameHeader;
 use tungstenite::protocol::frame::coding::{Data, OpCode};
 
-/// A text frame: the JSON text, and the same text framed for the wire
-/// (RFC 6455 header, unmasked, final), sharing one reference-counted buffer.
+/// A text frame: the RFC 6455 header (unmasked, final) and the JSON text in
+/// one reference-counted buffer.
+///
+/// The buffer is only ever filled from `&str`s, so the payload is UTF-8: it is
+/// not checked when the frame is built (the hub builds one per event and
+/// stream), only when the text is read back ([`Wire::as_str`]; replays, tests).
 #[derive(Clone, PartialEq, Eq)]
 pub struct Wire {
     /// Header + payload.
     frame: Bytes,
-    /// The payload, checked as UTF-8 once.
-    text: Utf8Bytes,
+    /// Where the payload starts in `frame`.
+    header_len: usize,
 }
 
 impl Wire {
     /// Frames `text`.
     pub fn new(text: &str) -> Wire {
+        Wire::concat(&[text])
+    }
+
+    /// Frames the concatenation of `parts`: one allocation and one copy of
+    /// each part, header included.
+    pub(crate) fn concat(parts: &[&str]) -> Wire {
         let header = FrameHeader {
             opcode: OpCode::Data(Data::Text),
             ..FrameHeader::default()
         };
-        let length = text.len() as u64;
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        let length = len as u64;
         let header_len = header.len(length);
-        let mut buf = Vec::with_capacity(header_len + text.len());
+        let mut buf = Vec::with_capacity(header_len + len);
         // Formatting into a Vec cannot fail.
         let _ = header.format(length, &mut buf);
-        buf.extend_from_slice(text.as_bytes());
-        let frame = Bytes::from(buf);
-        let text = match Utf8Bytes::try_from(frame.slice(header_len..)) {
-            Ok(text) => text,
-            // Unreachable: the bytes are those of a `&str`.
-            Err(_) => Utf8Bytes::from(text.to_owned()),
-        };
-        Wire { frame, text }
+        for part in parts {
+            buf.extend_from_slice(part.as_bytes());
+        }
+        Wire {
+            frame: Bytes::from(buf),
+            header_len,
+        }
     }
 
     /// A frame of static text.
@@ -51,9 +60,12 @@ impl Wire {
         Wire::new(text)
     }
 
-    /// The JSON text.
+    /// The JSON text (checked as UTF-8 on each call; it always is).
     pub fn as_str(&self) -> &str {
-        self.text.as_str()
+        self.frame
+            .get(self.header_len..)
+            .and_then(|payload| std::str::from_utf8(payload).ok())
+            .unwrap_or_default()
     }
 
     /// The bytes to write to the socket: header and payload.
@@ -64,6 +76,11 @@ impl Wire {
     /// Bytes on the wire (header included): what queues are bounded by.
     pub fn wire_len(&self) -> usize {
         self.frame.len()
+    }
+
+    /// Bytes of the JSON text (without the header).
+    pub fn text_len(&self) -> usize {
+        self.frame.len() - self.header_len
     }
 }
 

@@ -169,6 +169,10 @@ NATS: nats-server with `websocket { listen: \"127.0.0.1:8443\", no_tls: true }`,
   switchboard-bench fanout --target nats --scenario s1 --window 64
 Events are PUBs of --payload-bytes (1024) from one publisher connection; latency from the PUB.
 
+The minimal broadcast server (issue 7's reference point) speaks the same NATS subset:
+  switchboard-bench minimal-server --listen 127.0.0.1:18500 &
+  switchboard-bench fanout --target nats --url ws://127.0.0.1:18500 --scenario s1 --payload-bytes 406
+
 Lost and duplicated events: every live event must carry the next offset of its stream (Switchboard:
 `offset` after the snapshot's; NATS: a per-subject number in the payload); reported per run, must be 0.
 The server's CPU and VmRSS are read from /proc/<pid> (--server-pid, or the process listening on the

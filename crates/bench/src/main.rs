@@ -32,8 +32,8 @@ enum Command {
     /// Scenarios s1 (closed loop), s2 (fixed rate), idle (memory).
     Fanout(Box<switchboard_bench::fanout::Args>),
     /// The reference point for `fanout`: a minimal tokio + tungstenite
-    /// broadcast server (frames once, writes straight to idle sockets,
-    /// coalesces what queued), driven with `fanout --target nats`.
+    /// broadcast server (frames once, writes everything queued meanwhile in
+    /// one vectored write), driven with `fanout --target nats`.
     MinimalServer(switchboard_bench::minimal::Args),
 }
 

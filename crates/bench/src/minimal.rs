@@ -3,12 +3,14 @@
 //! tool as Switchboard.
 //!
 //! It does what the issue says made the minimal server fast, and nothing
-//! else: each message is framed once into shared bytes; a subscriber whose
-//! socket is idle is written to straight from the publishing task with a
-//! non-blocking `try_write`; only when the socket would block do frames queue
-//! (bounded in bytes), and the subscriber's writer task then writes everything
-//! that queued meanwhile in one vectored write. No sign-in, no state, no
-//! history, no offsets.
+//! else: each message is framed once into shared bytes and queued for every
+//! subscriber (bounded in bytes); the subscriber's writer task writes
+//! everything that queued meanwhile in one vectored, non-blocking write. No
+//! sign-in, no state, no history, no offsets. With `--direct` (the issue's
+//! words read literally), a subscriber with nothing queued is written to
+//! straight from the publishing task with a non-blocking `try_write`, and
+//! frames queue only when its socket would block: one `send` per delivery
+//! while the sockets keep up (docs/performance.md has both measured).
 //!
 //! To be driven by `switchboard-bench fanout --target nats`, it speaks the
 //! few NATS operations that tool uses, over WebSocket: a client's first frame

@@ -71,6 +71,12 @@ async fn every_event_reaches_every_subscriber_once_in_order() {
             "{scenario}: {r:?}"
         );
         assert_eq!(r.first_error, None, "{scenario}");
+        // Every matched delivery also has its latency from the notification's
+        // creation (the simulator's stateChangeTime, read from the event).
+        let created = r
+            .created_latency_us
+            .unwrap_or_else(|| panic!("{scenario}: no creation latency: {r:?}"));
+        assert_eq!(created.count, r.latency_us.count, "{scenario}: {r:?}");
         assert!(
             r.server_cpu_s > 0.0,
             "{scenario}: the server's CPU was read: {r:?}"

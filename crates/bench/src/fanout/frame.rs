@@ -3,7 +3,8 @@
 //! An event frame is the event JSON with `,"stream":..,"offset":..,"epoch":..`
 //! appended by the hub (`switchboard_core::hub::stamp`), so the stream and the
 //! offset are the last keys of the object; the fields the benchmark needs from
-//! `data` (`source`, `agentId`, `state`, `reasonCodeId`) are plain strings. A key in quotes
+//! `data` (`source`, `agentId`, `state`, `reasonCodeId`, `stateChangeTime`)
+//! are plain strings. A key in quotes
 //! followed by `:` cannot occur inside a JSON string value (the quotes would
 //! be escaped there), so a substring search finds exactly the key. The first
 //! `"subtopic"` is the top-level one: the writer's key order is `channel,
@@ -44,6 +45,9 @@ pub struct EventFrame<'a> {
     pub state: Option<&'a str>,
     /// `data.reasonCodeId` (agent events, NOT_READY with a reason).
     pub reason_code_id: Option<&'a str>,
+    /// `data.stateChangeTime` (agent events): when Finesse (the simulator)
+    /// made the change, RFC 3339 UTC.
+    pub state_change_time: Option<&'a str>,
 }
 
 impl EventFrame<'_> {
@@ -62,6 +66,7 @@ struct Keys {
     agent_id: memmem::Finder<'static>,
     state: memmem::Finder<'static>,
     reason_code_id: memmem::Finder<'static>,
+    state_change_time: memmem::Finder<'static>,
 }
 
 fn keys() -> &'static Keys {
@@ -74,6 +79,7 @@ fn keys() -> &'static Keys {
         agent_id: memmem::Finder::new(br#""agentId":"#),
         state: memmem::Finder::new(br#""state":"#),
         reason_code_id: memmem::Finder::new(br#""reasonCodeId":"#),
+        state_change_time: memmem::Finder::new(br#""stateChangeTime":"#),
     })
 }
 
@@ -81,11 +87,110 @@ fn keys() -> &'static Keys {
 /// "epoch":..}`) starts at most: stream names and epochs are short.
 const STAMP_TAIL: usize = 192;
 
-/// Reads a text frame. Each key is looked for where the writer puts it (the
-/// stamp at the end, `source` first in `data`, the agent fields in their
-/// order), falling back to the whole frame, so a frame costs a few short
-/// searches rather than a scan of the whole text per key.
+/// Reads a text frame.
+///
+/// A live agent event as Switchboard writes it is read by
+/// [`scan_agent_event`] with prefix comparisons where the writer's order
+/// fixes the position and three short searches where optional fields come
+/// between; anything else (another order, another event, a control frame)
+/// goes through the general scan, where each key is looked for where the
+/// writer puts it (the stamp at the end, `source` first in `data`, the agent
+/// fields in their order), falling back to the whole frame.
 pub fn scan(text: &str) -> Frame<'_> {
+    match scan_agent_event(text) {
+        Some(e) => Frame::Event(e),
+        None => scan_general(text),
+    }
+}
+
+/// The start of every agent event Switchboard writes, up to `source`'s value.
+const AGENT_EVENT: &str =
+    r#"{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{"source":"#;
+
+/// An agent event in the writer's order (`AgentStateEvent` in
+/// `switchboard_core::event`, then the hub's stamp): `source` and `agentId`
+/// first in `data`, then `state`, `reasonCodeId` and `stateChangeTime` after
+/// optional fields, and the stamp `"stream":..,"offset":..,"epoch":".."}` as
+/// the last keys. `None` when the frame is not exactly that, so that the
+/// general scan reads it; a frame it reads gives the same fields as the
+/// general scan (tested against it).
+pub fn scan_agent_event(text: &str) -> Option<EventFrame<'_>> {
+    let k = keys();
+    let rest = text.strip_prefix(AGENT_EVENT)?;
+    let (source, rest) = quoted(rest)?;
+    let rest = rest.strip_prefix(r#","agentId":"#)?;
+    let (agent_id, rest) = quoted(rest)?;
+    let (stream, offset, data) = stamp_at_end(rest)?;
+    // `state` after the optional name and extension fields.
+    let at = k.state.find(data.as_bytes())?;
+    let (state, rest) = quoted(&data[at + k.state.needle().len()..])?;
+    let rest = match rest.strip_prefix(r#","pendingState":"#) {
+        Some(pending) => quoted(pending)?.1,
+        None => rest,
+    };
+    let (reason_code_id, rest) = match rest.strip_prefix(r#","reasonCodeId":"#) {
+        Some(r) => {
+            let (id, rest) = quoted(r)?;
+            (Some(id), rest)
+        }
+        None => (None, rest),
+    };
+    // `stateChangeTime` after the optional `reasonCode` object.
+    let state_change_time = match k.state_change_time.find(rest.as_bytes()) {
+        Some(at) => Some(quoted(&rest[at + k.state_change_time.needle().len()..])?.0),
+        None => None,
+    };
+    Some(EventFrame {
+        stream,
+        offset,
+        source,
+        subtopic: "SetAgentState",
+        agent_id: Some(agent_id),
+        state: Some(state),
+        reason_code_id,
+        state_change_time,
+    })
+}
+
+/// A JSON string without escapes at the start of `text`: its value and what
+/// follows its closing quote.
+fn quoted(text: &str) -> Option<(&str, &str)> {
+    let rest = text.strip_prefix('"')?;
+    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+    (rest.as_bytes()[end] == b'"').then(|| (&rest[..end], &rest[end + 1..]))
+}
+
+/// The hub's stamp at the end of `text` (`,"stream":"S","offset":N,"epoch":"E"}`,
+/// all without escapes): the stream, the offset, and `text` before the stamp.
+fn stamp_at_end(text: &str) -> Option<(&str, u64, &str)> {
+    let body = text.strip_suffix("\"}")?;
+    let epoch_at = memchr::memrchr2(b'"', b'\\', body.as_bytes())?;
+    if body.as_bytes()[epoch_at] != b'"' {
+        return None;
+    }
+    let body = body[..epoch_at].strip_suffix(r#","epoch":"#)?;
+    let digits = body.bytes().rev().take_while(u8::is_ascii_digit).count();
+    if digits == 0 || digits > 19 {
+        return None;
+    }
+    let offset = body[body.len() - digits..].bytes().fold(0u64, |v, d| {
+        v.wrapping_mul(10).wrapping_add(u64::from(d - b'0'))
+    });
+    let body = body[..body.len() - digits].strip_suffix(r#","offset":"#)?;
+    let body = body.strip_suffix('"')?;
+    let stream_at = memchr::memrchr2(b'"', b'\\', body.as_bytes())?;
+    if body.as_bytes()[stream_at] != b'"' {
+        return None;
+    }
+    let stream = &body[stream_at + 1..];
+    let body = body[..stream_at].strip_suffix(r#","stream":"#)?;
+    // The event's closing brace, before the stamp.
+    let body = body.strip_suffix('}')?;
+    Some((stream, offset, body))
+}
+
+/// The general scan: see [`scan`].
+fn scan_general(text: &str) -> Frame<'_> {
     let k = keys();
     let sub_at = k.subtopic.find(text.as_bytes());
     let subtopic = sub_at
@@ -108,7 +213,8 @@ pub fn scan(text: &str) -> Frame<'_> {
             let (source, from) = find_str_from(text, from, &k.source);
             let (agent_id, from) = find_str_from(text, from, &k.agent_id);
             let (state, from) = find_str_from(text, from, &k.state);
-            let (reason_code_id, _) = find_str_from(text, from, &k.reason_code_id);
+            let (reason_code_id, from) = find_str_from(text, from, &k.reason_code_id);
+            let (state_change_time, _) = find_str_from(text, from, &k.state_change_time);
             Frame::Event(EventFrame {
                 stream,
                 offset,
@@ -117,6 +223,7 @@ pub fn scan(text: &str) -> Frame<'_> {
                 agent_id,
                 state,
                 reason_code_id,
+                state_change_time,
             })
         }
         None => Frame::Control { subtopic },
@@ -202,7 +309,7 @@ mod tests {
 
     #[test]
     fn agent_event() {
-        let f = r#"{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{"source":"event","agentId":"1001001","state":"NOT_READY","reasonCodeId":"10007","pendingState":"READY","event":"NOT_READY"},"stream":"all","offset":12,"epoch":"ab-1"}"#;
+        let f = r#"{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{"source":"event","agentId":"1001001","state":"NOT_READY","reasonCodeId":"10007","reasonCode":{"id":"10007"},"stateChangeTime":"2026-11-24T13:05:09.123Z","pendingState":"READY","event":"NOT_READY"},"stream":"all","offset":12,"epoch":"ab-1"}"#;
         let Frame::Event(e) = scan(f) else {
             panic!("not an event")
         };
@@ -213,7 +320,67 @@ mod tests {
         assert_eq!(e.agent_id, Some("1001001"));
         assert_eq!(e.state, Some("NOT_READY"));
         assert_eq!(e.reason_code_id, Some("10007"));
+        assert_eq!(e.state_change_time, Some("2026-11-24T13:05:09.123Z"));
         assert!(e.is_live());
+    }
+
+    /// Agent events as the writer varies them: optional fields present or
+    /// not, escapes in names, other streams, a top-level `requestId`.
+    fn agent_event_variants() -> Vec<String> {
+        let mut out = Vec::new();
+        for names in [
+            r#","loginName":"aokafor","firstName":"Amara","lastName":"Okafor","extension":"5004""#,
+            r#","firstName":"A \"state\": name""#,
+            "",
+        ] {
+            for pending in ["", r#","pendingState":"READY""#] {
+                for reason in [
+                    "",
+                    r#","reasonCodeId":"10007""#,
+                    r#","reasonCodeId":"10007","reasonCode":{"id":"10007","label":"a}b","category":"NOT_READY"}"#,
+                ] {
+                    for time in ["", r#","stateChangeTime":"2026-11-24T09:30:00.120Z""#] {
+                        for (stream, tail) in [
+                            ("all", ""),
+                            ("team/5000", r#","requestId":"c-1""#),
+                            ("agent/1001004", ""),
+                        ] {
+                            out.push(format!(
+                                r#"{{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{{"source":"event","agentId":"1001004"{names},"state":"NOT_READY"{pending}{reason}{time},"roles":["Agent"],"teamId":"5000","event":"NOT_READY"}}{tail},"stream":"{stream}","offset":9876543210,"epoch":"19a-3"}}"#
+                            ));
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_fast_path_reads_what_the_general_scan_reads() {
+        let variants = agent_event_variants();
+        let mut fast = 0;
+        for f in &variants {
+            let general = scan_general(f);
+            assert!(matches!(general, Frame::Event(_)), "{f}");
+            if let Some(e) = scan_agent_event(f) {
+                fast += 1;
+                assert_eq!(Frame::Event(e), general, "{f}");
+            } else {
+                // Only the frame with a top-level key after `data` leaves the fast path.
+                assert!(f.contains("requestId"), "{f}");
+            }
+        }
+        assert_eq!(fast, variants.len() * 2 / 3);
+        // Cut anywhere, a frame is never misread by the fast path.
+        let f = &variants[5];
+        for end in 0..f.len() {
+            if let Some(cut) = f.get(..end)
+                && let Some(e) = scan_agent_event(cut)
+            {
+                panic!("read {e:?} from a cut frame {cut}");
+            }
+        }
     }
 
     #[test]

@@ -21,7 +21,12 @@
 //! simulator's REST ([`switchboard::Driver`]); on NATS, `PUB`s of
 //! `--payload-bytes` from one publishing connection ([`nats::Publisher`]).
 //! Latency is from the moment the benchmark sends the request (the PUT to the
-//! simulator, or the PUB) to the moment a client has read the frame.
+//! simulator, or the PUB) to the moment a client has read the frame. For
+//! Switchboard it is also reported from the notification's creation: the
+//! event's `stateChangeTime`, which the simulator sets when it applies the
+//! PUT and makes the notification (millisecond resolution), to the client's
+//! wall clock at the read. That is the latency the broker is responsible
+//! for; the first one adds the simulator's REST round trip.
 
 pub mod accounting;
 pub mod board;
@@ -163,7 +168,8 @@ client count), then
   switchboard-bench fanout --scenario s1 --window 64 --jwt-secret SECRET
 Events are agent-state changes: PUT /finesse/api/User/{id} on the simulator, NOT_READY with a reason
 code that names the change (10000 + k); agents 1001001-1001010 are set READY before each run.
-Latency: from sending the PUT to a client reading the event frame.
+Latency: from sending the PUT to a client reading the event frame, and (the line under the table)
+from the notification's creation (the event's stateChangeTime, 1 ms resolution) to the read.
 
 NATS: nats-server with `websocket { listen: \"127.0.0.1:8443\", no_tls: true }`, then
   switchboard-bench fanout --target nats --scenario s1 --window 64
@@ -338,6 +344,14 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<RunReport>> {
                     report.server_cpu_pct,
                     report.server_rss_per_conn_bytes,
                 );
+                if let Some(p) = report.created_latency_us {
+                    eprintln!(
+                        "    from the notification's creation: p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+                        p.p50 as f64 / 1000.0,
+                        p.p99 as f64 / 1000.0,
+                        p.max as f64 / 1000.0
+                    );
+                }
                 if let Some(p) = report.put_rtt_us {
                     eprintln!(
                         "    driver: {} events, PUT round trip p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
@@ -493,7 +507,9 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
     for t in tasks {
         stats.push(t.await.context("a client task panicked")?);
     }
-    let latency = Percentiles::of(&latency::take());
+    let [sent, created] = latency::take();
+    let latency = Percentiles::of(&sent);
+    let created_latency = (!created.is_empty()).then(|| Percentiles::of(&created));
     let elapsed = Duration::from_nanos(t1.saturating_sub(t0)).max(Duration::from_micros(1));
     let mut report = aggregate(&stats);
     report.target = args.target.as_str().into();
@@ -510,6 +526,7 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
     report.deliveries_per_s = report.deliveries as f64 / report.elapsed_s;
     report.events_per_s = report.events_completed as f64 / report.elapsed_s;
     report.latency_us = latency;
+    report.created_latency_us = created_latency;
     report.put_rtt_us = put_rtt;
     report.server_pid = ctx.server_pid;
     if let (Some(a), Some(b)) = (cpu_server_0, cpu_server_1) {

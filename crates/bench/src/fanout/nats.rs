@@ -71,8 +71,15 @@ pub enum Op<'a> {
 /// Parses the first operation of `buf`: `Ok(None)` when it is not complete
 /// yet, else the operation and the bytes it took.
 pub fn parse_op(buf: &[u8]) -> Result<Option<(Op<'_>, usize)>, NatsError> {
-    let Some(eol) = memchr::memmem::find(buf, b"\r\n") else {
-        return Ok(None);
+    // The line's end: the first `\n` when it follows a `\r` (always, from a
+    // server), else the first `\r\n`.
+    let eol = match memchr::memchr(b'\n', buf) {
+        Some(at) if at > 0 && buf[at - 1] == b'\r' => at - 1,
+        Some(_) => match memchr::memmem::find(buf, b"\r\n") {
+            Some(at) => at,
+            None => return Ok(None),
+        },
+        None => return Ok(None),
     };
     let line = std::str::from_utf8(&buf[..eol]).unwrap_or("");
     let after = eol + 2;
@@ -205,16 +212,39 @@ pub async fn client(
     tokio::pin!(stop);
     let setup_deadline = tokio::time::sleep_until(deadline);
     tokio::pin!(setup_deadline);
-    let mut gate = Some(gate);
-    let mut live = false;
+    let mut sub = Subscriber {
+        st,
+        board: &board,
+        topic: &topic,
+        gate: Some(gate),
+        live: false,
+        pong: false,
+        failed: false,
+        now: None,
+    };
+    // Bytes of an operation that a frame left incomplete (NATS operations
+    // may span frames); whole operations are read in place from the frame.
     let mut buf: Vec<u8> = Vec::new();
-    'read: loop {
+    loop {
         let mut closed: Option<Option<u16>> = None;
-        // NATS operations may span frames: every frame's bytes join `buf`.
+        let mut broken: Option<NatsError> = None;
+        sub.now = None;
+        let live = sub.live;
         let read = ws.read_frames(|incoming| match incoming {
             Incoming::Binary(data) | Incoming::Text(data) => {
-                buf.extend_from_slice(data);
-                true
+                let used = if buf.is_empty() {
+                    sub.ops(data)
+                        .map(|used| buf.extend_from_slice(&data[used..]))
+                } else {
+                    buf.extend_from_slice(data);
+                    sub.ops(&buf).map(|used| {
+                        buf.drain(..used);
+                    })
+                };
+                if let Err(e) = used {
+                    broken = Some(e);
+                }
+                broken.is_none() && !sub.failed
             }
             Incoming::Close(code) => {
                 closed = Some(code);
@@ -225,97 +255,122 @@ pub async fn client(
             biased;
             _ = &mut stop => break,
             _ = &mut setup_deadline, if !live => {
-                st.fail(Outcome::Failed, format!("no PONG after {:?}", setup.setup_timeout));
+                sub.st.fail(Outcome::Failed, format!("no PONG after {:?}", setup.setup_timeout));
                 board.client_failed();
                 break;
             }
             result = read => result,
         };
+        if sub.failed {
+            break;
+        }
+        if let Some(e) = broken {
+            end(&mut sub.st, sub.live, &board, e);
+            break;
+        }
         if let Some(code) = closed {
-            st.close_code = code;
-            end(&mut st, live, &board, "closed by the server");
+            sub.st.close_code = code;
+            end(&mut sub.st, sub.live, &board, "closed by the server");
             break;
         }
         match result {
             Ok(_) => {}
             Err(WsError::Eof) => {
-                end(&mut st, live, &board, "connection ended");
+                end(&mut sub.st, sub.live, &board, "connection ended");
                 break;
             }
             Err(e) => {
-                end(&mut st, live, &board, e);
+                end(&mut sub.st, sub.live, &board, e);
                 break;
             }
         }
-        let mut used = 0;
-        let mut pong = false;
-        loop {
-            match parse_op(&buf[used..]) {
-                Ok(None) => break,
-                Ok(Some((op, n))) => {
-                    used += n;
-                    match op {
-                        Op::Msg { subject, payload } => {
-                            let now = board.now_nanos();
-                            st.deliveries += 1;
-                            st.bytes += payload.len() as u64;
-                            match read_stamp(payload) {
-                                Ok(s) => {
-                                    st.offsets.event(subject, s.offset);
-                                    board.delivered(
-                                        s.agent,
-                                        Sent {
-                                            seq: s.seq,
-                                            nanos: s.nanos,
-                                        },
-                                        now,
-                                    );
-                                }
-                                Err(_) => st.unmatched += 1,
-                            }
-                        }
-                        Op::Ping => pong = true,
-                        Op::Pong if !live => {
-                            live = true;
-                            st.outcome = Outcome::Ready;
-                            st.offsets.start(&topic.subject, 0);
-                            board.client_ready(|a| topic.covers(a));
-                            gate = None;
-                        }
-                        Op::Err(e) => {
-                            let e = format!("server error: {e}");
-                            if live {
-                                st.error.get_or_insert(e);
-                            } else {
-                                st.fail(Outcome::Failed, e);
-                                board.client_failed();
-                                break 'read;
-                            }
-                        }
-                        _ => {}
-                    }
-                }
-                Err(e) => {
-                    end(&mut st, live, &board, e);
-                    break 'read;
-                }
-            }
-        }
-        buf.drain(..used);
         if buf.capacity() > 64 * 1024 && buf.len() < 4096 {
             buf.shrink_to(4096);
         }
-        if pong && ws.send_binary(b"PONG\r\n").await.is_err() {
-            end(&mut st, live, &board, "sending PONG failed");
+        if std::mem::take(&mut sub.pong) && ws.send_binary(b"PONG\r\n").await.is_err() {
+            end(&mut sub.st, sub.live, &board, "sending PONG failed");
             break;
         }
     }
+    let Subscriber { mut st, gate, .. } = sub;
     drop(gate);
     if st.outcome == Outcome::Ready && !board.stop.is_cancelled() {
         st.dropped = true;
     }
     let _ = tokio::time::timeout(Duration::from_millis(200), ws.close()).await;
     st
+}
+
+/// One subscriber's state while it reads.
+struct Subscriber<'a> {
+    st: ClientStats,
+    board: &'a Board,
+    topic: &'a ClientTopic,
+    /// Held until subscribed (limits the clients in setup at once).
+    gate: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Subscribed (the `PONG` after `SUB` came).
+    live: bool,
+    /// A `PONG` is owed.
+    pong: bool,
+    /// The setup failed (counted): stop.
+    failed: bool,
+    /// The board's clock, read once per read of the socket.
+    now: Option<u64>,
+}
+
+impl Subscriber<'_> {
+    /// Handles every whole operation at the start of `bytes`; returns the
+    /// bytes they took (the rest is an incomplete operation).
+    fn ops(&mut self, bytes: &[u8]) -> Result<usize, NatsError> {
+        let mut used = 0;
+        while let Some((op, n)) = parse_op(&bytes[used..])? {
+            used += n;
+            match op {
+                Op::Msg { subject, payload } => {
+                    let board = self.board;
+                    let now = *self.now.get_or_insert_with(|| board.now_nanos());
+                    self.st.deliveries += 1;
+                    self.st.bytes += payload.len() as u64;
+                    match read_stamp(payload) {
+                        Ok(s) => {
+                            self.st.offsets.event(subject, s.offset);
+                            board.delivered(
+                                s.agent,
+                                Sent {
+                                    seq: s.seq,
+                                    nanos: s.nanos,
+                                },
+                                now,
+                            );
+                        }
+                        Err(_) => self.st.unmatched += 1,
+                    }
+                }
+                Op::Ping => self.pong = true,
+                Op::Pong if !self.live => {
+                    self.live = true;
+                    self.st.outcome = Outcome::Ready;
+                    self.st.offsets.start(&self.topic.subject, 0);
+                    let topic = self.topic;
+                    self.board.client_ready(|a| topic.covers(a));
+                    self.gate = None;
+                }
+                Op::Err(e) => {
+                    let e = format!("server error: {e}");
+                    if self.live {
+                        self.st.error.get_or_insert(e);
+                    } else {
+                        self.st.fail(Outcome::Failed, e);
+                        self.board.client_failed();
+                        self.failed = true;
+                        return Ok(used);
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(used)
+    }
 }
 
 fn end(st: &mut ClientStats, live: bool, board: &Board, why: impl std::fmt::Display) {

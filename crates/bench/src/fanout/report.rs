@@ -35,6 +35,18 @@ impl Percentiles {
             max: h.max(),
         }
     }
+
+    /// The median of each percentile over `runs`, and their total count.
+    pub fn median(runs: &[Percentiles]) -> Percentiles {
+        let u = |g: fn(&Percentiles) -> u64| median_u64(&runs.iter().map(g).collect::<Vec<_>>());
+        Percentiles {
+            count: runs.iter().map(|p| p.count).sum(),
+            p50: u(|p| p.p50),
+            p99: u(|p| p.p99),
+            p999: u(|p| p.p999),
+            max: u(|p| p.max),
+        }
+    }
 }
 
 /// The median of `values` (the mean of the middle two for an even count;
@@ -98,8 +110,14 @@ pub struct RunReport {
     pub events_per_s: f64,
     /// Average size of a delivered event frame (NATS: the payload), bytes.
     pub avg_event_bytes: f64,
-    /// Send -> receipt latency of every matched delivery, microseconds.
+    /// Send -> receipt latency of every matched delivery, microseconds (from
+    /// the driver's PUT for Switchboard, from the publish for NATS).
     pub latency_us: Percentiles,
+    /// Switchboard: the notification's creation -> receipt latency of every
+    /// matched delivery, microseconds: from the event's `stateChangeTime`,
+    /// which the simulator sets when it applies the PUT and creates the
+    /// notification (millisecond resolution, so up to 1 ms too high).
+    pub created_latency_us: Option<Percentiles>,
     /// Switchboard: round-trip time of the driver's PUTs to the simulator,
     /// microseconds (the driver keeps one PUT in flight per agent).
     pub put_rtt_us: Option<Percentiles>,
@@ -171,6 +189,8 @@ pub struct Summary {
     pub avg_event_bytes: f64,
     /// Median of each percentile over the runs.
     pub latency_us: Percentiles,
+    /// Median of each percentile over the runs that have it.
+    pub created_latency_us: Option<Percentiles>,
     /// Sum over the runs.
     pub lost: u64,
     /// Sum over the runs.
@@ -213,12 +233,11 @@ impl Summary {
             deliveries_per_s_runs: runs.iter().map(|r| r.deliveries_per_s).collect(),
             events_per_s: f(|r| r.events_per_s),
             avg_event_bytes: f(|r| r.avg_event_bytes),
-            latency_us: Percentiles {
-                count: runs.iter().map(|r| r.latency_us.count).sum(),
-                p50: u(|r| r.latency_us.p50),
-                p99: u(|r| r.latency_us.p99),
-                p999: u(|r| r.latency_us.p999),
-                max: u(|r| r.latency_us.max),
+            latency_us: Percentiles::median(&runs.iter().map(|r| r.latency_us).collect::<Vec<_>>()),
+            created_latency_us: {
+                let created: Vec<Percentiles> =
+                    runs.iter().filter_map(|r| r.created_latency_us).collect();
+                (!created.is_empty()).then(|| Percentiles::median(&created))
             },
             lost: runs.iter().map(|r| r.lost).sum(),
             duplicated: runs.iter().map(|r| r.duplicated).sum(),
@@ -337,6 +356,22 @@ pub fn table(runs: &[RunReport], summary: &Summary) -> String {
         s.unmatched,
         s.bench_cpu_pct
     );
+    if let Some(c) = s.created_latency_us {
+        let runs: Vec<String> = runs
+            .iter()
+            .filter_map(|r| r.created_latency_us)
+            .map(|p| format!("{} / {}", ms(p.p50), ms(p.p99)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "from the notification's creation (stateChangeTime, 1 ms resolution): median p50 {} ms, p99 {} ms, p99.9 {} ms, max {} ms (runs, p50 / p99: {})",
+            ms(c.p50),
+            ms(c.p99),
+            ms(c.p999),
+            ms(c.max),
+            runs.join(", ")
+        );
+    }
     for r in runs {
         if let Some(e) = &r.first_error {
             let _ = writeln!(out, "run {}: first error: {e}", r.run);

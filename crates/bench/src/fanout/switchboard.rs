@@ -30,7 +30,7 @@ use hdrhistogram::Histogram;
 use super::board::Board;
 use super::client::{ClientSetup, ClientStats, Outcome, change_code, reason_code_id, state_key};
 use super::frame::{self, Frame};
-use super::latency;
+use super::latency::{self, Clock};
 use super::net;
 use super::token::{Claims, ClientTopic};
 use super::wsclient::{Incoming, WsClient, WsError};
@@ -119,16 +119,28 @@ pub async fn client(
     let mut last_state = vec![0u64; setup.agents.len()];
     let mut failure: Option<String> = None;
     let mut closed: Option<Option<u16>> = None;
-    let agent_index: std::collections::HashMap<&str, usize> = setup
+    // The driven agents by id, sorted: a few comparisons per frame, cheaper
+    // than hashing the id.
+    let mut agent_index: Vec<(&str, usize)> = setup
         .agents
         .iter()
         .enumerate()
         .map(|(i, a)| (a.as_str(), i))
         .collect();
+    agent_index.sort_unstable();
+    let agent_of = |id: &str| {
+        agent_index
+            .binary_search_by(|(a, _)| (*a).cmp(id))
+            .ok()
+            .map(|at| agent_index[at].1)
+    };
     loop {
         let live = phase == Phase::Live;
-        // The frames of one read arrived together: one clock reading for them.
+        // The frames of one read arrived together: one reading of each
+        // clock for them (the board's, and the wall clock in microseconds
+        // since the Unix epoch for the notifications' creation times).
         let mut now: Option<u64> = None;
+        let mut wall: Option<u64> = None;
         // Every complete frame of one read, handled in place.
         let read = ws.read_frames(|incoming| {
             let bytes = match incoming {
@@ -149,7 +161,7 @@ pub async fn client(
                     st.deliveries += 1;
                     st.bytes += text.len() as u64;
                     st.offsets.event(e.stream, e.offset);
-                    let agent = e.agent_id.and_then(|id| agent_index.get(id).copied());
+                    let agent = e.agent_id.and_then(agent_of);
                     match (e.subtopic, agent, e.state) {
                         ("SetAgentState", Some(a), Some(state)) => {
                             let key = state_key(state, e.reason_code_id);
@@ -162,7 +174,19 @@ pub async fn client(
                                     .and_then(|r| change_code(r, board.codes()))
                                     .and_then(|k| board.lookup(a, k));
                                 match sent {
-                                    Some(sent) => board.delivered(a, sent, now),
+                                    Some(sent) => {
+                                        board.delivered(a, sent, now);
+                                        if let Some(created) = e
+                                            .state_change_time
+                                            .and_then(latency::rfc3339_unix_micros)
+                                        {
+                                            let wall = *wall.get_or_insert_with(unix_micros);
+                                            latency::record_from(
+                                                Clock::Created,
+                                                wall.saturating_sub(created),
+                                            );
+                                        }
+                                    }
                                     None => st.unmatched += 1,
                                 }
                             }
@@ -173,10 +197,7 @@ pub async fn client(
                 Frame::Event(e) => {
                     // A snapshot (or replay): the position live events continue from.
                     st.offsets.start(e.stream, e.offset);
-                    if let (Some(a), Some(state)) = (
-                        e.agent_id.and_then(|id| agent_index.get(id).copied()),
-                        e.state,
-                    ) {
+                    if let (Some(a), Some(state)) = (e.agent_id.and_then(agent_of), e.state) {
                         last_state[a] = state_key(state, e.reason_code_id);
                     }
                 }
@@ -248,6 +269,13 @@ pub async fn client(
     // Close without waiting for the server's answer: the run is over.
     let _ = tokio::time::timeout(Duration::from_millis(200), ws.close()).await;
     st
+}
+
+/// The wall clock, microseconds since the Unix epoch.
+fn unix_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 /// The connection ended before the run did.

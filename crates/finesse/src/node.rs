@@ -29,9 +29,19 @@ impl Node {
         let Some(rest) = path.trim().strip_prefix(PREFIX) else {
             return other();
         };
-        let parts: Vec<&str> = rest.split('/').collect();
+        // At most four segments are looked at (none of the known paths has
+        // more than three); no vector.
+        let mut parts = [""; 4];
+        let mut n = 0;
+        for part in rest.split('/') {
+            if n == parts.len() {
+                return other();
+            }
+            parts[n] = part;
+            n += 1;
+        }
         let ok = |id: &str| !id.is_empty();
-        match parts.as_slice() {
+        match &parts[..n] {
             ["SystemInfo"] => Node::SystemInfo,
             ["User", id] if ok(id) => Node::User((*id).to_owned()),
             ["User", id, "Dialogs"] if ok(id) => Node::Dialogs((*id).to_owned()),
@@ -82,6 +92,15 @@ mod tests {
             Node::parse("/finesse/api/User//Dialogs"),
             Node::Other("/finesse/api/User//Dialogs".into())
         );
+        for other in [
+            "/finesse/api/User/1/Dialogs/x",
+            "/finesse/api/User/1/Dialogs/x/y/z",
+            "/finesse/api/Dialog/5/",
+            "/finesse/api/",
+            "/finesse/api/SystemInfo/x",
+        ] {
+            assert_eq!(Node::parse(other), Node::Other(other.into()), "{other}");
+        }
         assert_eq!(Node::Dialogs("7".into()).agent_id(), Some("7"));
     }
 }

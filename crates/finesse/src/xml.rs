@@ -76,9 +76,22 @@ impl<'a> Elem<'a> {
                 .as_ref()
                 .eq_ignore_ascii_case(key.as_bytes())
             {
-                a.normalized_value(XmlVersion::Implicit1_0)
-                    .ok()
-                    .map(Cow::into_owned)
+                match &a.value {
+                    // Nothing to normalize (no entity, no tab or line end):
+                    // the value as written, which is what `normalized_value`
+                    // returns for it (a unit test checks both ways).
+                    Cow::Borrowed(raw)
+                        if !raw
+                            .iter()
+                            .any(|b| matches!(b, b'&' | b'\t' | b'\r' | b'\n')) =>
+                    {
+                        std::str::from_utf8(raw).ok().map(str::to_owned)
+                    }
+                    _ => a
+                        .normalized_value(XmlVersion::Implicit1_0)
+                        .ok()
+                        .map(Cow::into_owned),
+                }
             } else {
                 None
             }
@@ -118,6 +131,7 @@ impl<'a> XmlReader<'a> {
         }
     }
 
+    #[inline(always)]
     fn next(&mut self) -> Result<Event<'a>, Error> {
         let event = self.inner.read_event().map_err(|e| self.error(e))?;
         if let Event::Start(start) | Event::Empty(start) = &event {
@@ -265,9 +279,9 @@ impl<'a> XmlReader<'a> {
     /// (for values that are matched, not kept: states, events).
     pub(crate) fn trimmed_cow(&mut self, el: &Elem<'a>) -> Result<Cow<'a, str>, Error> {
         Ok(match self.text_cow(el)? {
-            Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
-            Cow::Owned(s) if s.trim().len() == s.len() => Cow::Owned(s),
-            Cow::Owned(s) => Cow::Owned(s.trim().to_owned()),
+            Cow::Borrowed(s) => Cow::Borrowed(trim(s)),
+            Cow::Owned(s) if trim(&s).len() == s.len() => Cow::Owned(s),
+            Cow::Owned(s) => Cow::Owned(trim(&s).to_owned()),
         })
     }
 
@@ -439,30 +453,65 @@ impl XmlWriter {
     }
 }
 
+/// `str::trim`, without its scan for Unicode white space when the text
+/// begins and ends with visible ASCII (almost every field value), where
+/// there is nothing to trim.
+fn trim(s: &str) -> &str {
+    let visible = |b: &u8| (0x21..0x7f).contains(b);
+    let bytes = s.as_bytes();
+    if bytes.first().is_some_and(visible) && bytes.last().is_some_and(visible) {
+        s
+    } else {
+        s.trim()
+    }
+}
+
+/// [`NAME_CLASS`] bit: may start a name part (letter, `_`, non-ASCII).
+const NAME_START: u8 = 1;
+/// [`NAME_CLASS`] bit: may continue a name part (letters, digits, `_ - .`, non-ASCII).
+const NAME_CHAR: u8 = 2;
+
+/// The class of every byte in element names, looked up once per byte.
+static NAME_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        if c.is_ascii_alphabetic() || c == b'_' || c >= 0x80 {
+            t[b] = NAME_START | NAME_CHAR;
+        } else if c.is_ascii_digit() || c == b'-' || c == b'.' {
+            t[b] = NAME_CHAR;
+        }
+        b += 1;
+    }
+    t
+};
+
 /// True for an XML element name: a name start character (letter, `_`, or any
 /// non-ASCII character) followed by letters, digits, `_ - .` or non-ASCII
 /// characters, with at most one `:` separating two such names.
 fn is_xml_name(name: &[u8]) -> bool {
-    // One pass: `at_start` is true where a name part (prefix or local) begins.
-    let mut at_start = true;
-    let mut colon = false;
-    for &b in name {
-        let ok = if b == b':' {
-            let first = !colon && !at_start;
-            colon = true;
-            at_start = true;
-            first
-        } else if at_start {
-            at_start = false;
-            b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
-        } else {
-            b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || b >= 0x80
-        };
-        if !ok {
-            return false;
+    let starts = |p: &[u8]| {
+        p.first()
+            .is_some_and(|&b| NAME_CLASS[usize::from(b)] & NAME_START != 0)
+    };
+    // One table lookup per byte up to the first byte that is not a name
+    // byte; only a `:` may be there, followed by a second name part.
+    match name
+        .iter()
+        .position(|&b| NAME_CLASS[usize::from(b)] & NAME_CHAR == 0)
+    {
+        None => starts(name),
+        Some(i) if name[i] == b':' => {
+            let local = &name[i + 1..];
+            starts(&name[..i])
+                && starts(local)
+                && local
+                    .iter()
+                    .all(|&b| NAME_CLASS[usize::from(b)] & NAME_CHAR != 0)
         }
+        Some(_) => false,
     }
-    !at_start
 }
 
 /// Resolves the entities of escaped XML text. The five predefined entities
@@ -545,7 +594,28 @@ pub(crate) fn unescape(text: &str) -> Result<Cow<'_, str>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::unescape;
+    use super::{XmlReader, unescape};
+
+    /// Attribute values: as written when there is nothing to normalize,
+    /// quick-xml's normalized value otherwise (entities, tabs, line ends).
+    #[test]
+    fn attribute_values() {
+        for (doc, want) in [
+            ("<m from='a.b/c d'/>", Some("a.b/c d")),
+            ("<m from=\"x\"/>", Some("x")),
+            ("<m from=''/>", Some("")),
+            ("<m from='a&amp;b &lt;&#233;'/>", Some("a&b <\u{e9}")),
+            ("<m from='a\tb\r\nc\nd'/>", Some("a b c d")),
+            ("<m From='x' from='y'/>", Some("x")),
+            ("<m to='x'/>", None),
+            ("<m from='a&bogus;b'/>", None),
+            ("<m x:from='\u{e9}t\u{e9}'/>", Some("\u{e9}t\u{e9}")),
+        ] {
+            let mut r = XmlReader::new(doc);
+            let root = r.root().expect("root");
+            assert_eq!(root.attr("from").as_deref(), want, "{doc}");
+        }
+    }
 
     #[test]
     fn xml_names() {
@@ -556,6 +626,50 @@ mod tests {
             "", "1a", "-a", ":a", "a:", "a:b:c", "a<b", "a\0", "a/b", "x:", "a b", "::::",
         ] {
             assert!(!super::is_xml_name(bad.as_bytes()), "{bad:?}");
+        }
+    }
+
+    /// The rule as first written (one pass, a branch per kind of byte), to
+    /// check the table-driven one against.
+    fn is_xml_name_reference(name: &[u8]) -> bool {
+        let mut at_start = true;
+        let mut colon = false;
+        for &b in name {
+            let ok = if b == b':' {
+                let first = !colon && !at_start;
+                colon = true;
+                at_start = true;
+                first
+            } else if at_start {
+                at_start = false;
+                b.is_ascii_alphabetic() || b == b'_' || b >= 0x80
+            } else {
+                b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.') || b >= 0x80
+            };
+            if !ok {
+                return false;
+            }
+        }
+        !at_start
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn trim_agrees_with_str_trim(s in "[ \t\n\r\u{b}\u{c}\u{85}\u{a0}\u{2028}\u{3000}a-z~!é]{0,6}") {
+            proptest::prop_assert_eq!(super::trim(&s), s.trim());
+        }
+
+        #[test]
+        fn xml_name_table_agrees_with_reference(
+            name in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::sample::select(b"aZ_-.:09 </>\x80\xff".to_vec()),
+                    proptest::num::u8::ANY,
+                ],
+                0..8,
+            )
+        ) {
+            proptest::prop_assert_eq!(super::is_xml_name(&name), is_xml_name_reference(&name));
         }
     }
 

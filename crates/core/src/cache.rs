@@ -233,7 +233,9 @@ impl StateCache {
                 if summary && self.own_feed.contains(&user.login_id) {
                     return out;
                 }
-                if !summary {
+                // Looked up first: the id is known after the first
+                // notification, and inserting it again would clone it for nothing.
+                if !summary && !self.own_feed.contains(&user.login_id) {
                     self.own_feed.insert(user.login_id.clone());
                 }
                 let user = Arc::new(self.merge_user(agent, &node, *user));
@@ -242,11 +244,18 @@ impl StateCache {
                 } else {
                     // The same update often arrives twice: on the agent's own
                     // User node and on its supervisor's Team node.
-                    let same = self
-                        .agents
-                        .get(&user.login_id)
-                        .is_some_and(|known| same_view(&known, &user));
-                    self.agents.insert(user.login_id.clone(), user.clone());
+                    // Replaced in place when known: one lookup, no new key.
+                    let same = match self.agents.get_mut(&user.login_id) {
+                        Some(mut known) => {
+                            let same = same_view(&known, &user);
+                            *known = user.clone();
+                            same
+                        }
+                        None => {
+                            self.agents.insert(user.login_id.clone(), user.clone());
+                            false
+                        }
+                    };
                     if same {
                         return out;
                     }

@@ -556,6 +556,10 @@ pub(crate) fn unescape(text: &str) -> Result<Cow<'_, str>, String> {
         };
         out.push(b);
         i += len;
+        // Entities often follow each other (`&gt;&lt;` between tags).
+        if bytes.get(i) == Some(&b'&') {
+            continue;
+        }
         // Copy the run up to the next `&`.
         loop {
             if let Some(word) = bytes.get(i..i + 8) {

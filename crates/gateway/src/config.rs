@@ -142,6 +142,10 @@ pub struct HubSettings {
     pub queue_max_bytes: usize,
     /// History per stream for resume.
     pub history: HistoryLimits,
+    /// Flusher threads writing queued frames straight to plain-TCP sockets
+    /// (default: [`default_flushers`]); 0 leaves every write to the
+    /// connections' writer tasks.
+    pub flushers: usize,
 }
 
 impl Default for HubSettings {
@@ -149,8 +153,16 @@ impl Default for HubSettings {
         HubSettings {
             queue_max_bytes: 1 << 20,
             history: HistoryLimits::default(),
+            flushers: default_flushers(),
         }
     }
+}
+
+/// One flusher per two cores the process may use, at least one: the flushers
+/// share the cores with the runtime's workers (docs/performance.md has one
+/// and two flushers measured on two cores).
+pub fn default_flushers() -> usize {
+    (std::thread::available_parallelism().map_or(1, std::num::NonZero::get) / 2).max(1)
 }
 
 impl Default for GatewayConfig {

@@ -4,14 +4,21 @@
 //! halves (`AsyncRead`/`AsyncWrite`), so that they run over an in-memory pipe
 //! in tests.
 //!
-//! - The **writer** owns the write half. It sleeps until the client's
-//!   [`ClientQueue`] has frames, then writes every frame queued meanwhile
-//!   with vectored writes straight from the hub's shared buffers (each event
-//!   was framed once for every client: [`Wire`]); sends a ping when the hub's
-//!   ping sweep asks (every `ping_interval`, one timer for all connections);
-//!   and sends the close frame when the queue closes (after the queued frames,
-//!   except for 4408 which drops them). A write blocked on a client that does
-//!   not read is abandoned when its queue overflows.
+//! - On a plain TCP socket, the hub's **flusher** threads write the client's
+//!   [`ClientQueue`] for as long as the socket takes the bytes
+//!   ([`TcpWrite`], `switchboard_core::hub::Flusher`): a broadcast wakes no
+//!   task per connection. They hand the queue to the writer when the socket
+//!   would block or the queue closes.
+//! - The **writer** owns the write half otherwise (TLS, tests, a flusher's
+//!   hand-off). It sleeps until the queue has frames for it, then writes
+//!   every frame queued meanwhile with vectored writes straight from the
+//!   hub's shared buffers (each event was framed once for every client:
+//!   `Wire`), waiting for the socket as long as it must; and sends the close
+//!   frame when the queue closes (after the queued frames, except for 4408
+//!   which drops them). A write blocked on a client that does not read is
+//!   abandoned when its queue overflows. Pings (the hub's sweep, every
+//!   `ping_interval`, one timer for all connections) are frames in the queue
+//!   like any other.
 //! - The **reader** is tungstenite over the read half: it parses each text
 //!   frame and runs its command ([`cmd`], boxed, so an idle connection does not
 //!   carry the largest command's state), refuses binary frames, closes with
@@ -33,9 +40,11 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use futures::{Stream, StreamExt};
-use switchboard_core::hub::{Batch, ClientQueue};
+use switchboard_core::hub::{Batch, ClientQueue, DirectSocket};
 use switchboard_protocol::CloseCode;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
@@ -50,9 +59,6 @@ use crate::state::Shared;
 
 /// Most bytes taken from the queue for one vectored write loop.
 const MAX_BATCH_BYTES: usize = 256 * 1024;
-
-/// A WebSocket ping with no payload, as a server sends it (unmasked).
-const PING: &[u8] = &[0x89, 0x00];
 
 /// What the HTTP layer knows about a connection.
 #[derive(Debug, Clone)]
@@ -91,6 +97,7 @@ pub(crate) fn serve<R, W>(
     pre_read: Vec<u8>,
     shared: Arc<Shared>,
     info: ConnectionInfo,
+    direct: Option<Arc<dyn DirectSocket>>,
 ) -> impl Future<Output = ()> + Send
 where
     R: AsyncRead + Unpin + Send + 'static,
@@ -101,6 +108,9 @@ where
             .next_client
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let queue = Arc::new(ClientQueue::new(id, shared.config.hub.queue_max_bytes));
+        if let (Some(flusher), Some(socket)) = (&shared.flusher, direct) {
+            flusher.attach(&queue, socket);
+        }
         let open = shared
             .connections
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
@@ -157,6 +167,7 @@ where
         };
         // Both halves in this one task: an idle connection is one task.
         let (mut conn, ()) = tokio::join!(reader, writer);
+        queue.detach();
         conn.leave();
         let open = shared
             .connections
@@ -203,6 +214,71 @@ impl<R: Unpin> AsyncWrite for ReadHalf<R> {
 
     fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Poll::Ready(Ok(()))
+    }
+}
+
+/// A plain TCP socket's write half, shared between the connection's writer
+/// and the flusher threads ([`DirectSocket`]); the queue's drainer decides
+/// which of them writes.
+#[derive(Debug)]
+pub(crate) struct TcpWrite(pub(crate) OwnedWriteHalf);
+
+impl DirectSocket for TcpWrite {
+    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
+        self.0.try_write_vectored(bufs)
+    }
+}
+
+/// The writer's handle on a [`TcpWrite`]: writes wait for the socket with the
+/// runtime, through a shared reference.
+#[derive(Debug)]
+pub(crate) struct SharedTcpWrite(pub(crate) Arc<TcpWrite>);
+
+impl SharedTcpWrite {
+    fn tcp(&self) -> &TcpStream {
+        self.0.0.as_ref()
+    }
+}
+
+impl AsyncWrite for SharedTcpWrite {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        loop {
+            std::task::ready!(self.tcp().poll_write_ready(cx))?;
+            match self.tcp().try_write(buf) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        loop {
+            std::task::ready!(self.tcp().poll_write_ready(cx))?;
+            match self.tcp().try_write_vectored(bufs) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                result => return Poll::Ready(result),
+            }
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        true
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(socket2::SockRef::from(self.tcp()).shutdown(std::net::Shutdown::Write))
     }
 }
 
@@ -323,8 +399,8 @@ async fn write_loop<W>(
             biased;
             _ = done.cancelled() => break,
             next = queue.next_batch(&mut batch, MAX_BATCH_BYTES) => match next {
-                Batch::Frames => {
-                    let mut partial = false;
+                Batch::Frames { rest_first } => {
+                    let mut partial = rest_first;
                     let written = tokio::select! {
                         ok = write_frames(&mut socket, &mut batch, &mut partial) => ok,
                         // The client stopped reading and its queue overflowed:
@@ -342,11 +418,6 @@ async fn write_loop<W>(
                         break;
                     }
                     batch.clear();
-                }
-                Batch::Ping => {
-                    if write_all(&mut socket, PING).await.is_err() {
-                        break;
-                    }
                 }
                 Batch::Closed(code) => {
                     send_close(&mut socket, &[], code, close_timeout).await;

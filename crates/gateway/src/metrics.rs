@@ -24,6 +24,12 @@ pub const EVENTS_TOTAL: &str = "switchboard_events_published_total";
 pub const SUBSCRIPTIONS: &str = "switchboard_hub_subscriptions";
 /// Bytes held by the hub's histories (gauge).
 pub const HISTORY_BYTES: &str = "switchboard_hub_history_bytes";
+/// Vectored writes made by the flusher threads (counter, every 10 s).
+pub const FLUSHER_WRITES_TOTAL: &str = "switchboard_flusher_writes_total";
+/// Connections the flushers handed to their writer task because the socket
+/// would block (a client reading slowly) or the connection was closing
+/// (counter, every 10 s).
+pub const FLUSHER_HANDOFFS_TOTAL: &str = "switchboard_flusher_handoffs_total";
 /// Dialogs in the state cache (gauge).
 pub const CACHE_DIALOGS: &str = "switchboard_cache_dialogs";
 

@@ -20,7 +20,7 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Deserialize;
-use switchboard_core::hub::{HubConfig, MemoryHub};
+use switchboard_core::hub::{Flusher, HubConfig, MemoryHub};
 use switchboard_core::{Change, StateCache};
 use switchboard_finesse::SystemStatus;
 use switchboard_protocol::CloseCode;
@@ -75,6 +75,9 @@ pub enum GatewayError {
     /// The token key did not parse.
     #[error("auth: {0}")]
     Auth(#[from] crate::auth::TokenError),
+    /// The flusher threads could not be started.
+    #[error("cannot start the flusher threads: {0}")]
+    Flusher(#[source] std::io::Error),
 }
 
 /// A running gateway.
@@ -120,6 +123,10 @@ impl Gateway {
             hub: Arc::new(MemoryHub::new(HubConfig {
                 history: config.hub.history,
             })),
+            flusher: match config.hub.flushers {
+                0 => None,
+                n => Some(Flusher::start(n).map_err(GatewayError::Flusher)?),
+            },
             cache: parts.cache,
             finesse: parts.finesse,
             notifications: parts.notifications,
@@ -179,6 +186,11 @@ impl Gateway {
     /// The hub's counters.
     pub fn hub_stats(&self) -> switchboard_core::hub::HubStats {
         self.shared.hub.stats()
+    }
+
+    /// The flusher threads' counters (`None` when `hub.flushers` is 0).
+    pub fn flush_stats(&self) -> Option<switchboard_core::hub::FlushStats> {
+        self.shared.flusher.as_ref().map(Flusher::stats)
     }
 
     /// Graceful shutdown: stop accepting, close every client with 4000 after
@@ -301,13 +313,24 @@ async fn ws(
 async fn serve_upgraded(upgraded: Upgraded, shared: Arc<Shared>, info: ConnectionInfo) {
     match take_socket(upgraded) {
         Socket::Tcp(read, write, pre_read) => {
-            connection::serve(read, write, pre_read, shared, info).await;
+            let write = Arc::new(connection::TcpWrite(write));
+            let direct = write.clone();
+            let write = connection::SharedTcpWrite(write);
+            connection::serve(read, write, pre_read, shared, info, Some(direct)).await;
         }
         Socket::Tls(read, write, pre_read) => {
-            Box::pin(connection::serve(read, write, pre_read, shared, info)).await;
+            Box::pin(connection::serve(read, write, pre_read, shared, info, None)).await;
         }
         Socket::Other(read, write) => {
-            Box::pin(connection::serve(read, write, Vec::new(), shared, info)).await;
+            Box::pin(connection::serve(
+                read,
+                write,
+                Vec::new(),
+                shared,
+                info,
+                None,
+            ))
+            .await;
         }
     }
 }

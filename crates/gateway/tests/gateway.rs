@@ -621,6 +621,11 @@ async fn a_slow_client_is_closed_with_4408_and_100_others_get_every_event() {
         );
     }
     assert_eq!(slow.wait_close().await, 4408);
+    // The events went out through the flusher threads; the slow client's
+    // socket blocked and its queue went to its writer task, which closed it.
+    let flushed = env.gateway.flush_stats().expect("flushers on by default");
+    assert!(flushed.writes >= 100, "{flushed:?}");
+    assert!(flushed.handoffs >= 1, "{flushed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

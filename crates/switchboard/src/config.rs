@@ -143,6 +143,10 @@ pub(crate) struct Hub {
     pub(crate) history_size: usize,
     #[serde(with = "humantime_serde")]
     pub(crate) history_ttl: Duration,
+    /// Write queued frames to plain-TCP sockets from the flusher threads.
+    pub(crate) direct_writes: bool,
+    /// Flusher threads; 0 = one per two cores (at least one).
+    pub(crate) flushers: usize,
 }
 
 impl Default for Hub {
@@ -152,6 +156,8 @@ impl Default for Hub {
             queue_max_bytes: h.queue_max_bytes,
             history_size: h.history.size,
             history_ttl: h.history.ttl,
+            direct_writes: true,
+            flushers: 0,
         }
     }
 }
@@ -475,6 +481,11 @@ impl Config {
                 history: HistoryLimits {
                     size: self.hub.history_size,
                     ttl: self.hub.history_ttl,
+                },
+                flushers: match (self.hub.direct_writes, self.hub.flushers) {
+                    (false, _) => 0,
+                    (true, 0) => switchboard_gateway::config::default_flushers(),
+                    (true, n) => n,
                 },
             },
             shutdown_grace: self.server.shutdown_grace,

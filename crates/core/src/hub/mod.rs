@@ -17,6 +17,7 @@
 //! - [`route`] says which topics a cache change is published on, and
 //!   [`snapshot`] renders a topic's current state.
 
+mod flush;
 mod queue;
 mod route;
 mod stream;
@@ -29,7 +30,8 @@ use std::time::Instant;
 use dashmap::DashMap;
 use switchboard_protocol::{CloseCode, StreamPosition, Topic};
 
-pub use queue::{Batch, ClientQueue, PushError};
+pub use flush::{DirectSocket, FlushStats, Flusher};
+pub use queue::{Batch, ClientQueue, PING_FRAME, PushError};
 
 pub use route::{route, snapshot};
 pub use stream::{HistoryLimits, stamp, with_source};

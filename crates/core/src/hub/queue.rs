@@ -11,19 +11,36 @@
 //! meanwhile in one batch ([`ClientQueue::next_batch`]) and writes them with
 //! one vectored write. The writer's wake-up is an [`AtomicWaker`]: a push onto
 //! a non-empty queue costs a lock and nothing else.
+//!
+//! A queue attached to a socket ([`Flusher::attach`](super::Flusher::attach))
+//! is drained by a flusher thread instead, as long as the socket takes the
+//! bytes: the queue's *drainer* says who writes next (nobody while it is
+//! empty, the flusher, or the writer task), so that exactly one of them
+//! writes to the socket at a time and the frames stay in order.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
+use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::task::{Context, Poll};
 
-use bytes::Bytes;
+use bytes::{Buf, Bytes};
 use futures::task::AtomicWaker;
 use switchboard_protocol::CloseCode;
 use tokio::sync::Notify;
 
 use super::Wire;
+use super::flush::{DirectSocket, Shard};
+
+/// A WebSocket ping with no payload, as a server sends it (unmasked).
+pub const PING_FRAME: &[u8] = &[0x89, 0x00];
+
+/// Most bytes a flusher takes from one queue for one visit.
+const FLUSH_BATCH_BYTES: usize = 256 * 1024;
+
+/// Most frames in one vectored write.
+const MAX_IOV: usize = 64;
 
 /// Why a push did not queue its frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,10 +56,13 @@ pub enum PushError {
 /// What the writer gets from [`ClientQueue::next_batch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Batch {
-    /// Frames were moved into the caller's buffer.
-    Frames,
-    /// Nothing queued, but a ping is due: send one.
-    Ping,
+    /// Frames were moved into the caller's buffer. `rest_first`: the first of
+    /// them is the rest of a frame a flusher wrote in part (it must be written
+    /// before anything else, a close frame included).
+    Frames {
+        /// The first frame is the rest of a frame partly written.
+        rest_first: bool,
+    },
     /// The queue is closed and drained: send this close code and stop.
     Closed(CloseCode),
     /// The client closed the connection and everything queued (the close
@@ -58,11 +78,67 @@ enum Closed {
     Peer,
 }
 
+/// Who writes the queue's frames next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Drainer {
+    /// Nobody: the queue is empty (or closed and drained).
+    #[default]
+    Idle,
+    /// A flusher: the queue is on its list or being written.
+    Flusher,
+    /// The connection's writer task.
+    Writer,
+}
+
 #[derive(Debug, Default)]
 struct State {
     frames: VecDeque<Bytes>,
     bytes: usize,
     closed: Option<Closed>,
+    drainer: Drainer,
+    /// The first frame is the rest of a frame a flusher wrote in part.
+    rest_first: bool,
+    /// The socket a flusher writes to (until the connection ends).
+    socket: Option<Arc<dyn DirectSocket>>,
+}
+
+impl State {
+    /// Drops the queued frames, except the rest of a frame partly written
+    /// (the close frame must not land in the middle of a frame).
+    fn drop_frames(&mut self) {
+        let rest = if self.rest_first {
+            self.frames.pop_front()
+        } else {
+            None
+        };
+        self.frames.clear();
+        self.bytes = 0;
+        if let Some(rest) = rest {
+            self.bytes = rest.len();
+            self.frames.push_back(rest);
+        }
+    }
+
+    /// Moves queued frames (at least one, then up to `max_bytes`) to `out`.
+    fn take_frames(&mut self, out: &mut VecDeque<Bytes>, max_bytes: usize) {
+        if self.bytes <= max_bytes && out.is_empty() {
+            // Everything fits: take the whole queue at once.
+            std::mem::swap(&mut self.frames, out);
+            self.bytes = 0;
+        } else {
+            let mut taken = 0;
+            while let Some(frame) = self.frames.front() {
+                if taken > 0 && taken + frame.len() > max_bytes {
+                    break;
+                }
+                taken += frame.len();
+                if let Some(frame) = self.frames.pop_front() {
+                    out.push_back(frame);
+                }
+            }
+            self.bytes -= taken;
+        }
+    }
 }
 
 /// The queue of one client. Shared (`Arc`) between the hub, which pushes, and
@@ -78,9 +154,8 @@ pub struct ClientQueue {
     on_close: Notify,
     /// Mirrors `state.closed.is_some()` for a lock-free check by publishers.
     closed: AtomicBool,
-    /// The hub asked for a WebSocket ping (one sweep for all clients, so an
-    /// idle connection owns no timer of its own).
-    ping: AtomicBool,
+    /// The flusher thread this queue goes to, once attached.
+    shard: OnceLock<Arc<Shard>>,
 }
 
 impl ClientQueue {
@@ -93,8 +168,24 @@ impl ClientQueue {
             writer: AtomicWaker::new(),
             on_close: Notify::new(),
             closed: AtomicBool::new(false),
-            ping: AtomicBool::new(false),
+            shard: OnceLock::new(),
         }
+    }
+
+    /// Lets `shard`'s flusher write this queue's frames to `socket`.
+    pub(crate) fn attach(&self, socket: Arc<dyn DirectSocket>, shard: Arc<Shard>) {
+        let mut state = self.lock();
+        if self.shard.set(shard).is_ok() {
+            state.socket = Some(socket);
+        }
+    }
+
+    /// Forgets the socket (the connection is ending): the flushers no longer
+    /// write to it, and it closes once the connection drops its own handle
+    /// (a flusher's write under way finishes first).
+    pub fn detach(&self) {
+        let socket = self.lock().socket.take();
+        drop(socket);
     }
 
     /// The client's id.
@@ -113,44 +204,170 @@ impl ClientQueue {
     /// dropped; the client resumes from its last offset after reconnecting).
     /// A single frame larger than the whole limit is still queued when the queue
     /// is empty, so an unusually large event cannot close an idle client.
-    pub fn push(&self, frame: &Wire) -> Result<(), PushError> {
+    pub fn push(self: &Arc<Self>, frame: &Wire) -> Result<(), PushError> {
         self.push_bytes(frame.frame().clone())
     }
 
     /// Queues a control frame, already framed (the WebSocket reader's pong or
     /// close reply), under the same rules as [`ClientQueue::push`].
-    pub fn push_control(&self, frame: Bytes) -> Result<(), PushError> {
+    pub fn push_control(self: &Arc<Self>, frame: Bytes) -> Result<(), PushError> {
         self.push_bytes(frame)
     }
 
-    fn push_bytes(&self, frame: Bytes) -> Result<(), PushError> {
+    fn push_bytes(self: &Arc<Self>, frame: Bytes) -> Result<(), PushError> {
         let mut state = self.lock();
         if let Some(closed) = state.closed {
             return Err(PushError::Closed(closed.code()));
         }
         if state.bytes + frame.len() > self.max_bytes && !state.frames.is_empty() {
-            state.frames.clear();
-            state.bytes = 0;
+            state.drop_frames();
             state.closed = Some(Closed::Code(CloseCode::TooSlow));
             self.closed.store(true, Ordering::Release);
             drop(state);
+            // A flusher at work hands the queue to the writer when it is done.
             self.writer.wake();
             self.on_close.notify_waiters();
             return Err(PushError::Overflow);
         }
-        let was_empty = state.frames.is_empty();
         state.bytes += frame.len();
         state.frames.push_back(frame);
-        drop(state);
-        if was_empty {
+        if state.drainer != Drainer::Idle {
+            return Ok(());
+        }
+        if state.socket.is_some() {
+            state.drainer = Drainer::Flusher;
+            drop(state);
+            if let Some(shard) = self.shard.get() {
+                shard.schedule(self.clone());
+            }
+        } else {
+            state.drainer = Drainer::Writer;
+            drop(state);
             self.writer.wake();
         }
         Ok(())
     }
 
+    /// A flusher's visit: takes what is queued, writes it with non-blocking
+    /// vectored writes, and puts the queue back on the list if more came
+    /// meanwhile. Hands the queue to the writer task when the socket would
+    /// block, fails, is gone, or the queue closed.
+    pub(crate) fn flush(self: &Arc<Self>, shard: &Shard, batch: &mut VecDeque<Bytes>) {
+        let mut state = self.lock();
+        if state.drainer != Drainer::Flusher {
+            return;
+        }
+        let socket = match (&state.closed, &state.socket) {
+            (None, Some(socket)) if !state.frames.is_empty() => socket.clone(),
+            (None, Some(_)) => {
+                state.drainer = Drainer::Idle;
+                return;
+            }
+            _ => {
+                state.drainer = Drainer::Writer;
+                drop(state);
+                shard.count_handoff();
+                self.writer.wake();
+                return;
+            }
+        };
+        state.take_frames(batch, FLUSH_BATCH_BYTES);
+        drop(state);
+
+        let mut partial = false;
+        let mut failed = false;
+        while !batch.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_IOV];
+            let n = slices.len().min(batch.len());
+            for (slot, frame) in slices.iter_mut().zip(batch.iter()) {
+                *slot = IoSlice::new(frame);
+            }
+            shard.count_write();
+            match socket.try_write_vectored(&slices[..n]) {
+                Ok(0) => {
+                    failed = true;
+                    break;
+                }
+                Ok(mut written) => {
+                    while written > 0 {
+                        let Some(front) = batch.front_mut() else {
+                            break;
+                        };
+                        if written < front.len() {
+                            front.advance(written);
+                            partial = true;
+                            break;
+                        }
+                        written -= front.len();
+                        batch.pop_front();
+                        partial = false;
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    // WouldBlock: the writer task waits for the socket. Any
+                    // other error: the writer task finds it and ends.
+                    failed = true;
+                    break;
+                }
+            }
+        }
+        drop(socket);
+
+        let mut state = self.lock();
+        if !failed && state.closed.is_none() {
+            if state.frames.is_empty() {
+                state.drainer = Drainer::Idle;
+                if state.frames.capacity() > 0 {
+                    // Nothing queued: keep no buffer while idle.
+                    state.frames = VecDeque::new();
+                }
+            } else {
+                // More came meanwhile: next round.
+                drop(state);
+                shard.schedule(self.clone());
+            }
+            return;
+        }
+        // Back to the writer, the unwritten frames first.
+        let too_slow = state.closed == Some(Closed::Code(CloseCode::TooSlow));
+        if too_slow {
+            // The queued frames were dropped; only a frame cut short is kept.
+            batch.truncate(usize::from(partial));
+        }
+        if !batch.is_empty() {
+            let rest: usize = batch.iter().map(Bytes::len).sum();
+            state.bytes += rest;
+            while let Some(frame) = batch.pop_back() {
+                state.frames.push_front(frame);
+            }
+            if too_slow {
+                state.frames.truncate(1);
+                state.bytes = state.frames.front().map_or(0, Bytes::len);
+            }
+            state.rest_first = partial;
+        }
+        state.drainer = Drainer::Writer;
+        drop(state);
+        batch.clear();
+        shard.count_handoff();
+        self.writer.wake();
+    }
+
+    /// Gives the queue back to its writer task (the flusher is stopping).
+    pub(crate) fn hand_back_all(&self) {
+        let mut state = self.lock();
+        if state.drainer == Drainer::Flusher {
+            state.drainer = Drainer::Writer;
+        }
+        state.socket = None;
+        drop(state);
+        self.writer.wake();
+    }
+
     /// Queues several frames in order (stops at the first that fails).
     pub fn push_all<'a>(
-        &self,
+        self: &Arc<Self>,
         frames: impl IntoIterator<Item = &'a Wire>,
     ) -> Result<(), PushError> {
         for frame in frames {
@@ -195,11 +412,10 @@ impl ClientQueue {
         }
     }
 
-    /// Asks the writer to send a WebSocket ping (ignored once closed).
-    pub fn request_ping(&self) {
+    /// Queues a WebSocket ping (ignored once closed).
+    pub fn request_ping(self: &Arc<Self>) {
         if !self.is_closed() {
-            self.ping.store(true, Ordering::Release);
-            self.writer.wake();
+            let _ = self.push_bytes(Bytes::from_static(PING_FRAME));
         }
     }
 
@@ -250,38 +466,25 @@ impl ClientQueue {
 
     fn take(&self, out: &mut VecDeque<Bytes>, max_batch_bytes: usize) -> Option<Batch> {
         let mut state = self.lock();
+        if state.drainer == Drainer::Flusher {
+            // A flusher has it; it hands the queue over if it needs the writer.
+            return None;
+        }
         if !state.frames.is_empty() {
-            if state.bytes <= max_batch_bytes && out.is_empty() {
-                // Everything fits: take the whole queue at once.
-                std::mem::swap(&mut state.frames, out);
-                state.bytes = 0;
-            } else {
-                let mut taken = 0;
-                while let Some(frame) = state.frames.front() {
-                    if taken > 0 && taken + frame.len() > max_batch_bytes {
-                        break;
-                    }
-                    taken += frame.len();
-                    if let Some(frame) = state.frames.pop_front() {
-                        out.push_back(frame);
-                    }
-                }
-                state.bytes -= taken;
-            }
-            return Some(Batch::Frames);
+            state.take_frames(out, max_batch_bytes);
+            state.drainer = Drainer::Writer;
+            let rest_first = std::mem::take(&mut state.rest_first);
+            return Some(Batch::Frames { rest_first });
         }
         match state.closed {
             Some(Closed::Code(code)) => return Some(Batch::Closed(code)),
             Some(Closed::Peer) => return Some(Batch::Finished),
             None => {}
         }
+        state.drainer = Drainer::Idle;
         if state.frames.capacity() > 0 {
             // Nothing queued: keep no buffer while idle.
             state.frames = VecDeque::new();
-        }
-        drop(state);
-        if self.ping.swap(false, Ordering::AcqRel) {
-            return Some(Batch::Ping);
         }
         None
     }
@@ -310,19 +513,22 @@ mod tests {
 
     #[tokio::test]
     async fn batches_everything_queued_meanwhile() {
-        let q = ClientQueue::new(1, 1000);
+        let q = Arc::new(ClientQueue::new(1, 1000));
         for _ in 0..5 {
             q.push(&frame(10)).unwrap();
         }
         let mut out = VecDeque::new();
-        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Frames);
+        assert_eq!(
+            q.next_batch(&mut out, 1 << 20).await,
+            Batch::Frames { rest_first: false }
+        );
         assert_eq!(out.len(), 5);
         assert_eq!(q.queued_bytes(), 0);
     }
 
     #[tokio::test]
     async fn overflow_closes_with_too_slow_and_drops_frames() {
-        let q = ClientQueue::new(1, 100);
+        let q = Arc::new(ClientQueue::new(1, 100));
         q.push(&frame(60)).unwrap();
         assert_eq!(q.push(&frame(60)), Err(PushError::Overflow));
         assert_eq!(
@@ -339,18 +545,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_large_frame_fits_an_empty_queue() {
-        let q = ClientQueue::new(1, 100);
+        let q = Arc::new(ClientQueue::new(1, 100));
         q.push(&frame(500)).unwrap();
         assert_eq!(q.push(&frame(2)), Err(PushError::Overflow));
     }
 
     #[tokio::test]
     async fn shutdown_flushes_before_closing() {
-        let q = ClientQueue::new(1, 1000);
+        let q = Arc::new(ClientQueue::new(1, 1000));
         q.push(&frame(10)).unwrap();
         q.close(CloseCode::Shutdown);
         let mut out = VecDeque::new();
-        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Frames);
+        assert_eq!(
+            q.next_batch(&mut out, 1 << 20).await,
+            Batch::Frames { rest_first: false }
+        );
         assert_eq!(out.len(), 1);
         assert_eq!(
             q.next_batch(&mut out, 1 << 20).await,
@@ -360,7 +569,7 @@ mod tests {
 
     #[tokio::test]
     async fn batch_size_is_bounded_but_never_empty() {
-        let q = ClientQueue::new(1, 10_000);
+        let q = Arc::new(ClientQueue::new(1, 10_000));
         for _ in 0..10 {
             q.push(&frame(100)).unwrap();
         }
@@ -373,24 +582,39 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_requested_ping_wakes_the_writer_once() {
-        let q = ClientQueue::new(1, 1000);
+    async fn a_requested_ping_is_queued_in_order() {
+        let q = Arc::new(ClientQueue::new(1, 1000));
+        q.push(&frame(3)).unwrap();
         q.request_ping();
         let mut out = VecDeque::new();
-        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Ping);
-        q.push(&frame(3)).unwrap();
-        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Frames);
+        assert_eq!(
+            q.next_batch(&mut out, 1 << 20).await,
+            Batch::Frames { rest_first: false }
+        );
+        assert_eq!(out.len(), 2);
+        assert_eq!(out[1].as_ref(), PING_FRAME);
+        q.close(CloseCode::Shutdown);
+        out.clear();
+        q.request_ping();
+        assert_eq!(
+            q.next_batch(&mut out, 1 << 20).await,
+            Batch::Closed(CloseCode::Shutdown)
+        );
+        assert!(out.is_empty(), "no ping once closed");
     }
 
     #[tokio::test]
     async fn control_frames_queue_in_order_and_finish_stops_without_a_close() {
-        let q = ClientQueue::new(1, 1000);
+        let q = Arc::new(ClientQueue::new(1, 1000));
         q.push(&frame(10)).unwrap();
         q.push_control(Bytes::from_static(&[0x8a, 0x00])).unwrap();
         q.finish();
         assert_eq!(q.push(&frame(10)), Err(PushError::Closed(None)));
         let mut out = VecDeque::new();
-        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Frames);
+        assert_eq!(
+            q.next_batch(&mut out, 1 << 20).await,
+            Batch::Frames { rest_first: false }
+        );
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].as_ref(), &[0x8a, 0x00]);
         assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Finished);

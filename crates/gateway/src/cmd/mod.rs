@@ -247,7 +247,7 @@ impl Conn {
 }
 
 fn send_result(
-    queue: &ClientQueue,
+    queue: &Arc<ClientQueue>,
     origin: &Origin,
     response: ResponseType,
     text: Option<&str>,

@@ -142,9 +142,10 @@ pub struct HubSettings {
     pub queue_max_bytes: usize,
     /// History per stream for resume.
     pub history: HistoryLimits,
-    /// Flusher threads writing queued frames straight to plain-TCP sockets
-    /// (default: [`default_flushers`]); 0 leaves every write to the
-    /// connections' writer tasks.
+    /// Flusher threads writing queued frames straight to plain-TCP sockets;
+    /// 0 (the default) leaves every write to the connections' writer tasks
+    /// (docs/performance.md, "Flusher threads": faster in s1, a longer tail
+    /// in s2).
     pub flushers: usize,
 }
 
@@ -153,7 +154,7 @@ impl Default for HubSettings {
         HubSettings {
             queue_max_bytes: 1 << 20,
             history: HistoryLimits::default(),
-            flushers: default_flushers(),
+            flushers: 0,
         }
     }
 }

@@ -4,7 +4,7 @@
 //! halves (`AsyncRead`/`AsyncWrite`), so that they run over an in-memory pipe
 //! in tests.
 //!
-//! - On a plain TCP socket, the hub's **flusher** threads write the client's
+//! - On a plain TCP socket with `hub.direct_writes`, the hub's **flusher** threads write the client's
 //!   [`ClientQueue`] for as long as the socket takes the bytes
 //!   ([`TcpWrite`], `switchboard_core::hub::Flusher`): a broadcast wakes no
 //!   task per connection. They hand the queue to the writer when the socket

@@ -156,7 +156,7 @@ impl Default for Hub {
             queue_max_bytes: h.queue_max_bytes,
             history_size: h.history.size,
             history_ttl: h.history.ttl,
-            direct_writes: true,
+            direct_writes: false,
             flushers: 0,
         }
     }
@@ -583,5 +583,21 @@ mod tests {
             assert_eq!(c.hub.history_size, 7);
             Ok(())
         });
+    }
+
+    #[test]
+    fn flushers_start_only_with_direct_writes() {
+        let mut c = Config::default();
+        assert_eq!(c.gateway().unwrap().hub.flushers, 0, "off by default");
+        c.hub.flushers = 3;
+        assert_eq!(c.gateway().unwrap().hub.flushers, 0, "direct_writes is off");
+        c.hub.direct_writes = true;
+        assert_eq!(c.gateway().unwrap().hub.flushers, 3);
+        c.hub.flushers = 0;
+        assert_eq!(
+            c.gateway().unwrap().hub.flushers,
+            switchboard_gateway::config::default_flushers()
+        );
+        assert!(switchboard_gateway::config::default_flushers() >= 1);
     }
 }

@@ -238,6 +238,21 @@ impl SharedTcpWrite {
     fn tcp(&self) -> &TcpStream {
         self.0.0.as_ref()
     }
+
+    /// Runs `write` once the socket is writable, again after each `WouldBlock`.
+    fn poll_write_with(
+        &self,
+        cx: &mut Context<'_>,
+        mut write: impl FnMut(&TcpStream) -> std::io::Result<usize>,
+    ) -> Poll<std::io::Result<usize>> {
+        loop {
+            std::task::ready!(self.tcp().poll_write_ready(cx))?;
+            match write(self.tcp()) {
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                result => return Poll::Ready(result),
+            }
+        }
+    }
 }
 
 impl AsyncWrite for SharedTcpWrite {
@@ -246,13 +261,7 @@ impl AsyncWrite for SharedTcpWrite {
         cx: &mut Context<'_>,
         buf: &[u8],
     ) -> Poll<std::io::Result<usize>> {
-        loop {
-            std::task::ready!(self.tcp().poll_write_ready(cx))?;
-            match self.tcp().try_write(buf) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                result => return Poll::Ready(result),
-            }
-        }
+        self.poll_write_with(cx, |tcp| tcp.try_write(buf))
     }
 
     fn poll_write_vectored(
@@ -260,13 +269,7 @@ impl AsyncWrite for SharedTcpWrite {
         cx: &mut Context<'_>,
         bufs: &[IoSlice<'_>],
     ) -> Poll<std::io::Result<usize>> {
-        loop {
-            std::task::ready!(self.tcp().poll_write_ready(cx))?;
-            match self.tcp().try_write_vectored(bufs) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                result => return Poll::Ready(result),
-            }
-        }
+        self.poll_write_with(cx, |tcp| tcp.try_write_vectored(bufs))
     }
 
     fn is_write_vectored(&self) -> bool {

@@ -341,10 +341,6 @@ impl ClientQueue {
             while let Some(frame) = batch.pop_back() {
                 state.frames.push_front(frame);
             }
-            if too_slow {
-                state.frames.truncate(1);
-                state.bytes = state.frames.front().map_or(0, Bytes::len);
-            }
             state.rest_first = partial;
         }
         state.drainer = Drainer::Writer;

@@ -9,8 +9,8 @@
 //!
 //! - `raw`: one plain XMPP client per agent that only counts the items
 //!   Prosody delivers (Prosody's delivery rate, measured the same way);
-//! - `parse`: the same, parsing each received `<message>` with
-//!   `parse_notification`;
+//! - `parse`: the same, parsing each received item's `<Update>` with
+//!   `parse_item`, as the connector does;
 //! - `session`: the connector's real `Session` per agent (sign-in, resync from
 //!   the in-process Finesse simulator, parse, state cache apply, changes on a
 //!   channel), the benchmark rendering every change with `StateCache::render`.
@@ -33,7 +33,7 @@ use switchboard_connector::{
     Credentials, FinesseClient, FinesseNodeAddr, RestConfig, Session, SessionConfig, SessionStatus,
 };
 use switchboard_core::{CacheConfig, Change, Origin, StateCache};
-use switchboard_finesse::{Node, UserRequest, UserState, parse_notification};
+use switchboard_finesse::{Node, UserRequest, UserState, parse_item};
 use switchboard_sim::{NoticeSink, RunningSim, SimConfig, SimOptions, UserConfig};
 use switchboard_testkit::{Prosody, ProsodyOptions};
 use switchboard_xmpp::{ReceivedItem, TlsMode, XmppClient, XmppConfig};
@@ -86,7 +86,7 @@ pub struct Args {
 pub enum Scenario {
     /// A plain XMPP client per agent, counting items: Prosody's delivery rate.
     Raw,
-    /// The same, parsing each received message with `parse_notification`.
+    /// The same, parsing each received item's `<Update>` with `parse_item`.
     Parse,
     /// The connector's `Session` per agent (parse + cache apply), every change rendered.
     Session,
@@ -417,7 +417,8 @@ async fn count_items(
             ),
         };
         if parse {
-            match parse_notification(&item.message_xml) {
+            let text = item.notification_text.as_deref().unwrap_or_default();
+            match parse_item(text, Some(item.node), item.item_id, item.from) {
                 Ok(n) => drop(std::hint::black_box(n)),
                 Err(_) => t.parse_errors += 1,
             }

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{Change, StateCache};
-use switchboard_finesse::{Node, SystemStatus, parse_notification};
+use switchboard_finesse::{Node, SystemStatus, parse_item};
 use switchboard_xmpp::{ReceivedItem, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -341,7 +341,7 @@ impl Runner {
                     let Some(item) = item else {
                         return Ok(Ended::Lost("notification stream closed".into()));
                     };
-                    if let Some(ended) = self.apply(&item) {
+                    if let Some(ended) = self.apply(item) {
                         return Ok(ended);
                     }
                 }
@@ -350,8 +350,20 @@ impl Runner {
     }
 
     /// Parses and applies one notification; `Some` when it ends the period.
-    fn apply(&self, item: &ReceivedItem) -> Option<Ended> {
-        let n = match parse_notification(&item.message_xml) {
+    ///
+    /// The XMPP client has already read the message and unescaped the
+    /// `<Update>`: only that document is parsed here ([`parse_item`]).
+    fn apply(&self, item: ReceivedItem) -> Option<Ended> {
+        let parsed = match item.notification_text.as_deref() {
+            Some(text) => parse_item(
+                text,
+                (!item.node.is_empty()).then(|| item.node.clone()),
+                item.item_id,
+                item.from,
+            ),
+            None => Err(switchboard_finesse::Error::NoNotification),
+        };
+        let n = match parsed {
             Ok(n) => n,
             Err(e) => {
                 metrics::counter!("switchboard_notification_parse_errors_total").increment(1);

@@ -9,17 +9,27 @@
 //!   `StateCache::render` (event JSON) -> `hub::route` -> `Engine::publish` on
 //!   each topic of a `MemoryHub` with one client queue subscribed to every
 //!   topic, so each publish stamps, records history and really enqueues.
+//! - `whole_ingest_item/*`: the same notifications from the point where the
+//!   connector takes them since the XMPP client delivers items: the item's
+//!   `<Update>` text (unescaped by the XMPP client) -> `parse_item` -> the
+//!   same steps. Reading the XMPP stanza itself is the XMPP client's work
+//!   (tokio-xmpp), measured end to end by `switchboard-bench ingest-xmpp`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// The allocator the `switchboard` binary runs with (crates/switchboard's
+/// `main.rs`), so that the figures are the server's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
 use switchboard_core::hub::{ClientQueue, Engine, HubConfig, MemoryHub, route};
 use switchboard_core::{CacheConfig, SignedInAgent, StateCache, map_notification};
 use switchboard_finesse::{
-    Action, Dialog, DialogState, Node, ParticipantState, Update, UpdateData, UpdateEvent, User,
-    UserState, parse_notification,
+    Action, Dialog, DialogState, Node, Notification, ParticipantState, Update, UpdateData,
+    UpdateEvent, User, UserState, parse_item, parse_notification,
 };
 use switchboard_protocol::Topic;
 
@@ -238,7 +248,11 @@ fn call_mix() -> Vec<String> {
 /// ingest path (the gateway's `pipeline::publish` for Dialog and User changes).
 /// Returns how many frames were published.
 fn ingest_one(stanza: &str, cache: &StateCache, hub: &MemoryHub) -> usize {
-    let n = parse_notification(stanza).expect("parses");
+    publish_changes(parse_notification(stanza).expect("parses"), cache, hub)
+}
+
+/// Apply, render, route, publish.
+fn publish_changes(n: Notification, cache: &StateCache, hub: &MemoryHub) -> usize {
     let mut published = 0;
     for change in cache.apply_owned(AGENT, n) {
         let event = cache.render(&change);
@@ -248,6 +262,73 @@ fn ingest_one(stanza: &str, cache: &StateCache, hub: &MemoryHub) -> usize {
         }
     }
     published
+}
+
+/// One pubsub item as the XMPP client hands it to the connector
+/// (`switchboard_xmpp::ReceivedItem`): the `<Update>` text, unescaped, with
+/// the item's node, id and sender.
+struct Item {
+    update: String,
+    node: String,
+    item_id: String,
+    from: String,
+}
+
+/// The item of a stanza, read with quick-xml (outside the timed part).
+fn item_of(stanza: &str) -> Item {
+    use quick_xml::events::Event;
+    let mut r = quick_xml::Reader::from_str(stanza);
+    let attr = |e: &quick_xml::events::BytesStart, name: &[u8]| -> String {
+        e.try_get_attribute(name)
+            .expect("attributes")
+            .map(|a| {
+                a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                    .expect("value")
+                    .into_owned()
+            })
+            .unwrap_or_default()
+    };
+    let (mut node, mut item_id, mut from) = (String::new(), String::new(), String::new());
+    loop {
+        match r.read_event().expect("the stanza is well-formed") {
+            Event::Start(e) => match e.name().as_ref() {
+                b"message" => from = attr(&e, b"from"),
+                b"items" => node = attr(&e, b"node"),
+                b"item" => item_id = attr(&e, b"id"),
+                b"notification" => {
+                    let raw = r.read_text(e.name()).expect("text");
+                    let raw = std::str::from_utf8(&raw).expect("UTF-8");
+                    let update = quick_xml::escape::unescape(raw).expect("entities");
+                    return Item {
+                        update: update.into_owned(),
+                        node,
+                        item_id,
+                        from,
+                    };
+                }
+                _ => {}
+            },
+            Event::Eof => panic!("no <notification> in the stanza"),
+            _ => {}
+        }
+    }
+}
+
+/// [`ingest_one`] from the item, as the connector runs it.
+fn ingest_item(item: &Item, cache: &StateCache, hub: &MemoryHub) -> usize {
+    publish_changes(parse_item_of(item), cache, hub)
+}
+
+/// `parse_item` as the connector calls it: the strings move into the
+/// notification (cloned here, since the bench's items are used again).
+fn parse_item_of(item: &Item) -> Notification {
+    parse_item(
+        &item.update,
+        Some(item.node.clone()),
+        Some(item.item_id.clone()),
+        Some(item.from.clone()),
+    )
+    .expect("parses")
 }
 
 /// Notifications run against one hub before it is replaced (untimed) by a
@@ -282,45 +363,77 @@ fn primed_cache() -> StateCache {
 }
 
 fn whole_ingest(c: &mut Criterion) {
-    let mut g = c.benchmark_group("whole_ingest");
-    g.throughput(Throughput::Elements(1));
-    for (name, stanzas) in [
+    let inputs = [
         ("golden_dialog_put", golden_pair()),
         ("user_put", user_pair()),
         ("call_mix", call_mix()),
-    ] {
+    ];
+    let mut g = c.benchmark_group("whole_ingest");
+    g.throughput(Throughput::Elements(1));
+    for (name, stanzas) in &inputs {
         // Every notification must make exactly one change, else the cache
         // would be skipping work that a live feed does.
         {
             let cache = primed_cache();
             let (hub, _queue) = fresh_hub();
-            for s in stanzas.iter().chain(&stanzas) {
+            for s in stanzas.iter().chain(stanzas) {
                 assert!(ingest_one(s, &cache, &hub) > 0, "{name}: no change");
             }
         }
-        let cache = primed_cache();
-        let mut i = 0usize;
-        g.bench_function(name, |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                let mut left = iters;
-                while left > 0 {
-                    let n = left.min(CHUNK);
-                    left -= n;
-                    let (hub, queue) = fresh_hub();
-                    let start = Instant::now();
-                    for _ in 0..n {
-                        black_box(ingest_one(black_box(&stanzas[i]), &cache, &hub));
-                        i = (i + 1) % stanzas.len();
-                    }
-                    total += start.elapsed();
-                    drop((hub, queue));
-                }
-                total
-            })
+        bench_chunks(&mut g, name, stanzas, |s: &String, c, h| {
+            ingest_one(s, c, h)
         });
     }
     g.finish();
+
+    let mut g = c.benchmark_group("whole_ingest_item");
+    g.throughput(Throughput::Elements(1));
+    for (name, stanzas) in &inputs {
+        let items: Vec<Item> = stanzas.iter().map(|s| item_of(s)).collect();
+        // The item gives what the whole stanza gives, and each one change.
+        {
+            let cache = primed_cache();
+            let (hub, _queue) = fresh_hub();
+            for (s, item) in stanzas.iter().zip(&items).chain(stanzas.iter().zip(&items)) {
+                let n = parse_item_of(item);
+                assert_eq!(n, parse_notification(s).expect("parses"), "{name}");
+                assert!(ingest_item(item, &cache, &hub) > 0, "{name}: no change");
+            }
+        }
+        bench_chunks(&mut g, name, &items, ingest_item);
+    }
+    g.finish();
+}
+
+/// Times `one` over `inputs` in turn, on a fresh hub every [`CHUNK`]
+/// notifications (replaced outside the timed part).
+fn bench_chunks<T>(
+    g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    name: &str,
+    inputs: &[T],
+    one: fn(&T, &StateCache, &MemoryHub) -> usize,
+) {
+    let cache = primed_cache();
+    let mut i = 0usize;
+    g.bench_function(name, |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let n = left.min(CHUNK);
+                left -= n;
+                let (hub, queue) = fresh_hub();
+                let start = Instant::now();
+                for _ in 0..n {
+                    black_box(one(black_box(&inputs[i]), &cache, &hub));
+                    i = (i + 1) % inputs.len();
+                }
+                total += start.elapsed();
+                drop((hub, queue));
+            }
+            total
+        })
+    });
 }
 
 criterion_group!(benches, ingest, whole_ingest);

@@ -6,7 +6,8 @@
 //!   [`Participant`], [`ScheduledCallbackInfo`]), [`User`], [`SystemInfo`],
 //!   [`ApiError`], [`Team`], and Finesse's vocabularies ([`enums`]);
 //! - notifications: [`parse_notification`] reads an XMPP pubsub `<message>` or
-//!   a bare `<Update>` into a [`Notification`]; [`Update::to_xml`] and
+//!   a bare `<Update>` into a [`Notification`], [`parse_item`] the `<Update>`
+//!   of a pubsub item an XMPP client has already read; [`Update::to_xml`] and
 //!   [`Update::to_stanza_xml`] write them (the simulator publishes those);
 //! - REST bodies: [`DialogRequest`], [`MakeCallRequest`], [`UserRequest`],
 //!   written by the connector and parsed by the simulator;
@@ -42,5 +43,5 @@ pub use node::Node;
 pub use request::{DialogAction, DialogRequest, MakeCallRequest, UserRequest};
 pub use system_info::{FinesseNode, SystemInfo};
 pub use team::Team;
-pub use update::{Notification, Update, UpdateData, parse_notification, parse_update};
+pub use update::{Notification, Update, UpdateData, parse_item, parse_notification, parse_update};
 pub use user::{ReasonCode, TeamRef, User};

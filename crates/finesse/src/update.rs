@@ -5,6 +5,12 @@
 //! on the wire) or a bare `<Update>` (what logs and captures often show). In
 //! the message, the `<Update>` inside `<notification>` may be escaped text
 //! (what Finesse sends), CDATA, or inline elements: all three are accepted.
+//!
+//! [`parse_item`] takes what an XMPP client has already read out of such a
+//! message: the `<Update>` text of one pubsub item with the item's node, id
+//! and sender. It gives the same [`Notification`] as [`parse_notification`] of
+//! the whole message without reading the message a second time (the
+//! connector's path: the XMPP client has parsed and unescaped it already).
 
 use crate::Error;
 use crate::api_error::{ApiError, ApiErrorStyle};
@@ -89,6 +95,25 @@ pub fn parse_notification(xml: &str) -> Result<Notification, Error> {
     Ok(n)
 }
 
+/// Parses one pubsub item as an XMPP client delivers it: `update_xml` is the
+/// `<Update>` document (the text of `<notification>`, unescaped), `node`,
+/// `item_id` and `from` are the item's `items/@node`, `item/@id` and the
+/// message's sender. The result and the errors are those of
+/// [`parse_notification`] on the whole message.
+pub fn parse_item(
+    update_xml: &str,
+    node: Option<String>,
+    item_id: Option<String>,
+    from: Option<String>,
+) -> Result<Notification, Error> {
+    Ok(Notification {
+        node,
+        item_id,
+        from,
+        update: payload_update(update_xml)?,
+    })
+}
+
 /// Parses a bare `<Update>` document.
 pub fn parse_update(xml: &str) -> Result<Update, Error> {
     let mut r = XmlReader::new(xml);
@@ -146,11 +171,15 @@ fn read_message<'a>(r: &mut XmlReader<'a>, msg: &Elem<'a>) -> Result<Notificatio
 
 /// The `<Update>` inside `<notification>`: escaped text, CDATA or inline.
 fn read_payload<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>) -> Result<Update, Error> {
-    let inner = r.content(el)?;
+    payload_update(&r.content(el)?)
+}
+
+/// The `<Update>` carried by `<notification>`, its text given.
+fn payload_update(inner: &str) -> Result<Update, Error> {
     if inner.trim().is_empty() {
         return Err(Error::EmptyNotification);
     }
-    parse_update(&inner).map_err(|e| Error::Payload(Box::new(e)))
+    parse_update(inner).map_err(|e| Error::Payload(Box::new(e)))
 }
 
 impl Update {

@@ -34,6 +34,15 @@ fn escaped_cdata_and_inline_payloads_are_the_same() {
     let b = parse_notification(&wrap(&format!("<![CDATA[{update}]]>"))).expect("cdata");
     let c = parse_notification(&wrap(&update)).expect("inline");
     let d = parse_notification(&update).expect("bare");
+    // The item as an XMPP client delivers it: the same notification.
+    let e = parse_item(
+        &update,
+        Some("/finesse/api/User/1001001/Dialogs".into()),
+        Some("i1".into()),
+        Some("pubsub.f".into()),
+    )
+    .expect("item");
+    assert_eq!(a, e);
     assert_eq!(a, b);
     assert_eq!(a, c);
     assert_eq!(a.update, d.update);
@@ -145,6 +154,20 @@ fn errors_name_the_problem() {
         assert!(
             err.contains(needle),
             "{input:?}: {err:?} should contain {needle:?}"
+        );
+    }
+    // An item's `<Update>` text fails as the same payload inside a message does.
+    for (payload, needle) in [
+        ("  ", "payload is empty"),
+        ("<Update>", "in the <Update> carried by <notification>"),
+        ("<iq/>", "root element is <iq>"),
+    ] {
+        let err = parse_item(payload, None, None, None)
+            .expect_err(payload)
+            .to_string();
+        assert!(
+            err.contains(needle),
+            "{payload:?}: {err:?} should contain {needle:?}"
         );
     }
 }

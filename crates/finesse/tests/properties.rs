@@ -258,6 +258,11 @@ proptest! {
         let n = parse_notification(&stanza)?;
         prop_assert_eq!(&n.update, &update);
         prop_assert_eq!(n.item_id.as_deref(), Some(item.as_str()));
+        // What an XMPP client reads out of the same message gives the same notification.
+        let from_item = parse_item(&update.to_xml(), n.node.clone(), Some(item.clone()), n.from.clone())?;
+        prop_assert_eq!(&from_item, &n);
+        prop_assert_eq!(n.node.as_deref(), Some("/finesse/api/User/1001001/Dialogs"));
+        prop_assert_eq!(n.from.as_deref(), Some("pubsub.finesse.local"));
     }
 
     #[test]

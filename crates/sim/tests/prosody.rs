@@ -81,13 +81,15 @@ impl Env {
             .await
             .expect("a notification within 10 s")
             .expect("XMPP session open");
-        assert!(
-            item.message_xml.contains("&lt;Update&gt;"),
-            "payload is escaped text: {}",
-            item.message_xml
-        );
-        let n = parse_notification(&item.message_xml)
-            .unwrap_or_else(|e| panic!("{e}: {}", item.message_xml));
+        assert!(!item.inline_payload, "payload is escaped text: {item:?}");
+        let text = item.notification_text.as_deref().expect("a <notification>");
+        let n = parse_item(
+            text,
+            Some(item.node.clone()),
+            item.item_id.clone(),
+            item.from.clone(),
+        )
+        .unwrap_or_else(|e| panic!("{e}: {text}"));
         (item.node, n)
     }
 

@@ -269,12 +269,14 @@ pub struct ReceivedItem {
     pub item_id: Option<String>,
     /// The message's `from` (the pubsub service).
     pub from: Option<String>,
-    /// The whole `<message>` stanza serialized (the `<Update>` stays escaped inside
-    /// `<notification>`), ready for the Finesse notification parser.
-    pub message_xml: String,
     /// The `<Update>` document: the unescaped text of `<notification>`, or, when the payload
     /// was sent inline as elements, those elements serialized. `None` without `<notification>`.
+    /// The connector parses it with `switchboard_finesse::parse_item`; the message itself is
+    /// not serialized again (that cost a third of the receiving side's CPU).
     pub notification_text: Option<String>,
+    /// Whether `<notification>` carried the `<Update>` as child elements rather than as
+    /// (escaped) text, the form Finesse sends.
+    pub inline_payload: bool,
 }
 
 /// The type of an IQ request.
@@ -745,27 +747,24 @@ pub fn pubsub_items(message: &Message) -> Vec<ReceivedItem> {
         return Vec::new();
     };
     let mut out = Vec::new();
-    let mut message_xml: Option<String> = None;
     for items in event.children().filter(|c| c.is("items", NS_PUBSUB_EVENT)) {
         let node = items.attr("node").unwrap_or_default().to_owned();
         for item in items.children().filter(|c| c.is("item", NS_PUBSUB_EVENT)) {
-            let xml = message_xml.get_or_insert_with(|| serialize(&Element::from(message.clone())));
-            let notification_text = item
-                .children()
-                .find(|c| c.name() == "notification")
-                .map(|n| {
-                    if n.children().next().is_some() {
-                        n.children().map(serialize).collect::<String>()
-                    } else {
-                        n.text()
-                    }
-                });
+            let notification = item.children().find(|c| c.name() == "notification");
+            let inline_payload = notification.is_some_and(|n| n.children().next().is_some());
+            let notification_text = notification.map(|n| {
+                if inline_payload {
+                    n.children().map(serialize).collect::<String>()
+                } else {
+                    n.text()
+                }
+            });
             out.push(ReceivedItem {
                 node: node.clone(),
                 item_id: item.attr("id").map(str::to_owned),
                 from: message.from.as_ref().map(ToString::to_string),
-                message_xml: xml.clone(),
                 notification_text,
+                inline_payload,
             });
         }
     }
@@ -1359,7 +1358,8 @@ mod tests {
             items[0].notification_text.as_deref(),
             Some("<Update><event>PUT</event></Update>")
         );
-        assert!(items[0].message_xml.contains("&lt;Update&gt;"));
+        assert!(!items[0].inline_payload);
+        assert!(items[1].inline_payload);
         assert!(
             items[1]
                 .notification_text

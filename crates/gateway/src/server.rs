@@ -6,7 +6,9 @@
 //! upgrades) so that each TLS handshake runs on the connection's own task and
 //! the peer address reaches the handlers.
 
+use std::future::Future;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -16,6 +18,8 @@ use axum::extract::{ConnectInfo, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures::FutureExt;
+use futures::future::Either;
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -282,16 +286,20 @@ async fn ws(
             .into_response();
     };
     let shared = app.shared.clone();
-    tokio::spawn(async move {
-        let info = ConnectionInfo {
-            peer,
-            access_token: query.access_token,
-        };
-        match on_upgrade.await {
-            Ok(upgraded) => serve_upgraded(upgraded, shared, info).await,
-            Err(e) => tracing::debug!(%peer, error = %e, "WebSocket upgrade failed"),
+    let info = ConnectionInfo {
+        peer,
+        access_token: query.access_token,
+    };
+    // Combinators rather than an async block: once upgraded, the connection's
+    // task holds the connection's future and nothing else (an async block would
+    // keep its captures beside it for the connection's life).
+    tokio::spawn(on_upgrade.then(move |upgraded| match upgraded {
+        Ok(upgraded) => Either::Left(serve_upgraded(upgraded, shared, info)),
+        Err(e) => {
+            tracing::debug!(%peer, error = %e, "WebSocket upgrade failed");
+            Either::Right(std::future::ready(()))
         }
-    });
+    }));
     let accept = derive_accept_key(key.as_bytes());
     let mut response = Response::new(axum::body::Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
@@ -304,34 +312,44 @@ async fn ws(
     response
 }
 
-/// Browsers send `Origin`; it must be listed, or equal to the `Host` when the
-/// list is empty. Other clients send none and are allowed.
-/// Takes the socket back from hyper and serves the WebSocket on it: a plain
-/// TCP socket is split into owned halves (the writer writes to it directly,
-/// without a lock); a TLS stream or anything else through a split with a lock.
-/// The rarer kinds are boxed so that the common one's task stays small.
-async fn serve_upgraded(upgraded: Upgraded, shared: Arc<Shared>, info: ConnectionInfo) {
+/// Takes the socket back from hyper and returns the future that serves the
+/// WebSocket on it: a plain TCP socket is split into owned halves (the writer
+/// writes to it directly, without a lock); a TLS stream or anything else
+/// through a split with a lock. The rarer kinds are boxed so that the common
+/// one's task stays small, and this is a plain function, not an `async fn`,
+/// so that the connection's task holds none of its locals while the
+/// connection lasts (an idle connection's task is most of its memory:
+/// docs/performance.md).
+fn serve_upgraded(
+    upgraded: Upgraded,
+    shared: Arc<Shared>,
+    info: ConnectionInfo,
+) -> Either<impl Future<Output = ()> + Send, Pin<Box<dyn Future<Output = ()> + Send>>> {
     match take_socket(upgraded) {
         Socket::Tcp(read, write, pre_read) => {
             let write = Arc::new(connection::TcpWrite(write));
             let direct = write.clone();
             let write = connection::SharedTcpWrite(write);
-            connection::serve(read, write, pre_read, shared, info, Some(direct)).await;
-        }
-        Socket::Tls(read, write, pre_read) => {
-            Box::pin(connection::serve(read, write, pre_read, shared, info, None)).await;
-        }
-        Socket::Other(read, write) => {
-            Box::pin(connection::serve(
+            Either::Left(connection::serve(
                 read,
                 write,
-                Vec::new(),
+                pre_read,
                 shared,
                 info,
-                None,
+                Some(direct),
             ))
-            .await;
         }
+        Socket::Tls(read, write, pre_read) => Either::Right(Box::pin(connection::serve(
+            read, write, pre_read, shared, info, None,
+        ))),
+        Socket::Other(read, write) => Either::Right(Box::pin(connection::serve(
+            read,
+            write,
+            Vec::new(),
+            shared,
+            info,
+            None,
+        ))),
     }
 }
 
@@ -366,6 +384,8 @@ fn take_socket(upgraded: Upgraded) -> Socket {
     Socket::Other(read, write)
 }
 
+/// Browsers send `Origin`; it must be listed, or equal to the `Host` when the
+/// list is empty. Other clients send none and are allowed.
 fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
         return true;

@@ -359,6 +359,16 @@ mod tests {
         written: Mutex<Vec<u8>>,
     }
 
+    impl Stuck {
+        /// A socket that takes `left` bytes and then would block.
+        fn taking(left: usize) -> Arc<Stuck> {
+            Arc::new(Stuck {
+                left: Mutex::new(left),
+                written: Mutex::new(Vec::new()),
+            })
+        }
+    }
+
     impl DirectSocket for Stuck {
         fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
             let mut left = self.left.lock().unwrap();
@@ -379,10 +389,7 @@ mod tests {
     #[tokio::test]
     async fn a_blocked_socket_goes_to_the_writer_with_the_cut_frame_first() {
         let flusher = Flusher::start(1).unwrap();
-        let socket = Arc::new(Stuck {
-            left: Mutex::new(30),
-            written: Mutex::new(Vec::new()),
-        });
+        let socket = Stuck::taking(30);
         let queue = Arc::new(ClientQueue::new(1, 1000));
         flusher.attach(&queue, socket.clone());
         let first = Wire::from("x".repeat(98));
@@ -413,10 +420,7 @@ mod tests {
     #[tokio::test]
     async fn the_writer_drains_then_the_flusher_takes_over_again() {
         let flusher = Flusher::start(1).unwrap();
-        let socket = Arc::new(Stuck {
-            left: Mutex::new(0),
-            written: Mutex::new(Vec::new()),
-        });
+        let socket = Stuck::taking(0);
         let queue = Arc::new(ClientQueue::new(1, 1 << 20));
         flusher.attach(&queue, socket.clone());
         queue.push(&Wire::from("a")).unwrap();

@@ -119,6 +119,15 @@ impl State {
         }
     }
 
+    /// Nobody drains the queue until the next push; an empty queue keeps no
+    /// buffer while idle.
+    fn go_idle(&mut self) {
+        self.drainer = Drainer::Idle;
+        if self.frames.capacity() > 0 {
+            self.frames = VecDeque::new();
+        }
+    }
+
     /// Moves queued frames (at least one, then up to `max_bytes`) to `out`.
     fn take_frames(&mut self, out: &mut VecDeque<Bytes>, max_bytes: usize) {
         if self.bytes <= max_bytes && out.is_empty() {
@@ -263,13 +272,7 @@ impl ClientQueue {
                 state.drainer = Drainer::Idle;
                 return;
             }
-            _ => {
-                state.drainer = Drainer::Writer;
-                drop(state);
-                shard.count_handoff();
-                self.writer.wake();
-                return;
-            }
+            _ => return self.hand_to_writer(state, shard),
         };
         state.take_frames(batch, FLUSH_BATCH_BYTES);
         drop(state);
@@ -317,11 +320,7 @@ impl ClientQueue {
         let mut state = self.lock();
         if !failed && state.closed.is_none() {
             if state.frames.is_empty() {
-                state.drainer = Drainer::Idle;
-                if state.frames.capacity() > 0 {
-                    // Nothing queued: keep no buffer while idle.
-                    state.frames = VecDeque::new();
-                }
+                state.go_idle();
             } else {
                 // More came meanwhile: next round.
                 drop(state);
@@ -343,9 +342,14 @@ impl ClientQueue {
             }
             state.rest_first = partial;
         }
+        batch.clear();
+        self.hand_to_writer(state, shard);
+    }
+
+    /// A flusher gives the queue to the connection's writer task.
+    fn hand_to_writer(&self, mut state: MutexGuard<'_, State>, shard: &Shard) {
         state.drainer = Drainer::Writer;
         drop(state);
-        batch.clear();
         shard.count_handoff();
         self.writer.wake();
     }
@@ -477,11 +481,7 @@ impl ClientQueue {
             Some(Closed::Peer) => return Some(Batch::Finished),
             None => {}
         }
-        state.drainer = Drainer::Idle;
-        if state.frames.capacity() > 0 {
-            // Nothing queued: keep no buffer while idle.
-            state.frames = VecDeque::new();
-        }
+        state.go_idle();
         None
     }
 }

@@ -39,7 +39,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::{Buf, Bytes};
-use futures::{Stream, StreamExt};
+use futures::{FutureExt, Stream, StreamExt};
 use switchboard_core::hub::{Batch, ClientQueue, DirectSocket};
 use switchboard_protocol::CloseCode;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
@@ -48,9 +48,9 @@ use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
 use tokio_tungstenite::WebSocketStream;
-use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use crate::cmd::{self, Conn};
@@ -84,13 +84,12 @@ fn reader_config(max_frame_bytes: usize) -> WebSocketConfig {
 /// Serves one upgraded WebSocket until it closes. `pre_read` is what the
 /// HTTP layer read past the upgrade request (usually nothing).
 ///
-/// (A function returning an `async move` block rather than an `async fn`:
-/// the arguments then live in the future once, not twice; this future is what
-/// every idle connection holds.)
-#[allow(
-    clippy::manual_async_fn,
-    reason = "an async fn would hold its arguments twice"
-)]
+/// The returned future is what every idle connection holds, so it is built
+/// to be small: the setup runs here, before the future exists; the reader's
+/// stages are chained with `then`, so each stage's state is dropped when the
+/// next starts; and the rare paths (a command, sign-in, the close) are boxed.
+/// (An `async fn` or an `async move` block would keep every argument beside
+/// the running connection for its whole life.)
 pub(crate) fn serve<R, W>(
     read: R,
     write: W,
@@ -103,78 +102,69 @@ where
     R: AsyncRead + Unpin + Send + 'static,
     W: AsyncWrite + Unpin + Send + 'static,
 {
-    async move {
-        let id = shared
-            .next_client
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        let queue = Arc::new(ClientQueue::new(id, shared.config.hub.queue_max_bytes));
-        if let (Some(flusher), Some(socket)) = (&shared.flusher, direct) {
-            flusher.attach(&queue, socket);
+    let id = shared
+        .next_client
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let queue = Arc::new(ClientQueue::new(id, shared.config.hub.queue_max_bytes));
+    if let (Some(flusher), Some(socket)) = (&shared.flusher, direct) {
+        flusher.attach(&queue, socket);
+    }
+    let open = shared
+        .connections
+        .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
+        + 1;
+    metrics::gauge!(m::CONNECTIONS).set(open as f64);
+    let admitted = open <= shared.config.limits.max_connections && !shared.shutdown.is_cancelled();
+    if admitted {
+        metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "accepted").increment(1);
+        shared.hub.connect(queue.clone());
+    } else {
+        metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "refused").increment(1);
+        queue.close(if shared.shutdown.is_cancelled() {
+            CloseCode::Shutdown
+        } else {
+            CloseCode::TooManyConnections
+        });
+    }
+    let done = CancellationToken::new();
+    // A close frame may wait this long for a client that is not reading.
+    let close_timeout = shared.config.limits.idle_timeout;
+    let config = reader_config(shared.config.limits.max_frame_bytes);
+    let in_flight = Arc::new(Semaphore::new(shared.config.limits.max_commands_in_flight));
+    let mut conn = Conn {
+        shared,
+        queue: queue.clone(),
+        peer: info.peer,
+        identity: None,
+        resume_token: None,
+        in_flight,
+    };
+    let writer = write_loop(write, queue.clone(), close_timeout, done.clone());
+    let token = info.access_token.filter(|_| admitted);
+    let reader = WebSocketStream::from_partially_read(
+        ReadHalf { read, queue },
+        pre_read,
+        Role::Server,
+        Some(config),
+    )
+    .then(move |stream| async move {
+        if let Some(token) = token {
+            Box::pin(cmd::authenticate::with_token(&mut conn, &token, None)).await;
         }
-        let open = shared
-            .connections
-            .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
-            + 1;
-        metrics::gauge!(m::CONNECTIONS).set(open as f64);
-        let done = CancellationToken::new();
-        // A close frame may wait this long for a client that is not reading.
-        let close_timeout = shared.config.limits.idle_timeout;
-        let writer = write_loop(write, queue.clone(), close_timeout, done.clone());
-        let reader = async {
-            let mut stream = WebSocketStream::from_partially_read(
-                ReadHalf {
-                    read,
-                    queue: queue.clone(),
-                },
-                pre_read,
-                Role::Server,
-                Some(reader_config(shared.config.limits.max_frame_bytes)),
-            )
-            .await;
-
-            let mut conn = Conn {
-                shared: shared.clone(),
-                queue: queue.clone(),
-                peer: info.peer,
-                identity: None,
-                resume_token: None,
-                in_flight: Arc::new(Semaphore::new(shared.config.limits.max_commands_in_flight)),
-            };
-            if open > shared.config.limits.max_connections || shared.shutdown.is_cancelled() {
-                metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "refused").increment(1);
-                queue.close(if shared.shutdown.is_cancelled() {
-                    CloseCode::Shutdown
-                } else {
-                    CloseCode::TooManyConnections
-                });
-            } else {
-                metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "accepted").increment(1);
-                shared.hub.connect(queue.clone());
-                if let Some(token) = info.access_token.as_deref() {
-                    Box::pin(cmd::authenticate::with_token(&mut conn, token, None)).await;
-                }
-                match read_loop(&mut stream, &mut conn, &done).await {
-                    // The client's close: tungstenite queued its reply; write it, then stop.
-                    End::PeerClosed => queue.finish(),
-                    End::PeerGone => done.cancel(),
-                    End::Closing => {}
-                }
-            }
-            // Let the writer deliver the close frame, then make sure it stops.
-            let _ = tokio::time::timeout(close_timeout, done.cancelled()).await;
-            done.cancel();
-            conn
-        };
-        // Both halves in this one task: an idle connection is one task.
-        let (mut conn, ()) = tokio::join!(reader, writer);
-        queue.detach();
+        (stream, conn)
+    })
+    .then(move |(stream, conn)| read_half(stream, conn, admitted, done, close_timeout));
+    // Both halves in this one task: an idle connection is one task.
+    futures::future::join(reader, writer).map(|(mut conn, ())| {
+        conn.queue.detach();
         conn.leave();
-        let open = shared
+        let open = conn
+            .shared
             .connections
             .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
             - 1;
         metrics::gauge!(m::CONNECTIONS).set(open as f64);
-    }
+    })
 }
 
 /// The read half as tungstenite sees it: reads come from the socket; what
@@ -292,18 +282,68 @@ enum End {
     PeerClosed,
     /// The socket ended or failed, or the connection idled out.
     PeerGone,
-    /// The server is closing it (the queue is closed): the writer sends the close frame.
+    /// The queue is closed: by the server (the writer sends the close frame),
+    /// or by the writer when the socket failed.
     Closing,
 }
 
-async fn read_loop<R, E>(stream: &mut R, conn: &mut Conn, done: &CancellationToken) -> End
+/// The reader, once the stream is set up (and signed in with the upgrade's
+/// token, if any): reads until the connection ends, then waits (at most
+/// `close_timeout`) for the writer to deliver what is queued, the close frame
+/// included. Returns the connection for its clean-up.
+///
+/// (A plain function returning an `async move` block: an `async fn` would hold
+/// its arguments twice, the stream included.)
+#[allow(
+    clippy::manual_async_fn,
+    reason = "an async fn would hold its arguments twice"
+)]
+fn read_half<R, E>(
+    mut stream: R,
+    mut conn: Conn,
+    admitted: bool,
+    done: CancellationToken,
+    close_timeout: Duration,
+) -> impl Future<Output = Conn> + Send
+where
+    R: Stream<Item = Result<Message, E>> + Unpin + Send,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    async move {
+        if admitted {
+            match read_loop(&mut stream, &mut conn).await {
+                // The client's close: tungstenite queued its reply; write it, then stop.
+                End::PeerClosed => conn.queue.finish(),
+                End::PeerGone => done.cancel(),
+                End::Closing => {}
+            }
+        }
+        // Let the writer deliver the close frame, then make sure it stops.
+        let _ = tokio::time::timeout(close_timeout, done.cancelled()).await;
+        done.cancel();
+        conn
+    }
+}
+
+/// What the reader does with a frame once it has looked at it.
+enum Step {
+    /// Nothing more: read the next frame.
+    Next,
+    /// Stop reading.
+    End(End),
+    /// Run this command frame.
+    Command(Utf8Bytes),
+    /// The client sent a close frame.
+    PeerClose,
+}
+
+async fn read_loop<R, E>(stream: &mut R, conn: &mut Conn) -> End
 where
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::error::Error + Send + Sync + 'static,
 {
     let limits = &conn.shared.config.limits;
     let (sign_in_timeout, idle_timeout) = (limits.sign_in_timeout, limits.idle_timeout);
-    let max_frame_bytes = limits.max_frame_bytes;
     // One timer per connection: the sign-in deadline until signed in, then the
     // idle deadline, pushed back by every frame received (pongs included).
     let mut signing_in = conn.identity.is_none();
@@ -314,59 +354,79 @@ where
     });
     tokio::pin!(deadline);
     loop {
-        tokio::select! {
-            _ = done.cancelled() => return End::PeerGone,
-            _ = conn.queue.closed() => return End::Closing,
-            _ = &mut deadline => {
+        // The frame is looked at in a step of its own, so that neither it
+        // nor the select's output is held across the awaits below (this
+        // future is part of every idle connection).
+        let step = tokio::select! {
+            () = conn.queue.closed() => Step::End(End::Closing),
+            () = &mut deadline => {
                 if conn.identity.is_none() {
                     conn.queue.close(CloseCode::NotSignedIn);
-                    return End::Closing;
+                    Step::End(End::Closing)
+                } else {
+                    tracing::debug!(client = conn.queue.id(), "idle timeout: connection dropped");
+                    Step::End(End::PeerGone)
                 }
-                tracing::debug!(client = conn.queue.id(), "idle timeout: connection dropped");
-                return End::PeerGone;
             }
             message = stream.next() => {
                 if !signing_in {
                     deadline.as_mut().reset(Instant::now() + idle_timeout);
                 }
-                match message {
-                    Some(Ok(Message::Close(_))) => {
-                        // Polling once more has tungstenite queue its close
-                        // reply (a server then ends the stream).
-                        let _ = tokio::time::timeout(Duration::from_secs(1), stream.next()).await;
-                        return End::PeerClosed;
-                    }
-                    None => return End::PeerGone,
-                    Some(Ok(Message::Text(text))) => {
-                        if text.len() > max_frame_bytes {
-                            too_large(conn);
-                            return End::Closing;
-                        }
-                        Box::pin(cmd::handle_text(conn, text.as_str())).await;
-                        if signing_in && conn.identity.is_some() {
-                            signing_in = false;
-                            deadline.as_mut().reset(Instant::now() + idle_timeout);
-                        }
-                    }
-                    Some(Ok(Message::Binary(_))) => {
-                        metrics::counter!(m::FRAMES_TOTAL, "outcome" => "binary").increment(1);
-                        conn.send(switchboard_protocol::reply::api_error(
-                            switchboard_protocol::ErrorType::InvalidInput,
-                            "binary frames are not accepted: send one JSON object per text frame",
-                            None,
-                        ));
-                    }
-                    Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => {}
-                    Some(Err(e)) => {
-                        if is_capacity_error(&e) {
-                            too_large(conn);
-                            return End::Closing;
-                        }
-                        tracing::debug!(client = conn.queue.id(), error = %e, "read error");
-                        return End::PeerGone;
-                    }
+                look_at(message, conn)
+            }
+        };
+        match step {
+            Step::Next => {}
+            Step::End(end) => return end,
+            Step::Command(text) => {
+                Box::pin(cmd::handle_text(conn, text.as_str())).await;
+                if signing_in && conn.identity.is_some() {
+                    signing_in = false;
+                    deadline.as_mut().reset(Instant::now() + idle_timeout);
                 }
             }
+            Step::PeerClose => {
+                // Polling once more has tungstenite queue its close reply (a
+                // server then ends the stream).
+                let _ = Box::pin(tokio::time::timeout(Duration::from_secs(1), stream.next())).await;
+                return End::PeerClosed;
+            }
+        }
+    }
+}
+
+/// What a frame (or the stream's end, or a read error) means for the reader.
+fn look_at<E>(message: Option<Result<Message, E>>, conn: &Conn) -> Step
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    match message {
+        Some(Ok(Message::Close(_))) => Step::PeerClose,
+        None => Step::End(End::PeerGone),
+        Some(Ok(Message::Text(text))) => {
+            if text.len() > conn.shared.config.limits.max_frame_bytes {
+                too_large(conn);
+                return Step::End(End::Closing);
+            }
+            Step::Command(text)
+        }
+        Some(Ok(Message::Binary(_))) => {
+            metrics::counter!(m::FRAMES_TOTAL, "outcome" => "binary").increment(1);
+            conn.send(switchboard_protocol::reply::api_error(
+                switchboard_protocol::ErrorType::InvalidInput,
+                "binary frames are not accepted: send one JSON object per text frame",
+                None,
+            ));
+            Step::Next
+        }
+        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Step::Next,
+        Some(Err(e)) => {
+            if is_capacity_error(&e) {
+                too_large(conn);
+                return Step::End(End::Closing);
+            }
+            tracing::debug!(client = conn.queue.id(), error = %e, "read error");
+            Step::End(End::PeerGone)
         }
     }
 }
@@ -416,14 +476,19 @@ async fn write_loop<W>(
                             // its rest goes first.
                             batch.truncate(usize::from(partial));
                             let rest = batch.pop_front().unwrap_or_default();
-                            send_close(&mut socket, &rest, CloseCode::TooSlow, close_timeout).await;
+                            Box::pin(send_close(&mut socket, &rest, CloseCode::TooSlow, close_timeout)).await;
+                        } else {
+                            // The socket failed: nothing more can be written.
+                            // Closing the queue stops the publishers and tells
+                            // the reader.
+                            queue.finish();
                         }
                         break;
                     }
                     batch.clear();
                 }
                 Batch::Closed(code) => {
-                    send_close(&mut socket, &[], code, close_timeout).await;
+                    Box::pin(send_close(&mut socket, &[], code, close_timeout)).await;
                     break;
                 }
                 Batch::Finished => {

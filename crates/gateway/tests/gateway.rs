@@ -877,3 +877,46 @@ async fn server_pings_keep_a_live_client_and_a_silent_one_is_dropped() {
         "dropped, not closed with {code}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_over_the_limit_are_closed_with_4429_and_the_others_keep_serving() {
+    let env = Env::start(|c| c.limits.max_connections = 2).await;
+    let mut a1 = env.agent(A1.0, A1.1).await;
+    let a2 = env.agent(A2.0, A2.1).await;
+    // A third connection is refused: 4429, before any sign-in.
+    let mut third = Client::connect(&env.url).await;
+    assert_eq!(third.wait_close().await, 4429);
+    assert!(
+        third.frames.is_empty(),
+        "the refused connection got frames: {:?}",
+        third.frames
+    );
+    // The refused one is counted out again; the two others still work.
+    let rid = a1.request_id();
+    a1.send(
+        json!({"channel":"Broker","topic":"Session","subtopic":"Ping","data":{},"requestId":rid}),
+    )
+    .await;
+    a1.wait_for("pong", |v| v["requestId"] == rid.as_str())
+        .await;
+    // Once one leaves, a new connection is accepted and can sign in.
+    a2.close().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while env.gateway.connections() > 1 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still {} connections after a client left",
+            env.gateway.connections()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let mut again = env.agent(A2.0, A2.1).await;
+    let rid = again.request_id();
+    again
+        .send(json!({"channel":"Broker","topic":"Session","subtopic":"Ping","data":{},"requestId":rid}))
+        .await;
+    again
+        .wait_for("pong", |v| v["requestId"] == rid.as_str())
+        .await;
+    assert!(again.closed.is_none() && a1.closed.is_none());
+}

@@ -12,7 +12,9 @@ use switchboard_bench::fanout::latency;
 use switchboard_bench::fanout::nats::{Stamp, payload, read_stamp};
 use switchboard_bench::fanout::report::{Percentiles, RunReport, Summary, median, table};
 use switchboard_bench::fanout::switchboard::change_body;
-use switchboard_bench::fanout::token::{Claims, ClientTopic, TokenSigner, TopicKind};
+use switchboard_bench::fanout::token::{
+    Claims, ClientKind, ClientTopic, Population, TokenSigner, TopicKind,
+};
 
 fn agents() -> Vec<String> {
     (1..=10).map(|i| format!("10010{i:02}")).collect()
@@ -65,14 +67,20 @@ fn tokens_carry_the_claims_of_each_subscription() {
             .claims
     };
 
-    let all = decode(&Claims::for_client(TopicKind::All, 3, &agents, "5000", day));
-    assert_eq!(all["sub"], "bench-3");
+    let all = decode(&Claims::for_client(
+        ClientKind::All,
+        3,
+        &agents,
+        "5000",
+        day,
+    ));
+    assert_eq!(all["sub"], "bench-all-3");
     assert_eq!(all["role"], "admin");
     assert!(all.get("agentId").is_none() && all.get("teams").is_none());
     assert!(all["exp"].as_u64().unwrap() > 1_700_000_000);
 
     let team = decode(&Claims::for_client(
-        TopicKind::Team,
+        ClientKind::Team,
         4,
         &agents,
         "5000",
@@ -82,7 +90,7 @@ fn tokens_carry_the_claims_of_each_subscription() {
     assert_eq!(team["teams"], serde_json::json!(["5000"]));
 
     let agent = decode(&Claims::for_client(
-        TopicKind::Agent,
+        ClientKind::Agent,
         12,
         &agents,
         "5000",
@@ -93,21 +101,81 @@ fn tokens_carry_the_claims_of_each_subscription() {
 
     // Another secret does not verify.
     let wrong = TokenSigner::hs256("other")
-        .sign(&Claims::for_client(TopicKind::All, 0, &agents, "5000", day))
+        .sign(&Claims::for_client(
+            ClientKind::All,
+            0,
+            &agents,
+            "5000",
+            day,
+        ))
         .unwrap();
     assert!(jsonwebtoken::decode::<serde_json::Value>(&wrong, &key, &validation).is_err());
 
     // What each client subscribes to, and which agents' events it receives.
-    let t = ClientTopic::for_client(TopicKind::Agent, 12, &agents, "5000");
+    let t = ClientTopic::for_client(ClientKind::Agent, 12, &agents, "5000");
     assert_eq!(t.topic, "agent/1001003");
     assert_eq!(t.subject, "agent.1001003");
     assert!(t.covers(2) && !t.covers(3));
-    let t = ClientTopic::for_client(TopicKind::Team, 0, &agents, "5000");
+    let t = ClientTopic::for_client(ClientKind::Team, 0, &agents, "5000");
     assert_eq!(
         (t.topic.as_str(), t.subject.as_str()),
         ("team/5000", "team.5000")
     );
     assert!(t.covers(0) && t.covers(9));
+}
+
+#[test]
+fn a_mixed_population_follows_its_weights() {
+    // One kind for everyone unless mixed.
+    let agents_only = Population::new(TopicKind::Agent, [90, 9, 1]);
+    assert_eq!(agents_only.counts(1000), [1000, 0, 0]);
+    assert_eq!(agents_only.describe(1000), "agent");
+    assert_eq!(agents_only.place(7), (ClientKind::Agent, 7));
+    // 90 agents, 9 supervisors, 1 wallboard in every 100 consecutive clients.
+    let mixed = Population::new(TopicKind::Mixed, [90, 9, 1]);
+    assert_eq!(mixed.counts(1000), [900, 90, 10]);
+    assert_eq!(mixed.describe(1000), "mixed: 900 agent, 90 team, 10 all");
+    assert_eq!(mixed.kind_of(0), ClientKind::All);
+    assert_eq!(mixed.kind_of(1), ClientKind::Team);
+    assert_eq!(mixed.kind_of(9), ClientKind::Team);
+    assert_eq!(mixed.kind_of(10), ClientKind::Agent);
+    assert_eq!(mixed.kind_of(100), ClientKind::All);
+    // A partial block takes its kinds in the block's order (wallboards,
+    // supervisors, agents): 2 x (6, 3, 1), then 1 wallboard, 3 supervisors, 1 agent.
+    assert_eq!(
+        Population::new(TopicKind::Mixed, [6, 3, 1]).counts(25),
+        [13, 9, 3]
+    );
+    // A zero weight leaves that kind out.
+    assert_eq!(
+        Population::new(TopicKind::Mixed, [1, 0, 0]).counts(7),
+        [7, 0, 0]
+    );
+    // Each client's place among its kind: wallboards, supervisors and agents
+    // are numbered on their own, so agent clients take the agents in turn
+    // whatever the weights (here the block, 10, equals the number of agents),
+    // and every token names a different subject.
+    let agents: Vec<String> = (1..=10).map(|i| format!("100100{i}")).collect();
+    let day = std::time::Duration::from_secs(86_400);
+    let tens = Population::new(TopicKind::Mixed, [6, 3, 1]);
+    assert_eq!(tens.place(0), (ClientKind::All, 0));
+    assert_eq!(tens.place(10), (ClientKind::All, 1));
+    assert_eq!(tens.place(13), (ClientKind::Team, 5));
+    assert_eq!(tens.place(14), (ClientKind::Agent, 6));
+    let mut per_agent = [0usize; 10];
+    let mut subs = std::collections::BTreeSet::new();
+    for i in 0..1000 {
+        let (kind, place) = tens.place(i);
+        let claims = Claims::for_client(kind, place, &agents, "5000", day);
+        assert!(subs.insert(claims.sub.clone()), "{} twice", claims.sub);
+        if kind == ClientKind::Agent {
+            let t = ClientTopic::for_client(kind, place, &agents, "5000");
+            let a = t.agent.expect("an agent topic");
+            assert_eq!(claims.agent_id.as_deref(), Some(agents[a].as_str()));
+            per_agent[a] += 1;
+        }
+    }
+    assert_eq!(per_agent, [60; 10]);
 }
 
 #[test]

@@ -1,5 +1,6 @@
 //! `switchboard-bench fanout` against the real `switchboard demo` (a child process on free
-//! loopback ports): real WebSocket clients signed in with tokens and subscribed to `all`,
+//! loopback ports): real WebSocket clients signed in with tokens and subscribed to `all`
+//! (then a mixed population: agents, supervisors, a wallboard),
 //! agent-state changes caused through the embedded simulator's REST, every event counted.
 //! The benchmark's own accounting must find every event delivered to every client once, in
 //! order. Counts only: nothing here measures speed.
@@ -18,11 +19,11 @@ struct Cli {
     fanout: fanout::Args,
 }
 
-fn args(demo: &Demo, scenario: &str) -> fanout::Args {
+fn args(demo: &Demo, scenario: &str, extra: &[&str]) -> fanout::Args {
     let url = format!("ws://127.0.0.1:{}/ws", demo.port);
     let sim = demo.sim();
     let pid = demo.child.id().expect("demo pid").to_string();
-    Cli::parse_from([
+    let mut argv = vec![
         "fanout",
         "--url",
         &url,
@@ -48,15 +49,16 @@ fn args(demo: &Demo, scenario: &str) -> fanout::Args {
         "0",
         "--stall-timeout",
         "30",
-    ])
-    .fanout
+    ];
+    argv.extend_from_slice(extra);
+    Cli::parse_from(argv).fanout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_reaches_every_subscriber_once_in_order() {
     let demo = Demo::start(&["--call-rate", "0", "--jwt-secret", SECRET]).await;
     for scenario in ["s1", "s2"] {
-        let reports = fanout::run(&args(&demo, scenario))
+        let reports = fanout::run(&args(&demo, scenario, &[]))
             .await
             .unwrap_or_else(|e| panic!("{scenario}: {e:#}\n{}", demo.logs()));
         assert_eq!(reports.len(), 1);
@@ -82,4 +84,21 @@ async fn every_event_reaches_every_subscriber_once_in_order() {
             "{scenario}: the server's CPU was read: {r:?}"
         );
     }
+    // A contact center's population in one run (the latency figures are
+    // process-wide, so runs go one after the other): agents on their own
+    // topics, supervisors on the team, a wallboard on `all`. 30 clients at the
+    // default weights (90, 9, 1): 1 wallboard, 9 supervisors and 20 agent
+    // clients, 2 for each of the 10 driven agents; each event reaches its
+    // agent's 2, the 9 and the 1, once.
+    let reports = fanout::run(&args(&demo, "s1", &["--topic", "mixed"]))
+        .await
+        .unwrap_or_else(|e| panic!("mixed: {e:#}\n{}", demo.logs()));
+    let r = &reports[0];
+    assert_eq!(r.topic, "mixed: 20 agent, 9 team, 1 all", "{r:?}");
+    assert_eq!(r.connected, 30, "{r:?}");
+    assert!(r.events_published > 0, "{r:?}");
+    assert_eq!(r.events_completed, r.events_published, "{r:?}");
+    assert_eq!(r.deliveries, (2 + 9 + 1) * r.events_published, "{r:?}");
+    assert_eq!((r.lost, r.duplicated, r.unmatched), (0, 0, 0), "{r:?}");
+    assert_eq!(r.first_error, None, "mixed");
 }

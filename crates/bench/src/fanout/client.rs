@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::sync::Semaphore;
 
 use super::accounting::StreamOffsets;
-use super::token::{TokenSigner, TopicKind};
+use super::token::{Population, TokenSigner};
 
 /// What every client of a run needs, whatever it speaks.
 #[derive(Debug)]
@@ -27,8 +27,8 @@ pub struct ClientSetup {
     pub agents: Vec<String>,
     /// The team of `team` subscriptions.
     pub team: String,
-    /// What the clients subscribe to.
-    pub kind: TopicKind,
+    /// What each client subscribes to.
+    pub population: Population,
     /// Signs the tokens (Switchboard).
     pub signer: Option<TokenSigner>,
     /// Clients in setup at once.

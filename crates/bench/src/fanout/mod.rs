@@ -55,7 +55,7 @@ use crate::cpu;
 use board::Board;
 use client::{ClientSetup, ClientStats, Outcome};
 use report::{Percentiles, RunReport, Summary};
-use token::{ClientTopic, TokenSigner, TopicKind};
+use token::{ClientKind, ClientTopic, Population, TokenSigner, TopicKind};
 
 /// The demo's agents (`switchboard demo`, the simulator's default users).
 const DEFAULT_AGENTS: &str =
@@ -101,6 +101,16 @@ pub struct Args {
     /// What each client subscribes to.
     #[arg(long, value_enum, default_value_t = TopicKind::All)]
     pub topic: TopicKind,
+    /// `--topic mixed`: the weights of agents (own agent topic), supervisors
+    /// (the team) and wallboards (`all`) among the clients.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        num_args = 3,
+        default_value = "90,9,1",
+        value_name = "AGENT,TEAM,ALL"
+    )]
+    pub mix: Vec<u32>,
     /// The team of `--topic team`.
     #[arg(long, default_value = "5000")]
     pub team: String,
@@ -157,6 +167,8 @@ pub struct Args {
 
 const AFTER_HELP: &str = "\
 Scenarios (docs/performance.md, \"Fan-out\"):
+  --topic all|team|agent, or mixed: agents on their own topic, supervisors on the team and
+        wallboards on `all` in the proportions of --mix (90,9,1), in one run (Switchboard only).
   s1    closed loop: --clients (1000) on --topic (all); the bench causes events and keeps at most
         --window (64; try 16, 256) published but not yet delivered to every subscriber.
   s2    open loop: --clients (10000), --rate (100) events/s, i.e. 1 M deliveries/s offered.
@@ -242,9 +254,31 @@ struct Setup {
     target: std::net::SocketAddr,
     loopback: bool,
     server_pid: Option<u32>,
+    /// What each client subscribes to.
+    population: Population,
     /// Switchboard: the driver (agents signed in).
     driver: Option<switchboard::Driver>,
     signer: Option<TokenSigner>,
+}
+
+/// The clients' population from `--topic` and `--mix`.
+fn population(args: &Args) -> anyhow::Result<Population> {
+    let mix: [u32; 3] = args
+        .mix
+        .as_slice()
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("--mix takes three weights: AGENT,TEAM,ALL"))?;
+    if args.topic == TopicKind::Mixed {
+        ensure!(
+            args.target == Target::Switchboard,
+            "--topic mixed is for --target switchboard only (a NATS publisher would have to publish each event on three subjects)"
+        );
+        ensure!(
+            mix.iter().any(|&w| w > 0),
+            "--mix: at least one weight must be above 0"
+        );
+    }
+    Ok(Population::new(args.topic, mix))
 }
 
 /// Runs the benchmark: the table on stdout (or JSON lines with `--json`).
@@ -260,6 +294,7 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<RunReport>> {
     ensure!(args.rate > 0.0, "--rate must be positive");
     let clients = args.clients.unwrap_or(args.scenario.default_clients());
     ensure!(clients > 0, "--clients must be at least 1");
+    let population = population(args)?;
     let url = args.url.clone().unwrap_or_else(|| match args.target {
         Target::Switchboard => "ws://127.0.0.1:8080/ws".to_owned(),
         Target::Nats => "ws://127.0.0.1:8443".to_owned(),
@@ -314,6 +349,7 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<RunReport>> {
         target,
         loopback: target.ip().is_loopback() && target.is_ipv4(),
         server_pid,
+        population,
         driver,
         signer,
     };
@@ -323,7 +359,7 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<RunReport>> {
         args.scenario.as_str(),
         ctx.url,
         server_pid.map_or("?".to_owned(), |p| p.to_string()),
-        args.topic.as_str(),
+        population.describe(clients),
         args.runs
     );
     let mut reports = Vec::new();
@@ -440,7 +476,7 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
         setup_timeout,
         agents: args.agents.clone(),
         team: args.team.clone(),
-        kind: args.topic,
+        population: ctx.population,
         signer: ctx.signer.clone(),
         gate,
     });
@@ -515,7 +551,7 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
     report.target = args.target.as_str().into();
     report.scenario = args.scenario.as_str().into();
     report.run = run + 1;
-    report.topic = args.topic.as_str().into();
+    report.topic = ctx.population.describe(ctx.clients);
     report.clients = ctx.clients;
     report.setup_s = setup_s;
     report.window = window;
@@ -653,13 +689,14 @@ async fn drive(
             Ok((made, Some(Percentiles::of(&rtt))))
         }
         Target::Nats => {
-            let subjects: Vec<String> = match args.topic {
-                TopicKind::Agent => (0..args.agents.len())
-                    .map(|a| {
-                        ClientTopic::for_client(args.topic, a, &args.agents, &args.team).subject
-                    })
+            let kind = ctx.population.kind_of(0);
+            let subjects: Vec<String> = match kind {
+                ClientKind::Agent => (0..args.agents.len())
+                    .map(|a| ClientTopic::for_client(kind, a, &args.agents, &args.team).subject)
                     .collect(),
-                _ => vec![ClientTopic::for_client(args.topic, 0, &args.agents, &args.team).subject],
+                ClientKind::All | ClientKind::Team => {
+                    vec![ClientTopic::for_client(kind, 0, &args.agents, &args.team).subject]
+                }
             };
             let mut publisher = nats::Publisher::connect(&ctx.url, ctx.target).await?;
             let made = publisher

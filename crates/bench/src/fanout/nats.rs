@@ -176,7 +176,8 @@ pub async fn client(
     board: Arc<Board>,
 ) -> ClientStats {
     let mut st = ClientStats::default();
-    let topic = ClientTopic::for_client(setup.kind, index, &setup.agents, &setup.team);
+    let (kind, place) = setup.population.place(index);
+    let topic = ClientTopic::for_client(kind, place, &setup.agents, &setup.team);
     let gate = tokio::select! {
         permit = setup.gate.clone().acquire_owned() => permit.ok(),
         _ = board.stop.cancelled() => None,

@@ -63,7 +63,8 @@ pub async fn client(
     board: Arc<Board>,
 ) -> ClientStats {
     let mut st = ClientStats::default();
-    let topic = ClientTopic::for_client(setup.kind, index, &setup.agents, &setup.team);
+    let (kind, place) = setup.population.place(index);
+    let topic = ClientTopic::for_client(kind, place, &setup.agents, &setup.team);
     let gate = tokio::select! {
         permit = setup.gate.clone().acquire_owned() => permit.ok(),
         _ = board.stop.cancelled() => None,
@@ -72,8 +73,8 @@ pub async fn client(
         return st;
     };
     let claims = Claims::for_client(
-        setup.kind,
-        index,
+        kind,
+        place,
         &setup.agents,
         &setup.team,
         Duration::from_secs(24 * 3600),

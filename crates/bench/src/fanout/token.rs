@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde::Serialize;
 
-/// What the clients subscribe to.
+/// What the clients subscribe to (`--topic`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum TopicKind {
     /// `all`, signed in as `admin` (NATS: subject `all`).
@@ -19,6 +19,10 @@ pub enum TopicKind {
     /// `agent/<id>` of one of the driven agents (client i takes agent i mod the
     /// number of agents), signed in as that `agent` (NATS: `agent.<id>`).
     Agent,
+    /// A contact center's population (Switchboard only): agents on their own
+    /// topic, supervisors on the team, wallboards on `all`, in the proportions
+    /// of `--mix`.
+    Mixed,
 }
 
 impl TopicKind {
@@ -28,6 +32,98 @@ impl TopicKind {
             TopicKind::All => "all",
             TopicKind::Team => "team",
             TopicKind::Agent => "agent",
+            TopicKind::Mixed => "mixed",
+        }
+    }
+}
+
+/// One client's kind of subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientKind {
+    /// `all`, as `admin`.
+    All,
+    /// The team, as its `supervisor`.
+    Team,
+    /// One driven agent's own topic, as that `agent`.
+    Agent,
+}
+
+impl ClientKind {
+    /// The name used in token subjects.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClientKind::All => "all",
+            ClientKind::Team => "team",
+            ClientKind::Agent => "agent",
+        }
+    }
+}
+
+/// Who the clients of a run are: everyone of one kind, or a mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Population {
+    kind: TopicKind,
+    /// Weights of agents, supervisors and wallboards (`Mixed` only).
+    mix: [u32; 3],
+}
+
+impl Population {
+    /// Every client subscribes as `kind`; with [`TopicKind::Mixed`], in the
+    /// proportions `mix` (agents, supervisors, wallboards; not all zero).
+    pub fn new(kind: TopicKind, mix: [u32; 3]) -> Population {
+        Population { kind, mix }
+    }
+
+    /// The kind of client `index`.
+    pub fn kind_of(&self, index: usize) -> ClientKind {
+        self.place(index).0
+    }
+
+    /// The kind of client `index`, and its place among the clients of that
+    /// kind (which picks the agent of an agent client). In a mix, of every
+    /// `sum(mix)` consecutive clients the first `mix[2]` are wallboards, the
+    /// next `mix[1]` supervisors and the rest agents.
+    pub fn place(&self, index: usize) -> (ClientKind, usize) {
+        match self.kind {
+            TopicKind::All => (ClientKind::All, index),
+            TopicKind::Team => (ClientKind::Team, index),
+            TopicKind::Agent => (ClientKind::Agent, index),
+            TopicKind::Mixed => {
+                let [agents, teams, all] = self.mix.map(|w| w as usize);
+                let total = (agents + teams + all).max(1);
+                let (block, r) = (index / total, index % total);
+                if r < all {
+                    (ClientKind::All, block * all + r)
+                } else if r < all + teams {
+                    (ClientKind::Team, block * teams + r - all)
+                } else {
+                    (ClientKind::Agent, block * agents + r - all - teams)
+                }
+            }
+        }
+    }
+
+    /// How many of `clients` clients are agents, supervisors and wallboards.
+    pub fn counts(&self, clients: usize) -> [usize; 3] {
+        let mut counts = [0; 3];
+        for i in 0..clients {
+            counts[match self.kind_of(i) {
+                ClientKind::Agent => 0,
+                ClientKind::Team => 1,
+                ClientKind::All => 2,
+            }] += 1;
+        }
+        counts
+    }
+
+    /// The name used in reports: the topic, and for a mix its counts.
+    pub fn describe(&self, clients: usize) -> String {
+        match self.kind {
+            TopicKind::Mixed => {
+                let [agents, teams, all] = self.counts(clients);
+                format!("mixed: {agents} agent, {teams} team, {all} all")
+            }
+            kind => kind.as_str().to_owned(),
         }
     }
 }
@@ -44,21 +140,27 @@ pub struct ClientTopic {
 }
 
 impl ClientTopic {
-    /// The subscription of client `index` among `agents` (agent ids), team `team`.
-    pub fn for_client(kind: TopicKind, index: usize, agents: &[String], team: &str) -> ClientTopic {
+    /// The subscription of the client at place `place` among the clients of
+    /// its kind ([`Population::place`]), `agents` the agent ids, team `team`.
+    pub fn for_client(
+        kind: ClientKind,
+        place: usize,
+        agents: &[String],
+        team: &str,
+    ) -> ClientTopic {
         match kind {
-            TopicKind::All => ClientTopic {
+            ClientKind::All => ClientTopic {
                 topic: "all".into(),
                 subject: "all".into(),
                 agent: None,
             },
-            TopicKind::Team => ClientTopic {
+            ClientKind::Team => ClientTopic {
                 topic: format!("team/{team}"),
                 subject: format!("team.{team}"),
                 agent: None,
             },
-            TopicKind::Agent => {
-                let a = index % agents.len().max(1);
+            ClientKind::Agent => {
+                let a = place % agents.len().max(1);
                 let id = agents.get(a).map_or("", String::as_str);
                 ClientTopic {
                     topic: format!("agent/{id}"),
@@ -94,10 +196,11 @@ pub struct Claims {
 }
 
 impl Claims {
-    /// The claims of client `index` subscribing as `kind`, valid for `ttl`.
+    /// The claims of the client at place `place` among the clients of its
+    /// kind ([`Population::place`]), valid for `ttl`; `sub` names both.
     pub fn for_client(
-        kind: TopicKind,
-        index: usize,
+        kind: ClientKind,
+        place: usize,
         agents: &[String],
         team: &str,
         ttl: Duration,
@@ -107,26 +210,26 @@ impl Claims {
             .unwrap_or_default()
             .saturating_add(ttl)
             .as_secs();
-        let sub = format!("bench-{index}");
+        let sub = format!("bench-{}-{place}", kind.as_str());
         match kind {
-            TopicKind::All => Claims {
+            ClientKind::All => Claims {
                 sub,
                 role: "admin",
                 agent_id: None,
                 teams: Vec::new(),
                 exp,
             },
-            TopicKind::Team => Claims {
+            ClientKind::Team => Claims {
                 sub,
                 role: "supervisor",
                 agent_id: None,
                 teams: vec![team.to_owned()],
                 exp,
             },
-            TopicKind::Agent => Claims {
+            ClientKind::Agent => Claims {
                 sub,
                 role: "agent",
-                agent_id: agents.get(index % agents.len().max(1)).cloned(),
+                agent_id: agents.get(place % agents.len().max(1)).cloned(),
                 teams: Vec::new(),
                 exp,
             },

@@ -277,15 +277,26 @@ impl Auth {
         token
     }
 
-    /// Starts a resume token's countdown (its connection closed).
+    /// Starts a resume token's countdown (its connection closed). Expired
+    /// grants are dropped by [`Auth::sweep`]: scanning every grant here, once
+    /// per closed connection, made a mass disconnect (a network blip, a
+    /// restart of the clients) quadratic in the number of connections.
     pub fn release_resume(&self, token: &str) {
-        let ttl = self.resume_ttl;
         if let Some(mut g) = self.resume.get_mut(token) {
-            g.expires = Some(Instant::now() + ttl);
+            g.expires = Some(Instant::now() + self.resume_ttl);
         }
-        let now = Instant::now();
+    }
+
+    /// Drops the resume grants expired by `now` (the gateway's maintenance,
+    /// every 10 s; [`Auth::take_resume`] refuses an expired one meanwhile).
+    pub fn sweep(&self, now: Instant) {
         self.resume
             .retain(|_, g| g.expires.is_none_or(|at| at > now));
+    }
+
+    /// Resume grants held (connected clients' and those counting down).
+    pub fn resume_grants(&self) -> usize {
+        self.resume.len()
     }
 
     /// Takes a resume token (single use).
@@ -352,4 +363,63 @@ pub fn supervised_teams(user: &User) -> Vec<String> {
         .map(|t| t.id.clone())
         .collect();
     set.into_iter().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn agent() -> Identity {
+        Identity {
+            profile: Arc::new(Profile {
+                user_id: "1001001".into(),
+                agent_id: Some("1001001".into()),
+                extension: Some("5001".into()),
+                role: Role::Agent,
+                teams: Vec::new(),
+                credentials: None,
+            }),
+            lease: None,
+        }
+    }
+
+    fn auth(ttl: Duration) -> Auth {
+        let config = AuthConfig {
+            resume_token_ttl: ttl,
+            ..AuthConfig::default()
+        };
+        Auth::new(&config, Limits::default()).expect("no key to parse")
+    }
+
+    #[test]
+    fn a_released_resume_grant_counts_down_and_the_sweep_drops_it_once_expired() {
+        let auth = auth(Duration::from_secs(60));
+        let open = auth.issue_resume(&agent());
+        let closed = auth.issue_resume(&agent());
+        auth.release_resume(&closed);
+        // Within its time, a released grant restores the sign-in; the sweep keeps it.
+        auth.sweep(Instant::now());
+        assert_eq!(auth.resume_grants(), 2);
+        let grant = auth.take_resume(&closed).expect("released, not expired");
+        assert_eq!(grant.profile.user_id, "1001001");
+        assert!(auth.take_resume(&closed).is_none(), "single use");
+        // Once its time is over the sweep drops it; a grant whose connection
+        // is still open never expires.
+        let late = auth.issue_resume(&agent());
+        auth.release_resume(&late);
+        auth.sweep(Instant::now() + Duration::from_secs(61));
+        assert_eq!(auth.resume_grants(), 1);
+        assert!(auth.take_resume(&late).is_none());
+        assert!(auth.take_resume(&open).is_some());
+    }
+
+    #[test]
+    fn an_expired_grant_is_refused_before_any_sweep() {
+        let auth = auth(Duration::ZERO);
+        let token = auth.issue_resume(&agent());
+        auth.release_resume(&token);
+        std::thread::sleep(Duration::from_millis(2));
+        assert_eq!(auth.resume_grants(), 1, "no sweep yet");
+        assert!(auth.take_resume(&token).is_none());
+    }
 }

@@ -83,8 +83,8 @@ pub(crate) fn publish(shared: &Shared, change: &Change) {
     }
 }
 
-/// Every `every`: drops expired history, pending commands and ended dialogs,
-/// and sets the gauges.
+/// Every `every`: drops expired history, pending commands, resume grants and
+/// ended dialogs, and sets the gauges.
 pub(crate) async fn maintain(shared: Arc<Shared>, every: Duration, shutdown: CancellationToken) {
     let mut tick = tokio::time::interval(every);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -96,6 +96,7 @@ pub(crate) async fn maintain(shared: Arc<Shared>, every: Duration, shutdown: Can
         let now = Instant::now();
         shared.hub.sweep(now);
         shared.pending.sweep(now);
+        shared.auth.sweep(now);
         shared.cache.purge(now);
         let stats = shared.hub.stats();
         metrics::gauge!(m::SUBSCRIPTIONS).set(stats.subscriptions as f64);

@@ -28,6 +28,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
 use dashmap::DashMap;
+use indexmap::IndexMap;
 use switchboard_protocol::{CloseCode, StreamPosition, Topic};
 
 pub use flush::{DirectSocket, FlushStats, Flusher};
@@ -134,7 +135,10 @@ pub trait Engine: Send + Sync + fmt::Debug {
 #[derive(Debug)]
 struct TopicState {
     stream: stream::Stream,
-    subscribers: Vec<Arc<ClientQueue>>,
+    /// By client id: a client leaves in constant time (a scan per leave made
+    /// a mass disconnect of a topic's subscribers quadratic), and a publish
+    /// walks them in one array.
+    subscribers: IndexMap<u64, Arc<ClientQueue>>,
     /// Set by `sweep` when it drops the entry; holders of a stale `Arc` retry.
     removed: bool,
 }
@@ -177,7 +181,7 @@ impl MemoryHub {
             .or_insert_with(|| {
                 Arc::new(Mutex::new(TopicState {
                     stream: stream::Stream::new(),
-                    subscribers: Vec::new(),
+                    subscribers: IndexMap::new(),
                     removed: false,
                 }))
             })
@@ -219,7 +223,7 @@ impl Engine for MemoryHub {
         let topics = std::mem::take(&mut *lock(&entry.topics));
         for topic in topics {
             if let Some(t) = self.topics.get(&topic).map(|t| t.clone()) {
-                lock(&t).subscribers.retain(|q| q.id() != client);
+                lock(&t).subscribers.swap_remove(&client);
             }
         }
     }
@@ -230,13 +234,13 @@ impl Engine for MemoryHub {
             let offset = state.stream.next_offset();
             let frame = stamp(event_json, topic, offset, state.stream.epoch());
             let mut overflowed = false;
-            for q in &state.subscribers {
+            for q in state.subscribers.values() {
                 if q.push(&frame).is_err() {
                     overflowed = true;
                 }
             }
             if overflowed {
-                state.subscribers.retain(|q| !q.is_closed());
+                state.subscribers.retain(|_, q| !q.is_closed());
             }
             state.stream.record(offset, frame, Instant::now(), history);
             offset
@@ -291,7 +295,7 @@ impl Engine for MemoryHub {
                 .collect();
             client.push_all(&prelude(&recoveries))?;
             for g in &mut guards {
-                g.subscribers.push(client.clone());
+                g.subscribers.insert(client.id(), client.clone());
             }
             drop(guards);
             if let Some(e) = self.clients.get(&client.id()) {
@@ -321,7 +325,7 @@ impl Engine for MemoryHub {
         drop(entry);
         for t in &removed {
             if let Some(state) = self.topics.get(t).map(|s| s.clone()) {
-                lock(&state).subscribers.retain(|q| q.id() != client);
+                lock(&state).subscribers.swap_remove(&client);
             }
         }
         removed
@@ -359,7 +363,7 @@ impl Engine for MemoryHub {
         self.topics.retain(|_, state| {
             let mut s = lock(state);
             s.stream.expire(now, ttl);
-            s.subscribers.retain(|q| !q.is_closed());
+            s.subscribers.retain(|_, q| !q.is_closed());
             if s.stream.is_empty() && s.subscribers.is_empty() {
                 s.removed = true;
                 dropped += 1;

@@ -208,6 +208,39 @@ async fn unsubscribe_disconnect_and_sweep_clean_up() {
 }
 
 #[tokio::test]
+async fn clients_leaving_from_anywhere_in_a_topic_leave_the_others_whole() {
+    let hub = MemoryHub::new(HubConfig::default());
+    let clients: Vec<_> = (1..=50).map(|id| client(&hub, id, 1 << 20)).collect();
+    for c in &clients {
+        hub.subscribe(c, &[(Topic::All, None)], &mut no_prelude())
+            .unwrap();
+    }
+    // Leave from the front, the middle and the end, by disconnect and by
+    // unsubscribe, between publishes.
+    hub.publish(&Topic::All, &event(1));
+    for id in [1, 25, 50, 2] {
+        hub.disconnect(id);
+    }
+    hub.publish(&Topic::All, &event(2));
+    assert_eq!(hub.unsubscribe(30, &[Topic::All]), vec![Topic::All]);
+    hub.publish(&Topic::All, &event(3));
+    assert_eq!(hub.stats().subscriptions, 45);
+    for c in &clients {
+        let got: Vec<u64> = drain(c)
+            .await
+            .iter()
+            .map(|e| e["data"]["n"].as_u64().unwrap())
+            .collect();
+        let want: &[u64] = match c.id() {
+            1 | 2 | 25 | 50 => &[1],
+            30 => &[1, 2],
+            _ => &[1, 2, 3],
+        };
+        assert_eq!(got, want, "client {}", c.id());
+    }
+}
+
+#[tokio::test]
 async fn broadcast_reaches_every_client_and_close_all_flushes() {
     let hub = MemoryHub::new(HubConfig::default());
     let a = client(&hub, 1, 1 << 20);

@@ -718,15 +718,7 @@ async fn bad_input_gets_its_documented_error_and_the_server_keeps_serving() {
     .await;
     assert_eq!(c.wait_close().await, 4409);
     // The other client is still served.
-    let rid = other.request_id();
-    other
-        .send(json!({"channel":"Broker","topic":"Session","subtopic":"Ping","data":{},"requestId":rid}))
-        .await;
-    other
-        .wait_for("pong", |v| {
-            v["subtopic"] == "Pong" && v["requestId"] == rid.as_str()
-        })
-        .await;
+    other.ping().await;
 }
 
 /// A fuzzer-style frame: random bytes, broken JSON, valid envelopes with random
@@ -862,13 +854,7 @@ async fn server_pings_keep_a_live_client_and_a_silent_one_is_dropped() {
         "the live client was closed: {:?}",
         live.closed
     );
-    let rid = live.request_id();
-    live.send(
-        json!({"channel":"Broker","topic":"Session","subtopic":"Ping","data":{},"requestId":rid}),
-    )
-    .await;
-    live.wait_for("pong", |v| v["requestId"] == rid.as_str())
-        .await;
+    live.ping().await;
     // The silent client's connection is gone (dropped, no close code of ours).
     while silent.read(Duration::from_secs(5)).await.is_some() {}
     let (code, _) = silent.closed.clone().expect("the silent connection ended");
@@ -892,13 +878,7 @@ async fn connections_over_the_limit_are_closed_with_4429_and_the_others_keep_ser
         third.frames
     );
     // The refused one is counted out again; the two others still work.
-    let rid = a1.request_id();
-    a1.send(
-        json!({"channel":"Broker","topic":"Session","subtopic":"Ping","data":{},"requestId":rid}),
-    )
-    .await;
-    a1.wait_for("pong", |v| v["requestId"] == rid.as_str())
-        .await;
+    a1.ping().await;
     // Once one leaves, a new connection is accepted and can sign in.
     a2.close().await;
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
@@ -911,12 +891,6 @@ async fn connections_over_the_limit_are_closed_with_4429_and_the_others_keep_ser
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let mut again = env.agent(A2.0, A2.1).await;
-    let rid = again.request_id();
-    again
-        .send(json!({"channel":"Broker","topic":"Session","subtopic":"Ping","data":{},"requestId":rid}))
-        .await;
-    again
-        .wait_for("pong", |v| v["requestId"] == rid.as_str())
-        .await;
+    again.ping().await;
     assert!(again.closed.is_none() && a1.closed.is_none());
 }

@@ -381,6 +381,18 @@ impl Client {
         format!("t-{}", self.next_id)
     }
 
+    /// Sends `Broker/Session/Ping` and waits for its `Pong`: the connection
+    /// is served.
+    pub async fn ping(&mut self) -> Value {
+        let rid = self.request_id();
+        self.send(json!({"channel":"Broker","topic":"Session","subtopic":"Ping","data":{},"requestId":rid}))
+            .await;
+        self.wait_for("pong", |v| {
+            v["subtopic"] == "Pong" && v["requestId"] == rid.as_str()
+        })
+        .await
+    }
+
     /// Signs in with the test password; returns the Ready data.
     pub async fn sign_in(&mut self, id: &str, extension: &str) -> Value {
         let rid = self.request_id();

@@ -1,7 +1,8 @@
 //! `switchboard-bench fanout` against the real `switchboard demo` (a child process on free
 //! loopback ports): real WebSocket clients signed in with tokens and subscribed to `all`
 //! (then a mixed population: agents, supervisors, a wallboard),
-//! agent-state changes caused through the embedded simulator's REST, every event counted.
+//! agent-state changes (then call-data updates on answered calls) caused through the
+//! embedded simulator's REST, every event counted.
 //! The benchmark's own accounting must find every event delivered to every client once, in
 //! order. Counts only: nothing here measures speed.
 
@@ -101,4 +102,41 @@ async fn every_event_reaches_every_subscriber_once_in_order() {
     assert_eq!(r.deliveries, (2 + 9 + 1) * r.events_published, "{r:?}");
     assert_eq!((r.lost, r.duplicated, r.unmatched), (0, 0, 0), "{r:?}");
     assert_eq!(r.first_error, None, "mixed");
+
+    // Call events: each agent gets an answered outbound call, each change is
+    // UPDATE_CALL_DATA on it, and each event the full OutBoundCallStateChange
+    // (about 3.7 KB here) on every client.
+    for scenario in ["s1", "s2"] {
+        let reports = fanout::run(&args(&demo, scenario, &["--events", "call-data"]))
+            .await
+            .unwrap_or_else(|e| panic!("call-data {scenario}: {e:#}\n{}", demo.logs()));
+        let r = &reports[0];
+        assert_eq!(r.events, "call-data", "{r:?}");
+        assert_eq!(r.connected, 30, "{scenario}: {r:?}");
+        assert!(r.events_published > 0, "{scenario}: {r:?}");
+        assert_eq!(r.events_completed, r.events_published, "{scenario}: {r:?}");
+        assert_eq!(r.deliveries, 30 * r.events_published, "{scenario}: {r:?}");
+        assert_eq!(
+            (r.lost, r.duplicated, r.unmatched, r.repeats),
+            (0, 0, 0, 0),
+            "{scenario}: {r:?}"
+        );
+        assert!(r.avg_event_bytes > 3000.0, "{scenario}: {r:?}");
+        assert_eq!(r.latency_us.count, r.deliveries, "{scenario}: {r:?}");
+        // A Dialog carries no time of its notification's creation.
+        assert_eq!(r.created_latency_us, None, "{scenario}: {r:?}");
+        assert_eq!(r.first_error, None, "call-data {scenario}");
+        // The driver dropped the calls it opened: the agents are free again.
+        let state: serde_json::Value = reqwest::get(format!("{}/sim/state", demo.sim()))
+            .await
+            .expect("GET /sim/state")
+            .json()
+            .await
+            .expect("JSON");
+        assert_eq!(
+            state["dialogs"],
+            serde_json::json!([]),
+            "{scenario}: {state}"
+        );
+    }
 }

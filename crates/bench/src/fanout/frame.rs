@@ -3,8 +3,9 @@
 //! An event frame is the event JSON with `,"stream":..,"offset":..,"epoch":..`
 //! appended by the hub (`switchboard_core::hub::stamp`), so the stream and the
 //! offset are the last keys of the object; the fields the benchmark needs from
-//! `data` (`source`, `agentId`, `state`, `reasonCodeId`, `stateChangeTime`)
-//! are plain strings. A key in quotes
+//! `data` (agent events: `source`, `agentId`, `state`, `reasonCodeId`,
+//! `stateChangeTime`; call events: `source`, `ResponseActual.user.username`,
+//! `CallVariables.callVariable10`) are plain strings. A key in quotes
 //! followed by `:` cannot occur inside a JSON string value (the quotes would
 //! be escaped there), so a substring search finds exactly the key. The first
 //! `"subtopic"` is the top-level one: the writer's key order is `channel,
@@ -14,6 +15,8 @@
 use std::sync::OnceLock;
 
 use memchr::memmem;
+
+use super::switchboard::MARK_VARIABLE;
 
 /// One frame, as far as the benchmark cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +51,9 @@ pub struct EventFrame<'a> {
     /// `data.stateChangeTime` (agent events): when Finesse (the simulator)
     /// made the change, RFC 3339 UTC.
     pub state_change_time: Option<&'a str>,
+    /// Call events: the value of [`MARK_VARIABLE`] in `CallVariables`, where
+    /// the benchmark's `call-data` changes put the number that names them.
+    pub call_mark: Option<&'a str>,
 }
 
 impl EventFrame<'_> {
@@ -55,6 +61,17 @@ impl EventFrame<'_> {
     pub fn is_live(&self) -> bool {
         self.source == "event" || self.source == "resync"
     }
+
+    /// Whether it is a call event (`OutBoundCallStateChange` or
+    /// `InBoundCallStateChange`); its `agent_id` is the agent whose view it
+    /// is (`ResponseActual.user.username`).
+    pub fn is_call(&self) -> bool {
+        is_call_subtopic(self.subtopic)
+    }
+}
+
+fn is_call_subtopic(subtopic: &str) -> bool {
+    subtopic == "OutBoundCallStateChange" || subtopic == "InBoundCallStateChange"
 }
 
 /// Substring finders for the keys read on the hot path, built once.
@@ -67,6 +84,9 @@ struct Keys {
     state: memmem::Finder<'static>,
     reason_code_id: memmem::Finder<'static>,
     state_change_time: memmem::Finder<'static>,
+    username: memmem::Finder<'static>,
+    call_variables: memmem::Finder<'static>,
+    call_mark: memmem::Finder<'static>,
 }
 
 fn keys() -> &'static Keys {
@@ -80,6 +100,9 @@ fn keys() -> &'static Keys {
         state: memmem::Finder::new(br#""state":"#),
         reason_code_id: memmem::Finder::new(br#""reasonCodeId":"#),
         state_change_time: memmem::Finder::new(br#""stateChangeTime":"#),
+        username: memmem::Finder::new(br#""username":"#),
+        call_variables: memmem::Finder::new(br#""CallVariables":"#),
+        call_mark: memmem::Finder::new(format!("\"{MARK_VARIABLE}\":").as_bytes()).into_owned(),
     })
 }
 
@@ -97,10 +120,70 @@ const STAMP_TAIL: usize = 192;
 /// writer puts it (the stamp at the end, `source` first in `data`, the agent
 /// fields in their order), falling back to the whole frame.
 pub fn scan(text: &str) -> Frame<'_> {
-    match scan_agent_event(text) {
+    match scan_agent_event(text).or_else(|| scan_call_event(text)) {
         Some(e) => Frame::Event(e),
         None => scan_general(text),
     }
+}
+
+/// The start of every call event Switchboard writes, up to `source`'s value,
+/// by subtopic.
+const CALL_EVENTS: [(&str, &str); 2] = [
+    (
+        r#"{"channel":"Cisco","topic":"OutboundCall","subtopic":"OutBoundCallStateChange","data":{"source":"#,
+        "OutBoundCallStateChange",
+    ),
+    (
+        r#"{"channel":"Cisco","topic":"InboundCall","subtopic":"InBoundCallStateChange","data":{"source":"#,
+        "InBoundCallStateChange",
+    ),
+];
+
+/// A call event in the writer's order (`CallEvent` in
+/// `switchboard_core::event`, then the hub's stamp): `source` first in `data`,
+/// `ResponseActual` (with `user.username`) before `CallVariables`, and the
+/// stamp as the last keys. `None` when the frame is not exactly that; a frame
+/// it reads gives the same fields as the general scan (tested against it).
+pub fn scan_call_event(text: &str) -> Option<EventFrame<'_>> {
+    let (rest, subtopic) = CALL_EVENTS
+        .iter()
+        .find_map(|(prefix, subtopic)| Some((text.strip_prefix(prefix)?, *subtopic)))?;
+    let (source, rest) = quoted(rest)?;
+    let (stream, offset, data) = stamp_at_end(rest)?;
+    let (agent_id, call_mark) = call_fields(data);
+    Some(EventFrame {
+        stream,
+        offset,
+        source,
+        subtopic,
+        agent_id,
+        state: None,
+        reason_code_id: None,
+        state_change_time: None,
+        call_mark,
+    })
+}
+
+/// A call event's agent (`ResponseActual.user.username`) and mark
+/// ([`MARK_VARIABLE`] in `CallVariables`, which comes after it).
+fn call_fields(data: &str) -> (Option<&str>, Option<&str>) {
+    let k = keys();
+    let (agent_id, from) = match k.username.find(data.as_bytes()) {
+        Some(at) => {
+            let value_at = at + k.username.needle().len();
+            (str_at(data, value_at), value_at)
+        }
+        None => (None, 0),
+    };
+    let mark = k
+        .call_variables
+        .find(&data.as_bytes()[from..])
+        .map(|at| from + at + k.call_variables.needle().len())
+        .and_then(|vars| {
+            let at = vars + k.call_mark.find(&data.as_bytes()[vars..])?;
+            str_at(data, at + k.call_mark.needle().len())
+        });
+    (agent_id, mark)
 }
 
 /// The start of every agent event Switchboard writes, up to `source`'s value.
@@ -149,6 +232,7 @@ pub fn scan_agent_event(text: &str) -> Option<EventFrame<'_>> {
         state: Some(state),
         reason_code_id,
         state_change_time,
+        call_mark: None,
     })
 }
 
@@ -208,6 +292,22 @@ fn scan_general(text: &str) -> Frame<'_> {
             Some((stream, offset))
         });
     match stamped {
+        Some((stream, offset)) if is_call_subtopic(subtopic) => {
+            let from = sub_at.unwrap_or(0);
+            let (source, _) = find_str_from(text, from, &k.source);
+            let (agent_id, call_mark) = call_fields(text);
+            Frame::Event(EventFrame {
+                stream,
+                offset,
+                source: source.unwrap_or(""),
+                subtopic,
+                agent_id,
+                state: None,
+                reason_code_id: None,
+                state_change_time: None,
+                call_mark,
+            })
+        }
         Some((stream, offset)) => {
             let from = sub_at.unwrap_or(0);
             let (source, from) = find_str_from(text, from, &k.source);
@@ -224,6 +324,7 @@ fn scan_general(text: &str) -> Frame<'_> {
                 state,
                 reason_code_id,
                 state_change_time,
+                call_mark: None,
             })
         }
         None => Frame::Control { subtopic },
@@ -377,6 +478,103 @@ mod tests {
         for end in 0..f.len() {
             if let Some(cut) = f.get(..end)
                 && let Some(e) = scan_agent_event(cut)
+            {
+                panic!("read {e:?} from a cut frame {cut}");
+            }
+        }
+    }
+
+    /// Call events as the server writes them (`CallEvent::encode`, then the
+    /// hub's stamp) from the golden Dialog: outbound and inbound, live and
+    /// snapshot, with the mark set or not, and call variables whose values
+    /// look like the keys the scan looks for.
+    fn call_event_frames() -> Vec<(String, Option<&'static str>)> {
+        use switchboard_core::hub::stamp;
+        use switchboard_core::{CallEvent, EventSource, SignedInAgent};
+        use switchboard_finesse::{CallType, UpdateData, parse_update};
+        use switchboard_protocol::Topic;
+
+        let update = parse_update(crate::payload::GOLDEN_UPDATE).expect("golden parses");
+        let UpdateData::Dialog(golden) = update.data else {
+            panic!("the golden is a Dialog")
+        };
+        let agent = SignedInAgent {
+            id: "311640960".into(),
+            extension: "5068".into(),
+        };
+        let mut out = Vec::new();
+        for inbound in [false, true] {
+            for mark in [Some("10042"), None] {
+                for source in [EventSource::Event, EventSource::Snapshot] {
+                    let mut d = (*golden).clone();
+                    if inbound {
+                        d.media_properties.call_type = Some(CallType::AcdIn);
+                        d.media_properties
+                            .call_variables
+                            .retain(|v| !v.name.starts_with("BA"));
+                    }
+                    for v in &mut d.media_properties.call_variables {
+                        match (v.name.as_str(), mark) {
+                            ("callVariable10", Some(m)) => v.value = m.into(),
+                            ("callVariable10", None) => v.value.clear(),
+                            ("callVariable9", _) => {
+                                v.value = r#""username":"1","callVariable10":"2""#.into()
+                            }
+                            _ => {}
+                        }
+                    }
+                    let event = CallEvent {
+                        dialog: &d,
+                        agent: &agent,
+                        source,
+                        deleted: false,
+                        finesse_request_id: None,
+                    }
+                    .encode();
+                    let frame = stamp(&event.json, &Topic::Team("5000".into()), 31, "19a-2");
+                    out.push((frame.as_str().to_owned(), mark.or(Some(""))));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn call_events_as_the_server_writes_them() {
+        let frames = call_event_frames();
+        assert_eq!(frames.len(), 8);
+        for (f, mark) in &frames {
+            let general = scan_general(f);
+            let e = scan_call_event(f).unwrap_or_else(|| panic!("not read: {f}"));
+            assert_eq!(Frame::Event(e), general, "{f}");
+            assert_eq!(scan(f), general, "{f}");
+            assert!(e.is_call(), "{f}");
+            assert_eq!(e.agent_id, Some("311640960"), "{f}");
+            assert_eq!(e.call_mark, *mark, "{f}");
+            assert_eq!((e.stream, e.offset), ("team/5000", 31), "{f}");
+            assert_eq!(e.state, None);
+            let outbound = f.contains(r#""topic":"OutboundCall""#);
+            assert_eq!(
+                e.subtopic,
+                if outbound {
+                    "OutBoundCallStateChange"
+                } else {
+                    "InBoundCallStateChange"
+                }
+            );
+        }
+        assert_eq!(
+            frames
+                .iter()
+                .filter(|(f, _)| !f.contains("Outbound"))
+                .count(),
+            4
+        );
+        // Cut anywhere, a frame is never misread by the fast path.
+        let f = &frames[0].0;
+        for end in 0..f.len() {
+            if let Some(cut) = f.get(..end)
+                && let Some(e) = scan_call_event(cut)
             {
                 panic!("read {e:?} from a cut frame {cut}");
             }

@@ -17,8 +17,11 @@
 //! per-stream offsets, the server's CPU time (`/proc/<pid>/stat`) over the
 //! measurement, and its `VmRSS` before and after the clients connected.
 //!
-//! Events on Switchboard are agent-state changes caused through the Finesse
-//! simulator's REST ([`switchboard::Driver`]); on NATS, `PUB`s of
+//! Events on Switchboard are caused through the Finesse simulator's REST
+//! ([`switchboard::Driver`]): agent-state changes (`--events agent-state`, the
+//! default) or call-data updates on one answered call per agent
+//! (`--events call-data`: a 3 KB Dialog notification and a 3.9 KB
+//! `OutBoundCallStateChange` event each); on NATS, `PUB`s of
 //! `--payload-bytes` from one publishing connection ([`nats::Publisher`]).
 //! Latency is from the moment the benchmark sends the request (the PUT to the
 //! simulator, or the PUB) to the moment a client has read the frame. For
@@ -26,7 +29,9 @@
 //! event's `stateChangeTime`, which the simulator sets when it applies the
 //! PUT and makes the notification (millisecond resolution), to the client's
 //! wall clock at the read. That is the latency the broker is responsible
-//! for; the first one adds the simulator's REST round trip.
+//! for; the first one adds the simulator's REST round trip. A Dialog carries
+//! no time of its notification's creation, so call-data events have only the
+//! first.
 
 pub mod accounting;
 pub mod board;
@@ -111,6 +116,9 @@ pub struct Args {
         value_name = "AGENT,TEAM,ALL"
     )]
     pub mix: Vec<u32>,
+    /// Switchboard: the change that makes each event.
+    #[arg(long, value_enum, default_value_t = switchboard::Events::AgentState)]
+    pub events: switchboard::Events,
     /// The team of `--topic team`.
     #[arg(long, default_value = "5000")]
     pub team: String,
@@ -178,10 +186,13 @@ Switchboard: start `switchboard demo --listen 127.0.0.1:8080 --sim-listen 127.0.
 --call-rate 0 --jwt-secret SECRET` (SECRET: 16 characters or more; `ulimit -n` above the
 client count), then
   switchboard-bench fanout --scenario s1 --window 64 --jwt-secret SECRET
-Events are agent-state changes: PUT /finesse/api/User/{id} on the simulator, NOT_READY with a reason
+--events agent-state (default): PUT /finesse/api/User/{id} on the simulator, NOT_READY with a reason
 code that names the change (10000 + k); agents 1001001-1001010 are set READY before each run.
 Latency: from sending the PUT to a client reading the event frame, and (the line under the table)
 from the notification's creation (the event's stateChangeTime, 1 ms resolution) to the read.
+--events call-data: each agent gets a progressive outbound call (POST /sim/calls, then ANSWER); each
+change is UPDATE_CALL_DATA setting callVariable10 to 10000 + k (a 3 KB Dialog notification, a 3.9 KB
+OutBoundCallStateChange event). Latency from the PUT only; the calls are dropped at the end.
 
 NATS: nats-server with `websocket { listen: \"127.0.0.1:8443\", no_tls: true }`, then
   switchboard-bench fanout --target nats --scenario s1 --window 64
@@ -295,6 +306,11 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<RunReport>> {
     let clients = args.clients.unwrap_or(args.scenario.default_clients());
     ensure!(clients > 0, "--clients must be at least 1");
     let population = population(args)?;
+    ensure!(
+        args.target == Target::Switchboard || args.events == switchboard::Events::AgentState,
+        "--events {} is for --target switchboard only (NATS events are PUBs of --payload-bytes)",
+        args.events.as_str()
+    );
     let url = args.url.clone().unwrap_or_else(|| match args.target {
         Target::Switchboard => "ws://127.0.0.1:8080/ws".to_owned(),
         Target::Nats => "ws://127.0.0.1:8443".to_owned(),
@@ -330,10 +346,13 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<RunReport>> {
                         &args.sim,
                         &url,
                         target,
-                        args.agents.clone(),
-                        &args.agent_password,
-                        args.extension_base,
-                        args.sign_in_agents,
+                        switchboard::Driven {
+                            agents: args.agents.clone(),
+                            password: args.agent_password.clone(),
+                            extension_base: args.extension_base,
+                            sign_in: args.sign_in_agents,
+                            events: args.events,
+                        },
                     )
                     .await?,
                 )
@@ -354,9 +373,13 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<RunReport>> {
         signer,
     };
     eprintln!(
-        "fanout: {} {} against {} (pid {}), {clients} clients on `{}`, {} run(s)",
+        "fanout: {} {} ({} events) against {} (pid {}), {clients} clients on `{}`, {} run(s)",
         args.target.as_str(),
         args.scenario.as_str(),
+        match args.target {
+            Target::Switchboard => args.events.as_str(),
+            Target::Nats => "pub",
+        },
         ctx.url,
         server_pid.map_or("?".to_owned(), |p| p.to_string()),
         population.describe(clients),
@@ -552,6 +575,10 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
     report.scenario = args.scenario.as_str().into();
     report.run = run + 1;
     report.topic = ctx.population.describe(ctx.clients);
+    report.events = match args.target {
+        Target::Switchboard => args.events.as_str().into(),
+        Target::Nats => "pub".into(),
+    };
     report.clients = ctx.clients;
     report.setup_s = setup_s;
     report.window = window;

@@ -77,6 +77,8 @@ pub struct RunReport {
     pub run: usize,
     /// `all`, `team` or `agent`.
     pub topic: String,
+    /// What the events are: `agent-state` or `call-data` (Switchboard), `pub` (NATS).
+    pub events: String,
     /// Clients asked for.
     pub clients: usize,
     /// Clients signed in and subscribed.
@@ -163,6 +165,8 @@ pub struct Summary {
     pub scenario: String,
     /// As in [`RunReport`].
     pub topic: String,
+    /// As in [`RunReport`].
+    pub events: String,
     /// Runs summarized.
     pub runs: usize,
     /// Clients asked for.
@@ -221,6 +225,7 @@ impl Summary {
             target: first.target,
             scenario: first.scenario,
             topic: first.topic,
+            events: first.events,
             runs: runs.len(),
             clients: first.clients,
             connected: u(|r| r.connected as u64) as usize,
@@ -267,8 +272,8 @@ pub fn table(runs: &[RunReport], summary: &Summary) -> String {
     };
     let _ = writeln!(
         out,
-        "fanout {} {}: {} clients on `{}`, {load}",
-        summary.target, summary.scenario, summary.clients, summary.topic
+        "fanout {} {} ({} events): {} clients on `{}`, {load}",
+        summary.target, summary.scenario, summary.events, summary.clients, summary.topic
     );
     let _ = writeln!(
         out,

@@ -1,14 +1,23 @@
 //! The Switchboard side: WebSocket clients signed in with a JWT and
-//! subscribed to one topic, and the driver that causes agent-state events
-//! through the Finesse simulator's REST API.
+//! subscribed to one topic, and the driver that causes events through the
+//! Finesse simulator's REST API ([`Events`]).
 //!
-//! The driver changes the demo agents' state with `PUT /finesse/api/User/{id}`
-//! on the simulator (Basic auth `id:password`): NOT_READY with a reason code
-//! that names the change ([`Driver`]). Each change is one Finesse
-//! notification, which the server parses, applies to its cache and publishes
-//! as one `Cisco/Agent/SetAgentState` event on `agent/<id>`, `team/<team>` and
-//! `all`; the client finds the change's send time by the event's agent and
-//! `reasonCodeId`.
+//! - `agent-state`: the driver changes the demo agents' state with
+//!   `PUT /finesse/api/User/{id}` on the simulator (Basic auth `id:password`):
+//!   NOT_READY with a reason code that names the change ([`Driver`]). Each
+//!   change is one Finesse User notification, which the server parses,
+//!   applies to its cache and publishes as one `Cisco/Agent/SetAgentState`
+//!   event on `agent/<id>`, `team/<team>` and `all`; the client finds the
+//!   change's send time by the event's agent and `reasonCodeId`.
+//! - `call-data`: each agent first gets a call (a progressive outbound call
+//!   from the simulator's scenario API, answered through the REST); each
+//!   change is then `UPDATE_CALL_DATA` on that call, setting `callVariable10`
+//!   to the number that names the change. That is a Dialog notification of
+//!   about 3 KB (17 call variables, two participants), published as one
+//!   `Cisco/OutboundCall/OutBoundCallStateChange` event of about 3.9 KB on
+//!   `agent/<id>`, `team/<team>`, `dialog/<id>`, `queue/<number>` and `all`;
+//!   the client finds the change by the event's `ResponseActual.user.username`
+//!   and `CallVariables.callVariable10`.
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -26,6 +35,8 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
 use hdrhistogram::Histogram;
+
+use switchboard_finesse::{Dialog, ParticipantState};
 
 use super::board::Board;
 use super::client::{ClientSetup, ClientStats, Outcome, change_code, reason_code_id, state_key};
@@ -46,6 +57,30 @@ fn subscribe_frame(topic: &str) -> String {
     })
     .to_string()
 }
+
+/// The change that makes each event (Switchboard).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum Events {
+    /// Agent-state changes (User PUTs): `SetAgentState` events of about 0.5 KB.
+    #[default]
+    AgentState,
+    /// `UPDATE_CALL_DATA` on one answered outbound call per agent:
+    /// `OutBoundCallStateChange` events of about 3.9 KB.
+    CallData,
+}
+
+impl Events {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Events::AgentState => "agent-state",
+            Events::CallData => "call-data",
+        }
+    }
+}
+
+/// The call variable the `call-data` changes set.
+pub const MARK_VARIABLE: &str = "callVariable10";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Phase {
@@ -116,8 +151,10 @@ pub async fn client(
     tokio::pin!(setup_deadline);
     let mut gate = Some(gate);
     let mut phase = Phase::SigningIn;
-    // Per driven agent: the last state seen (state and reason code).
+    // Per driven agent: the last state seen (state and reason code), and the
+    // last change mark seen on its call (`u64::MAX`: none yet).
     let mut last_state = vec![0u64; setup.agents.len()];
+    let mut last_mark = vec![u64::MAX; setup.agents.len()];
     let mut failure: Option<String> = None;
     let mut closed: Option<Option<u16>> = None;
     // The driven agents by id, sorted: a few comparisons per frame, cheaper
@@ -163,8 +200,8 @@ pub async fn client(
                     st.bytes += text.len() as u64;
                     st.offsets.event(e.stream, e.offset);
                     let agent = e.agent_id.and_then(agent_of);
-                    match (e.subtopic, agent, e.state) {
-                        ("SetAgentState", Some(a), Some(state)) => {
+                    match (e.subtopic, agent, e.state, e.call_mark) {
+                        ("SetAgentState", Some(a), Some(state), _) => {
                             let key = state_key(state, e.reason_code_id);
                             if last_state[a] == key {
                                 st.repeats += 1;
@@ -192,14 +229,36 @@ pub async fn client(
                                 }
                             }
                         }
+                        (_, Some(a), _, Some(mark)) if e.is_call() => {
+                            // A call event: the change is named by its mark; the
+                            // Dialog carries no time of the notification's creation.
+                            let key = mark_key(mark);
+                            if last_mark[a] == key {
+                                st.repeats += 1;
+                            } else {
+                                last_mark[a] = key;
+                                match change_code(mark, board.codes())
+                                    .and_then(|k| board.lookup(a, k))
+                                {
+                                    Some(sent) => board.delivered(a, sent, now),
+                                    None => st.unmatched += 1,
+                                }
+                            }
+                        }
                         _ => st.unmatched += 1,
                     }
                 }
                 Frame::Event(e) => {
                     // A snapshot (or replay): the position live events continue from.
                     st.offsets.start(e.stream, e.offset);
-                    if let (Some(a), Some(state)) = (e.agent_id.and_then(agent_of), e.state) {
-                        last_state[a] = state_key(state, e.reason_code_id);
+                    if let Some(a) = e.agent_id.and_then(agent_of) {
+                        if e.is_call() {
+                            if let Some(mark) = e.call_mark {
+                                last_mark[a] = mark_key(mark);
+                            }
+                        } else if let Some(state) = e.state {
+                            last_state[a] = state_key(state, e.reason_code_id);
+                        }
                     }
                 }
                 Frame::Control { subtopic } => match (phase, subtopic) {
@@ -272,6 +331,12 @@ pub async fn client(
     st
 }
 
+/// A key for a call's change mark: equal keys mean the event repeats the
+/// mark the client already had.
+fn mark_key(mark: &str) -> u64 {
+    mark.parse().unwrap_or(u64::MAX - 1)
+}
+
 /// The wall clock, microseconds since the Unix epoch.
 fn unix_micros() -> u64 {
     std::time::SystemTime::now()
@@ -312,17 +377,24 @@ fn end_early(
 /// The driver: the simulator's REST API, and one signed-in connection per
 /// driven agent.
 ///
-/// Every change the driver makes is `NOT_READY` with a reason code of its
-/// own ([`reason_code_id`]): change k of an agent sets reason `10000 + k`, so
-/// each PUT is a change whatever the order in which concurrent PUTs are
-/// applied, and the event names the change it comes from. Before each run the
-/// agents are set READY (a state none of the changes has).
+/// Every change the driver makes carries a number of its own
+/// ([`reason_code_id`]): change k of an agent is `10000 + k`, so each PUT is a
+/// change whatever the order in which concurrent PUTs are applied, and the
+/// event names the change it comes from.
+/// - `agent-state`: `NOT_READY` with that reason code. Before each run the
+///   agents are set READY (a state none of the changes has).
+/// - `call-data`: `UPDATE_CALL_DATA` setting [`MARK_VARIABLE`] to that number
+///   on the agent's call, which [`Driver::start`] opens (or finds) and
+///   [`Driver::stop`] drops.
 #[derive(Debug)]
 pub struct Driver {
     http: reqwest::Client,
     sim: String,
     password: String,
     agents: Vec<String>,
+    events: Events,
+    /// `call-data`: each agent's extension and answered call.
+    calls: Vec<(String, String)>,
     stop: CancellationToken,
     sessions: Vec<JoinHandle<()>>,
 }
@@ -342,20 +414,68 @@ pub fn change_body(k: usize) -> String {
     )
 }
 
+/// The body of call change `k`: `UPDATE_CALL_DATA` setting [`MARK_VARIABLE`]
+/// to `10000 + k`.
+pub fn call_change_body(k: usize) -> String {
+    format!(
+        "<Dialog><requestedAction>UPDATE_CALL_DATA</requestedAction><mediaProperties>\
+         <callvariables><CallVariable><name>{MARK_VARIABLE}</name><value>{}</value>\
+         </CallVariable></callvariables></mediaProperties></Dialog>",
+        reason_code_id(k)
+    )
+}
+
+/// The id of a dialog in `dialogs` where the agent on `extension` is on an
+/// answered call that takes call data.
+pub fn answered_call(dialogs: &[Dialog], extension: &str) -> Option<String> {
+    dialogs
+        .iter()
+        .find(|d| {
+            d.participant(extension).is_some_and(|p| {
+                p.state == ParticipantState::Active
+                    && p.actions
+                        .contains(&switchboard_finesse::Action::UpdateCallData)
+            })
+        })
+        .map(|d| d.id.clone())
+}
+
+/// The agents a [`Driver`] drives, and how.
+#[derive(Debug, Clone)]
+pub struct Driven {
+    /// Their Finesse user ids.
+    pub agents: Vec<String>,
+    /// Their Finesse password.
+    pub password: String,
+    /// The extension of the first agent; the others follow.
+    pub extension_base: u32,
+    /// Sign each in to Switchboard with its Finesse credentials (this opens
+    /// its notification session); otherwise log it in through the
+    /// simulator's REST only.
+    pub sign_in: bool,
+    /// The change that makes each event.
+    pub events: Events,
+}
+
 impl Driver {
-    /// Prepares `agents`: signs each in to Switchboard with its Finesse
+    /// Prepares the agents: signs each in to Switchboard with its Finesse
     /// credentials (`sign_in`; this opens its notification session and logs
     /// it in to Finesse on `extension_base + i`), or logs it in through the
-    /// simulator's REST.
+    /// simulator's REST; for `call-data`, gives each its call.
     pub async fn start(
         sim: &str,
         url: &str,
         target: SocketAddr,
-        agents: Vec<String>,
-        password: &str,
-        extension_base: u32,
-        sign_in: bool,
+        driven: Driven,
     ) -> anyhow::Result<Driver> {
+        let Driven {
+            agents,
+            password,
+            extension_base,
+            sign_in,
+            events,
+        } = driven;
+        let password = password.as_str();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -366,6 +486,8 @@ impl Driver {
             sim: sim.trim_end_matches('/').to_owned(),
             password: password.to_owned(),
             agents: agents.clone(),
+            events,
+            calls: Vec::new(),
             stop: stop.clone(),
             sessions: Vec::new(),
         };
@@ -387,7 +509,105 @@ impl Driver {
                     .await?;
             }
         }
+        if events == Events::CallData {
+            for (i, agent) in agents.iter().enumerate() {
+                let extension = (extension_base + i as u32).to_string();
+                let call = driver
+                    .open_call(agent, &extension)
+                    .await
+                    .with_context(|| format!("giving agent {agent} a call"))?;
+                driver.calls.push((extension, call));
+            }
+        }
         Ok(driver)
+    }
+
+    /// The agent's answered call: one it is already on, or a progressive
+    /// outbound call started through the simulator's scenario API and
+    /// answered through the REST.
+    async fn open_call(&self, agent: &str, extension: &str) -> anyhow::Result<String> {
+        if let Some(id) = answered_call(&self.dialogs(agent).await?, extension) {
+            return Ok(id);
+        }
+        let state = self.get_state(agent).await?;
+        if state == "NOT_READY" {
+            self.put(agent, "<User><state>READY</state></User>".to_owned())
+                .await?;
+        } else {
+            ensure!(
+                state == "READY",
+                "agent {agent} is {state}: a call can be started in READY or NOT_READY only"
+            );
+        }
+        let url = format!("{}/sim/calls", self.sim);
+        let resp = self
+            .http
+            .post(&url)
+            .json(&json!({"agent": agent, "kind": "progressive"}))
+            .send()
+            .await
+            .with_context(|| format!("POST {url}"))?;
+        let status = resp.status();
+        let body = resp.text().await.with_context(|| format!("POST {url}"))?;
+        ensure!(
+            status.is_success(),
+            "POST {url}: HTTP {status}: {body} (the simulator's scenario API is on the \
+             demo's --sim-listen address)"
+        );
+        let started: serde_json::Value =
+            serde_json::from_str(&body).with_context(|| format!("POST {url}: {body}"))?;
+        let id = started["dialogId"]
+            .as_str()
+            .with_context(|| format!("POST {url}: no dialogId in {body}"))?
+            .to_owned();
+        self.put_dialog(
+            agent,
+            &id,
+            format!(
+                "<Dialog><requestedAction>ANSWER</requestedAction>\
+                 <targetMediaAddress>{extension}</targetMediaAddress></Dialog>"
+            ),
+        )
+        .await?;
+        ensure!(
+            answered_call(&self.dialogs(agent).await?, extension).as_deref() == Some(&id),
+            "agent {agent}: call {id} is not active after ANSWER"
+        );
+        Ok(id)
+    }
+
+    async fn dialogs(&self, agent: &str) -> anyhow::Result<Vec<Dialog>> {
+        let url = format!("{}/finesse/api/User/{agent}/Dialogs", self.sim);
+        let resp = self
+            .http
+            .get(&url)
+            .basic_auth(agent, Some(&self.password))
+            .send()
+            .await
+            .with_context(|| format!("GET {url}"))?;
+        let status = resp.status();
+        let body = resp.text().await.with_context(|| format!("GET {url}"))?;
+        ensure!(status.is_success(), "GET {url}: HTTP {status}: {body}");
+        Dialog::list_from_xml(&body).with_context(|| format!("GET {url}: {body}"))
+    }
+
+    async fn put_dialog(&self, agent: &str, dialog: &str, body: String) -> anyhow::Result<()> {
+        let url = format!("{}/finesse/api/Dialog/{dialog}", self.sim);
+        let resp = self
+            .http
+            .put(&url)
+            .basic_auth(agent, Some(&self.password))
+            .header("Content-Type", "application/xml")
+            .body(body)
+            .send()
+            .await
+            .with_context(|| format!("PUT {url}"))?;
+        let status = resp.status();
+        if status.as_u16() != 202 {
+            let body = resp.text().await.unwrap_or_default();
+            bail!("PUT {url}: HTTP {status} (expected 202): {body}");
+        }
+        Ok(())
     }
 
     /// A copy that only makes the REST calls (no agent connections), with an
@@ -403,13 +623,26 @@ impl Driver {
             sim: self.sim.clone(),
             password: self.password.clone(),
             agents: self.agents.clone(),
+            events: self.events,
+            calls: self.calls.clone(),
             stop: CancellationToken::new(),
             sessions: Vec::new(),
         })
     }
 
-    /// Sets every agent READY (before the clients of a run connect).
+    /// Before the clients of a run connect: `agent-state` sets every agent
+    /// READY; `call-data` checks that every agent's call is still up.
     pub async fn reset(&self) -> anyhow::Result<()> {
+        if self.events == Events::CallData {
+            for (agent, (_, call)) in self.agents.iter().zip(&self.calls) {
+                let listed = self.dialogs(agent).await?;
+                ensure!(
+                    listed.iter().any(|d| &d.id == call),
+                    "agent {agent}'s call {call} has ended (run the server with --call-rate 0)"
+                );
+            }
+            return Ok(());
+        }
         for agent in &self.agents {
             let mut state = self.get_state(agent).await?;
             let waited = Instant::now();
@@ -471,7 +704,14 @@ impl Driver {
     async fn change(&self, a: usize, board: &Board) -> anyhow::Result<u64> {
         let (_, k) = board.publish(a).context("unknown agent")?;
         let sent = Instant::now();
-        self.put(&self.agents[a], change_body(k)).await?;
+        match self.events {
+            Events::AgentState => self.put(&self.agents[a], change_body(k)).await?,
+            Events::CallData => {
+                let (_, call) = self.calls.get(a).context("agent without a call")?;
+                self.put_dialog(&self.agents[a], call, call_change_body(k))
+                    .await?;
+            }
+        }
         Ok(sent.elapsed().as_micros() as u64)
     }
 
@@ -552,8 +792,24 @@ impl Driver {
         &self.agents
     }
 
-    /// Closes the agents' connections.
+    /// Drops the calls it opened (`call-data`; the agents go back to READY)
+    /// and closes the agents' connections.
     pub async fn stop(self) {
+        for (agent, (extension, call)) in self.agents.iter().zip(&self.calls) {
+            let dropped = self
+                .put_dialog(
+                    agent,
+                    call,
+                    format!(
+                        "<Dialog><requestedAction>DROP</requestedAction>\
+                         <targetMediaAddress>{extension}</targetMediaAddress></Dialog>"
+                    ),
+                )
+                .await;
+            if let Err(e) = dropped {
+                eprintln!("fanout: dropping agent {agent}'s call {call}: {e:#}");
+            }
+        }
         self.stop.cancel();
         for s in self.sessions {
             let _ = s.await;

@@ -138,7 +138,9 @@ impl std::fmt::Debug for JwtKey {
 /// The hub's settings.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HubSettings {
-    /// Bytes queued per client at most (default 1 MiB); more closes it with 4408.
+    /// Bytes of live frames queued per client at most (default 1 MiB); more
+    /// closes it with 4408. A subscription's snapshot or replay does not count
+    /// until it is written.
     pub queue_max_bytes: usize,
     /// History per stream for resume.
     pub history: HistoryLimits,

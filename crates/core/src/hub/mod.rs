@@ -99,8 +99,10 @@ pub trait Engine: Send + Sync + fmt::Debug {
     /// `prelude` gets what the hub found per topic and returns the frames to
     /// queue before any live event of those topics. Topics the client already
     /// has are left as they are (no prelude frames are asked for them: the
-    /// client already has their events). Fails only when the client's queue
-    /// overflows or is closed.
+    /// client already has their events). The prelude does not count against
+    /// the client's byte limit ([`ClientQueue::push_prelude`]), so a large
+    /// snapshot or replay cannot close it. Fails only when the client's queue
+    /// is closed.
     fn subscribe(
         &self,
         client: &Arc<ClientQueue>,
@@ -293,7 +295,7 @@ impl Engine for MemoryHub {
                     resumed: since.is_some(),
                 })
                 .collect();
-            client.push_all(&prelude(&recoveries))?;
+            client.push_prelude(&prelude(&recoveries))?;
             for g in &mut guards {
                 g.subscribers.insert(client.id(), client.clone());
             }

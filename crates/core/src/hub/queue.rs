@@ -7,7 +7,12 @@
 //! queued, so one client that stops reading never holds up the others
 //! (Centrifugo's rule). Entries are the frames' wire bytes ([`Wire::frame`]),
 //! plus the control frames the connection's WebSocket reader answers with
-//! ([`ClientQueue::push_control`]). The writer takes every frame queued
+//! ([`ClientQueue::push_control`]). The frames a client asked for (a
+//! subscription's reply and its snapshot or replay,
+//! [`ClientQueue::push_prelude`]) do not count against the limit until they
+//! are written: a wallboard subscribing to `all` in a large contact center
+//! gets a snapshot of several megabytes, and a resume may replay the whole
+//! history; the limit bounds how far a client falls behind on live events. The writer takes every frame queued
 //! meanwhile in one batch ([`ClientQueue::next_batch`]) and writes them with
 //! one vectored write. The writer's wake-up is an [`AtomicWaker`]: a push onto
 //! a non-empty queue costs a lock and nothing else.
@@ -94,6 +99,9 @@ enum Drainer {
 struct State {
     frames: VecDeque<Bytes>,
     bytes: usize,
+    /// Of `bytes`, those of prelude frames ([`ClientQueue::push_prelude`])
+    /// not yet taken by a drainer: exempt from the byte limit.
+    credit: usize,
     closed: Option<Closed>,
     drainer: Drainer,
     /// The first frame is the rest of a frame a flusher wrote in part.
@@ -113,6 +121,7 @@ impl State {
         };
         self.frames.clear();
         self.bytes = 0;
+        self.credit = 0;
         if let Some(rest) = rest {
             self.bytes = rest.len();
             self.frames.push_back(rest);
@@ -129,7 +138,11 @@ impl State {
     }
 
     /// Moves queued frames (at least one, then up to `max_bytes`) to `out`.
-    fn take_frames(&mut self, out: &mut VecDeque<Bytes>, max_bytes: usize) {
+    /// Returns how much prelude credit went with them (the frames at the
+    /// front are taken as the prelude's: it is queued before the live events
+    /// of its topics).
+    fn take_frames(&mut self, out: &mut VecDeque<Bytes>, max_bytes: usize) -> usize {
+        let before = self.bytes;
         if self.bytes <= max_bytes && out.is_empty() {
             // Everything fits: take the whole queue at once.
             std::mem::swap(&mut self.frames, out);
@@ -147,6 +160,15 @@ impl State {
             }
             self.bytes -= taken;
         }
+        let credited = self.credit.min(before - self.bytes);
+        self.credit -= credited;
+        credited
+    }
+
+    /// Whether `len` more bytes of live frames would take the queue over
+    /// `max_bytes` (prelude frames not yet taken do not count).
+    fn over(&self, len: usize, max_bytes: usize) -> bool {
+        self.bytes - self.credit + len > max_bytes && !self.frames.is_empty()
     }
 }
 
@@ -228,7 +250,7 @@ impl ClientQueue {
         if let Some(closed) = state.closed {
             return Err(PushError::Closed(closed.code()));
         }
-        if state.bytes + frame.len() > self.max_bytes && !state.frames.is_empty() {
+        if state.over(frame.len(), self.max_bytes) {
             state.drop_frames();
             state.closed = Some(Closed::Code(CloseCode::TooSlow));
             self.closed.store(true, Ordering::Release);
@@ -240,8 +262,15 @@ impl ClientQueue {
         }
         state.bytes += frame.len();
         state.frames.push_back(frame);
+        self.wake_drainer(state);
+        Ok(())
+    }
+
+    /// Frames were queued: an idle queue gets a drainer (its flusher, or
+    /// its writer task).
+    fn wake_drainer(self: &Arc<Self>, mut state: MutexGuard<'_, State>) {
         if state.drainer != Drainer::Idle {
-            return Ok(());
+            return;
         }
         if state.socket.is_some() {
             state.drainer = Drainer::Flusher;
@@ -254,7 +283,6 @@ impl ClientQueue {
             drop(state);
             self.writer.wake();
         }
-        Ok(())
     }
 
     /// A flusher's visit: takes what is queued, writes it with non-blocking
@@ -274,7 +302,7 @@ impl ClientQueue {
             }
             _ => return self.hand_to_writer(state, shard),
         };
-        state.take_frames(batch, FLUSH_BATCH_BYTES);
+        let credited = state.take_frames(batch, FLUSH_BATCH_BYTES);
         drop(state);
 
         let mut partial = false;
@@ -337,6 +365,8 @@ impl ClientQueue {
         if !batch.is_empty() {
             let rest: usize = batch.iter().map(Bytes::len).sum();
             state.bytes += rest;
+            // What was unwritten of the prelude is exempt again.
+            state.credit += credited.min(rest);
             while let Some(frame) = batch.pop_back() {
                 state.frames.push_front(frame);
             }
@@ -365,14 +395,32 @@ impl ClientQueue {
         self.writer.wake();
     }
 
-    /// Queues several frames in order (stops at the first that fails).
-    pub fn push_all<'a>(
+    /// Queues the frames a client asked for, in order: a subscription's reply
+    /// and its snapshot or replay. They do not count against the byte limit
+    /// until a drainer takes them, however large (a snapshot of `all` is one
+    /// event per agent and per call); live frames queued after them still
+    /// close the queue with [`CloseCode::TooSlow`] when they pass the limit.
+    /// Fails only when the queue is closed.
+    pub fn push_prelude<'a>(
         self: &Arc<Self>,
         frames: impl IntoIterator<Item = &'a Wire>,
     ) -> Result<(), PushError> {
-        for frame in frames {
-            self.push(frame)?;
+        let mut state = self.lock();
+        if let Some(closed) = state.closed {
+            return Err(PushError::Closed(closed.code()));
         }
+        let mut added = 0;
+        for frame in frames {
+            let bytes = frame.frame().clone();
+            added += bytes.len();
+            state.frames.push_back(bytes);
+        }
+        if added == 0 {
+            return Ok(());
+        }
+        state.bytes += added;
+        state.credit += added;
+        self.wake_drainer(state);
         Ok(())
     }
 
@@ -537,6 +585,44 @@ mod tests {
             Batch::Closed(CloseCode::TooSlow)
         );
         assert!(out.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_prelude_beyond_the_limit_is_queued_and_live_frames_are_bounded_after_it() {
+        let q = Arc::new(ClientQueue::new(1, 100));
+        // A snapshot five times the limit: queued whole, the queue stays open.
+        let snapshot: Vec<Wire> = (0..10).map(|_| frame(50)).collect();
+        q.push_prelude(&snapshot).unwrap();
+        assert_eq!(q.queued_bytes(), 500);
+        assert_eq!(q.close_code(), None);
+        // Live frames still have the whole limit after it, and no more.
+        q.push(&frame(60)).unwrap();
+        q.push(&frame(40)).unwrap();
+        assert_eq!(q.push(&frame(2)), Err(PushError::Overflow));
+        assert_eq!(q.close_code(), Some(CloseCode::TooSlow));
+        assert_eq!(
+            q.push_prelude(&[frame(10)]),
+            Err(PushError::Closed(Some(CloseCode::TooSlow)))
+        );
+    }
+
+    #[tokio::test]
+    async fn the_prelude_stops_counting_once_taken_and_the_limit_is_whole_again() {
+        let q = Arc::new(ClientQueue::new(1, 100));
+        q.push_prelude(&(0..4).map(|_| frame(50)).collect::<Vec<_>>())
+            .unwrap();
+        q.push(&frame(90)).unwrap();
+        // The writer takes the prelude and part of nothing else (batch of 200).
+        let mut out = VecDeque::new();
+        assert_eq!(
+            q.next_batch(&mut out, 200).await,
+            Batch::Frames { rest_first: false }
+        );
+        assert_eq!(out.len(), 4);
+        assert_eq!(q.queued_bytes(), 90);
+        // The live frame left counts: 10 more bytes fit, 11 do not.
+        q.push(&frame(10)).unwrap();
+        assert_eq!(q.push(&frame(2)), Err(PushError::Overflow));
     }
 
     #[tokio::test]

@@ -98,6 +98,42 @@ async fn resume_replays_exactly_the_missed_events_then_live_ones() {
     assert_eq!(got[50]["data"]["source"], "event");
 }
 
+/// A client closed with 4408 comes back with the position it reached; the
+/// replay of what it missed is larger than its queue's limit (call events are
+/// 3-4 KB and the history holds hundreds), and must arrive whole rather than
+/// close the client again: a resume that overflows would loop, reconnect
+/// after reconnect.
+#[tokio::test]
+async fn a_replay_larger_than_the_queue_limit_is_delivered_whole() {
+    let hub = MemoryHub::new(HubConfig::default());
+    let topic = Topic::All;
+    let since = hub.position(&topic);
+    for n in 1..=200 {
+        hub.publish(&topic, &event(n));
+    }
+    let replay_bytes: usize = 200 * event(0).len();
+    // The queue holds a quarter of the replay.
+    let c = client(&hub, 1, replay_bytes / 4);
+    let rec = hub
+        .subscribe(
+            &c,
+            &[(topic.clone(), Some(since))],
+            &mut |r: &[Recovery]| r[0].replay.clone().unwrap_or_default(),
+        )
+        .unwrap();
+    assert!(rec[0].replay.is_some());
+    assert_eq!(c.close_code(), None);
+    // A live event after the replay is queued too (the replay is exempt).
+    hub.publish(&topic, &event(201));
+    assert_eq!(c.close_code(), None);
+    let got = drain(&c).await;
+    let ns: Vec<u64> = got
+        .iter()
+        .map(|v| v["data"]["n"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ns, (1..=201).collect::<Vec<_>>());
+}
+
 #[tokio::test]
 async fn a_position_beyond_the_history_is_not_recovered() {
     let hub = MemoryHub::new(HubConfig {

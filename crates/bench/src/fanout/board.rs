@@ -51,6 +51,10 @@ pub struct Board {
     pub setup_changed: Notify,
     /// Cancelled to stop every client.
     pub stop: CancellationToken,
+    /// Cancelled when the stalled clients stop reading.
+    pub stall: CancellationToken,
+    /// Stalled clients away: not reading, or closed and not yet resumed.
+    stalled_away: AtomicUsize,
 }
 
 /// How a received event relates to the driver's records.
@@ -88,6 +92,8 @@ impl Board {
             failed: AtomicUsize::new(0),
             setup_changed: Notify::new(),
             stop: CancellationToken::new(),
+            stall: CancellationToken::new(),
+            stalled_away: AtomicUsize::new(0),
         }
     }
 
@@ -201,6 +207,21 @@ impl Board {
             self.ready.load(Ordering::Acquire),
             self.failed.load(Ordering::Acquire),
         )
+    }
+
+    /// A stalled client went away (`true`: stopped reading, or was closed)
+    /// or came back (`false`: reading again, or resumed).
+    pub fn stalled_away(&self, away: bool) {
+        if away {
+            self.stalled_away.fetch_add(1, Ordering::AcqRel);
+        } else {
+            self.stalled_away.fetch_sub(1, Ordering::AcqRel);
+        }
+    }
+
+    /// Stalled clients away now.
+    pub fn stalled_away_now(&self) -> usize {
+        self.stalled_away.load(Ordering::Acquire)
     }
 
     /// Clients that receive agent `a`'s events.

@@ -33,6 +33,35 @@ pub struct ClientSetup {
     pub signer: Option<TokenSigner>,
     /// Clients in setup at once.
     pub gate: Arc<Semaphore>,
+    /// Clients that stop reading for a while (Switchboard, s2).
+    pub stall: Option<Stall>,
+}
+
+/// Clients that stop reading for a while, as a frozen browser tab or a hung
+/// service does: the server must close them (4408) before their queue grows
+/// past its bound, and the other clients must not notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stall {
+    /// How many clients stall, spread evenly over the client indexes.
+    pub clients: usize,
+    /// Of how many clients.
+    pub of: usize,
+    /// How long they do not read.
+    pub duration: Duration,
+    /// Their socket receive buffer (`SO_RCVBUF`), bytes: small, so that the
+    /// server's queue, not the kernel's buffers, takes the backlog.
+    pub receive_buffer: u32,
+}
+
+impl Stall {
+    /// Whether client `index` is one of the stalled ones.
+    pub fn covers(&self, index: usize) -> bool {
+        if self.clients == 0 {
+            return false;
+        }
+        let step = (self.of / self.clients).max(1);
+        index.is_multiple_of(step) && index / step < self.clients
+    }
 }
 
 /// How a client's setup ended.
@@ -72,6 +101,18 @@ pub struct ClientStats {
     pub unmatched: u64,
     /// Whether the connection ended (closed or failed) while the run went on.
     pub dropped: bool,
+    /// Whether this client stalled ([`Stall`]).
+    pub stalled: bool,
+    /// A stalled client closed by the server after its stall: the close
+    /// code, or `None` when the connection ended without a close frame.
+    pub stall_closed: Option<Option<u16>>,
+    /// A stalled client that reconnected: whether the server replayed every
+    /// missed event (`recovered`), or sent the snapshot instead.
+    pub resumed: Option<bool>,
+    /// Events received as a replay after resuming.
+    pub replayed: u64,
+    /// Events a snapshot stood in for after resuming (not replayed).
+    pub skipped: u64,
 }
 
 impl ClientStats {
@@ -115,4 +156,24 @@ pub fn state_key(state: &str, reason_code_id: Option<&str>) -> u64 {
         .and_then(|r| r.parse::<u32>().ok())
         .unwrap_or(u32::MAX);
     (state << 32) | u64::from(reason)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stalled_clients_are_spread_over_the_indexes() {
+        let stall = |clients, of| Stall {
+            clients,
+            of,
+            duration: Duration::from_secs(1),
+            receive_buffer: 4096,
+        };
+        let which = |s: Stall| (0..s.of).filter(|&i| s.covers(i)).collect::<Vec<_>>();
+        assert_eq!(which(stall(3, 30)), vec![0, 10, 20]);
+        assert_eq!(which(stall(4, 30)), vec![0, 7, 14, 21]);
+        assert_eq!(which(stall(0, 30)), Vec::<usize>::new());
+        assert_eq!(which(stall(5, 5)), vec![0, 1, 2, 3, 4]);
+    }
 }

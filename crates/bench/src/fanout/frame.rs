@@ -244,6 +244,33 @@ fn quoted(text: &str) -> Option<(&str, &str)> {
     (rest.as_bytes()[end] == b'"').then(|| (&rest[..end], &rest[end + 1..]))
 }
 
+/// The epoch of an event frame's stream (the hub's stamp, as
+/// [`stamp_at_end`] reads it), for resuming from its offset.
+pub fn epoch(text: &str) -> Option<&str> {
+    let body = text.strip_suffix("\"}")?;
+    let epoch_at = memchr::memrchr2(b'"', b'\\', body.as_bytes())?;
+    if body.as_bytes()[epoch_at] != b'"' {
+        return None;
+    }
+    body[..epoch_at]
+        .ends_with(r#","epoch":"#)
+        .then(|| &body[epoch_at + 1..])
+}
+
+/// Whether a `Subscribed` reply says the resume replayed every missed event
+/// (`recovered`; `None` when the reply has no such field).
+pub fn recovered(text: &str) -> Option<bool> {
+    let at = memmem::find(text.as_bytes(), br#""recovered":"#)? + r#""recovered":"#.len();
+    let rest = text[at..].trim_start();
+    if rest.starts_with("true") {
+        Some(true)
+    } else if rest.starts_with("false") {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// The hub's stamp at the end of `text` (`,"stream":"S","offset":N,"epoch":"E"}`,
 /// all without escapes): the stream, the offset, and `text` before the stamp.
 fn stamp_at_end(text: &str) -> Option<(&str, u64, &str)> {
@@ -579,6 +606,22 @@ mod tests {
                 panic!("read {e:?} from a cut frame {cut}");
             }
         }
+    }
+
+    #[test]
+    fn epochs_and_recovered() {
+        let f = r#"{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{"source":"replay","agentId":"1"},"stream":"all","offset":12,"epoch":"19a-3f"}"#;
+        assert_eq!(epoch(f), Some("19a-3f"));
+        assert_eq!(epoch(r#"{"epoch2":"x"}"#), None);
+        assert_eq!(epoch("not json"), None);
+        let sub = |r: &str| {
+            format!(
+                r#"{{"channel":"Broker","topic":"Subscription","subtopic":"Subscribed","data":{{"topics":["all"]{r}}}}}"#
+            )
+        };
+        assert_eq!(recovered(&sub(r#","recovered":true"#)), Some(true));
+        assert_eq!(recovered(&sub(r#","recovered": false"#)), Some(false));
+        assert_eq!(recovered(&sub("")), None);
     }
 
     #[test]

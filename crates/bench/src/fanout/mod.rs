@@ -13,6 +13,12 @@
 //!   reports the server's resident memory per connection (`VmRSS` growth /
 //!   connections) and its CPU while they sit idle.
 //!
+//! `--stalled N` (s2, Switchboard) makes N clients stop reading for a while,
+//! as a frozen browser tab does; the server should close them with 4408, and
+//! they reconnect and resume from the last offset they read. They are counted
+//! apart ([`report::StallReport`]): the run's deliveries, completion and
+//! latency are the other clients', which the stall must not disturb.
+//!
 //! Every scenario reports lost and duplicated events per client from the
 //! per-stream offsets, the server's CPU time (`/proc/<pid>/stat`) over the
 //! measurement, and its `VmRSS` before and after the clients connected.
@@ -58,7 +64,7 @@ use tokio::time::Instant;
 
 use crate::cpu;
 use board::Board;
-use client::{ClientSetup, ClientStats, Outcome};
+use client::{ClientSetup, ClientStats, Outcome, Stall};
 use report::{Percentiles, RunReport, Summary};
 use token::{ClientKind, ClientTopic, Population, TokenSigner, TopicKind};
 
@@ -167,6 +173,24 @@ pub struct Args {
     /// agent in flight).
     #[arg(long, default_value_t = 10_000)]
     pub codes_per_agent: usize,
+    /// s2 (Switchboard): clients that stop reading `--stall-after` seconds
+    /// into the measurement, for `--stall-for` seconds, as a frozen browser
+    /// tab does; the server should close them with 4408, and they reconnect
+    /// and resume. They are spread over the client indexes and left out of
+    /// the deliveries, completion and latency, which stay the other clients'.
+    #[arg(long, default_value_t = 0)]
+    pub stalled: usize,
+    /// Seconds into the measurement when the stalled clients stop reading.
+    #[arg(long, default_value_t = 2, value_name = "SECONDS")]
+    pub stall_after: u64,
+    /// Seconds the stalled clients do not read.
+    #[arg(long, default_value_t = 4, value_name = "SECONDS")]
+    pub stall_for: u64,
+    /// The stalled clients' socket receive buffer (SO_RCVBUF), bytes: small,
+    /// so that the backlog lands in the server's queue rather than in the
+    /// kernel's buffers (loopback autotunes them up to 32 MiB here).
+    #[arg(long, default_value_t = 65_536)]
+    pub stall_receive_buffer: u32,
     /// Print JSON lines (each run, then the summary) on stdout; the table goes
     /// to stderr.
     #[arg(long)]
@@ -201,6 +225,11 @@ Events are PUBs of --payload-bytes (1024) from one publisher connection; latency
 The minimal broadcast server (issue 7's reference point) speaks the same NATS subset:
   switchboard-bench minimal-server --listen 127.0.0.1:18500 &
   switchboard-bench fanout --target nats --url ws://127.0.0.1:18500 --scenario s1 --payload-bytes 406
+
+Slow consumers (s2, Switchboard): --stalled N clients stop reading --stall-after (2) s into the
+measurement for --stall-for (4) s, with a --stall-receive-buffer (64 KiB) socket buffer; the server
+should close them with 4408 when their queue passes hub.queue_max_bytes; they reconnect, resume with
+`since` (replay, or the snapshot when the history no longer has the gap) and are counted apart.
 
 Lost and duplicated events: every live event must carry the next offset of its stream (Switchboard:
 `offset` after the snapshot's; NATS: a per-subject number in the payload); reported per run, must be 0.
@@ -306,6 +335,20 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<RunReport>> {
     let clients = args.clients.unwrap_or(args.scenario.default_clients());
     ensure!(clients > 0, "--clients must be at least 1");
     let population = population(args)?;
+    if args.stalled > 0 {
+        ensure!(
+            args.target == Target::Switchboard && args.scenario == Scenario::S2,
+            "--stalled is for --target switchboard --scenario s2 (a closed loop would wait for the stalled clients)"
+        );
+        ensure!(
+            args.stalled < clients,
+            "--stalled must be below the number of clients"
+        );
+        ensure!(
+            args.stall_after + args.stall_for + 2 <= args.duration,
+            "--stall-after + --stall-for must end at least 2 s before --duration"
+        );
+    }
     ensure!(
         args.target == Target::Switchboard || args.events == switchboard::Events::AgentState,
         "--events {} is for --target switchboard only (NATS events are PUBs of --payload-bytes)",
@@ -502,6 +545,12 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
         population: ctx.population,
         signer: ctx.signer.clone(),
         gate,
+        stall: (args.stalled > 0).then(|| Stall {
+            clients: args.stalled,
+            of: ctx.clients,
+            duration: Duration::from_secs(args.stall_for),
+            receive_buffer: args.stall_receive_buffer,
+        }),
     });
     for i in 0..ctx.clients {
         let (setup, board) = (setup.clone(), board.clone());
@@ -527,6 +576,13 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
     let cpu_self_0 = cpu::process_self().ok();
     let t0 = board.now_nanos();
     let duration = Duration::from_secs(args.duration);
+    if args.stalled > 0 {
+        let (board, after) = (board.clone(), Duration::from_secs(args.stall_after));
+        tokio::spawn(async move {
+            tokio::time::sleep(after).await;
+            board.stall.cancel();
+        });
+    }
     let mut drive_error = None;
     let mut put_rtt = None;
     let published = match args.scenario {
@@ -559,6 +615,16 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
     };
     let cpu_server_1 = server_cpu(ctx.server_pid);
     let cpu_self_1 = cpu::process_self().ok();
+    if args.stalled > 0 {
+        // The stalled clients resume and catch up after the others.
+        let waited = Instant::now();
+        while board.stalled_away_now() > 0
+            && waited.elapsed() < Duration::from_secs(args.stall_timeout)
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
 
     // Stop the clients and add up what they saw.
     board.stop.cancel();
@@ -772,8 +838,26 @@ fn aggregate(stats: &[ClientStats]) -> RunReport {
                 r.dropped += 1;
             }
         }
-        r.deliveries += s.deliveries;
-        bytes += s.bytes;
+        if s.stalled {
+            let st = &mut r.stalls;
+            st.clients += 1;
+            match s.stall_closed {
+                Some(Some(4408)) => st.closed_4408 += 1,
+                Some(_) => st.closed_other += 1,
+                None => {}
+            }
+            match s.resumed {
+                Some(true) => st.resumed_recovered += 1,
+                Some(false) => st.resumed_snapshot += 1,
+                None => {}
+            }
+            st.deliveries += s.deliveries;
+            st.replayed += s.replayed;
+            st.skipped += s.skipped;
+        } else {
+            r.deliveries += s.deliveries;
+            bytes += s.bytes;
+        }
         r.repeats += s.repeats;
         r.unmatched += s.unmatched;
         if r.first_error.is_none()

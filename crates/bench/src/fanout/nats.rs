@@ -191,6 +191,7 @@ pub async fn client(
         setup.target,
         source,
         setup.read_buffer,
+        None,
         setup.connect_timeout,
     )
     .await

@@ -108,10 +108,12 @@ pub fn client_ws_config(read_buffer: usize) -> WebSocketConfig {
 }
 
 /// Opens a TCP connection to `target`, from `source` (port chosen by the
-/// kernel) when given, with `TCP_NODELAY`.
+/// kernel) when given, with `TCP_NODELAY`, and a fixed receive buffer
+/// (`SO_RCVBUF`, which turns the kernel's autotuning off) when given.
 pub async fn tcp_connect(
     target: SocketAddr,
     source: Option<IpAddr>,
+    receive_buffer: Option<u32>,
 ) -> Result<TcpStream, ConnectError> {
     let err = |error| ConnectError::Tcp {
         source_addr: source,
@@ -125,6 +127,9 @@ pub async fn tcp_connect(
     if let Some(ip) = source {
         socket.set_reuseaddr(true).map_err(err)?;
         socket.bind(SocketAddr::new(ip, 0)).map_err(err)?;
+    }
+    if let Some(bytes) = receive_buffer {
+        socket.set_recv_buffer_size(bytes).map_err(err)?;
     }
     let stream = socket.connect(target).await.map_err(err)?;
     stream.set_nodelay(true).map_err(err)?;
@@ -141,7 +146,7 @@ pub async fn ws_connect(
     timeout: Duration,
 ) -> Result<WebSocketStream<TcpStream>, ConnectError> {
     let open = async {
-        let tcp = tcp_connect(target, source).await?;
+        let tcp = tcp_connect(target, source, None).await?;
         let request = url.into_client_request().map_err(ConnectError::Handshake)?;
         match tokio_tungstenite::client_async_with_config(request, tcp, Some(config)).await {
             Ok((ws, _response)) => Ok(ws),

@@ -154,6 +154,46 @@ pub struct RunReport {
     pub bench_rss_per_conn_bytes: f64,
     /// The first error seen, if any.
     pub first_error: Option<String>,
+    /// Stalled clients (`--stalled`): they are left out of `deliveries`,
+    /// completion and latency, and counted here.
+    pub stalls: StallReport,
+}
+
+/// What the stalled clients (`--stalled`) saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct StallReport {
+    /// Clients that stalled.
+    pub clients: usize,
+    /// Closed by the server with 4408 (too slow).
+    pub closed_4408: usize,
+    /// Closed otherwise: another code, or the connection ended without a
+    /// close frame.
+    pub closed_other: usize,
+    /// Reconnected, and every missed event was replayed (`recovered: true`).
+    pub resumed_recovered: usize,
+    /// Reconnected, and the snapshot stood in for the missed events
+    /// (`recovered: false`: they were no longer in the stream's history).
+    pub resumed_snapshot: usize,
+    /// Live events received (before the stall, the backlog after it, and
+    /// after the resume).
+    pub deliveries: u64,
+    /// Events received as a replay.
+    pub replayed: u64,
+    /// Events a snapshot stood in for.
+    pub skipped: u64,
+}
+
+impl StallReport {
+    fn add(&mut self, o: &StallReport) {
+        self.clients += o.clients;
+        self.closed_4408 += o.closed_4408;
+        self.closed_other += o.closed_other;
+        self.resumed_recovered += o.resumed_recovered;
+        self.resumed_snapshot += o.resumed_snapshot;
+        self.deliveries += o.deliveries;
+        self.replayed += o.replayed;
+        self.skipped += o.skipped;
+    }
 }
 
 /// The medians (and sums of errors) of several runs of one scenario.
@@ -213,6 +253,8 @@ pub struct Summary {
     pub server_rss_per_conn_bytes: f64,
     /// Median of the runs.
     pub bench_rss_per_conn_bytes: f64,
+    /// Sums over the runs.
+    pub stalls: StallReport,
 }
 
 impl Summary {
@@ -253,6 +295,10 @@ impl Summary {
             bench_cpu_pct: f(|r| r.bench_cpu_pct),
             server_rss_per_conn_bytes: f(|r| r.server_rss_per_conn_bytes),
             bench_rss_per_conn_bytes: f(|r| r.bench_rss_per_conn_bytes),
+            stalls: runs.iter().fold(StallReport::default(), |mut sum, r| {
+                sum.add(&r.stalls);
+                sum
+            }),
         }
     }
 }
@@ -375,6 +421,21 @@ pub fn table(runs: &[RunReport], summary: &Summary) -> String {
             ms(c.p999),
             ms(c.max),
             runs.join(", ")
+        );
+    }
+    let st = &s.stalls;
+    if st.clients > 0 {
+        let _ = writeln!(
+            out,
+            "stalled clients (all runs, not in the figures above): {}; closed 4408 {}, closed otherwise {}; resumed with replay {}, with snapshot {}; events live {}, replayed {}, skipped by a snapshot {}",
+            st.clients,
+            st.closed_4408,
+            st.closed_other,
+            st.resumed_recovered,
+            st.resumed_snapshot,
+            st.deliveries,
+            st.replayed,
+            st.skipped
         );
     }
     for r in runs {

@@ -39,20 +39,30 @@ use hdrhistogram::Histogram;
 use switchboard_finesse::{Dialog, ParticipantState};
 
 use super::board::Board;
-use super::client::{ClientSetup, ClientStats, Outcome, change_code, reason_code_id, state_key};
+use super::client::{
+    ClientSetup, ClientStats, Outcome, Stall, change_code, reason_code_id, state_key,
+};
 use super::frame::{self, Frame};
 use super::latency::{self, Clock};
 use super::net;
 use super::token::{Claims, ClientTopic};
 use super::wsclient::{Incoming, WsClient, WsError};
 
-/// The subscription request.
-fn subscribe_frame(topic: &str) -> String {
+/// The subscription request; resuming, from `since` (the last offset read
+/// and its epoch).
+fn subscribe_frame(topic: &str, since: Option<&(u64, String)>) -> String {
+    let data = match since {
+        Some((offset, epoch)) => json!({
+            "topics": [topic],
+            "since": {topic: {"offset": offset, "epoch": epoch}},
+        }),
+        None => json!({"topics": [topic]}),
+    };
     json!({
         "channel": "Broker",
         "topic": "Subscription",
         "subtopic": "Subscribe",
-        "data": {"topics": [topic]},
+        "data": data,
         "requestId": "bench-sub",
     })
     .to_string()
@@ -91,6 +101,13 @@ enum Phase {
 
 /// One client: connects, signs in with its token, subscribes, then counts
 /// every frame until the run stops.
+///
+/// A stalled client ([`ClientSetup::stall`]) also stops reading when the
+/// board says so ([`Board::stall`]), for the stall's duration; if the server
+/// closed it meanwhile (4408, or the connection ended), it reconnects with
+/// the same token and resumes its stream from the last offset it read
+/// (`since`), once. It takes no part in completion or latency: those are the
+/// other clients', which the stall must not disturb.
 pub async fn client(
     index: usize,
     source: Option<IpAddr>,
@@ -100,6 +117,8 @@ pub async fn client(
     let mut st = ClientStats::default();
     let (kind, place) = setup.population.place(index);
     let topic = ClientTopic::for_client(kind, place, &setup.agents, &setup.team);
+    let stall = setup.stall.filter(|s| s.covers(index));
+    st.stalled = stall.is_some();
     let gate = tokio::select! {
         permit = setup.gate.clone().acquire_owned() => permit.ok(),
         _ = board.stop.cancelled() => None,
@@ -127,208 +146,406 @@ pub async fn client(
         }
     };
     let url = format!("{}?access_token={token}", setup.url);
-    let deadline = Instant::now() + setup.setup_timeout;
-    let mut ws = match WsClient::connect(
-        &url,
-        setup.target,
-        source,
-        setup.read_buffer,
-        setup.connect_timeout,
-    )
-    .await
-    {
-        Ok(ws) => ws,
-        Err(e) => {
-            st.fail(Outcome::ConnectError, e);
-            board.client_failed();
-            return st;
-        }
-    };
-    // Made once: a new `cancelled()` per read costs a registration each time.
-    let stop = board.stop.cancelled();
-    tokio::pin!(stop);
-    let setup_deadline = tokio::time::sleep_until(deadline);
-    tokio::pin!(setup_deadline);
-    let mut gate = Some(gate);
-    let mut phase = Phase::SigningIn;
-    // Per driven agent: the last state seen (state and reason code), and the
-    // last change mark seen on its call (`u64::MAX`: none yet).
-    let mut last_state = vec![0u64; setup.agents.len()];
-    let mut last_mark = vec![u64::MAX; setup.agents.len()];
-    let mut failure: Option<String> = None;
-    let mut closed: Option<Option<u16>> = None;
-    // The driven agents by id, sorted: a few comparisons per frame, cheaper
-    // than hashing the id.
-    let mut agent_index: Vec<(&str, usize)> = setup
-        .agents
-        .iter()
-        .enumerate()
-        .map(|(i, a)| (a.as_str(), i))
-        .collect();
-    agent_index.sort_unstable();
-    let agent_of = |id: &str| {
-        agent_index
-            .binary_search_by(|(a, _)| (*a).cmp(id))
-            .ok()
-            .map(|at| agent_index[at].1)
+    let mut session = Session {
+        gate: Some(gate),
+        last_state: vec![0u64; setup.agents.len()],
+        last_mark: vec![u64::MAX; setup.agents.len()],
+        epoch: None,
+        resume_from: None,
+        stall,
+        away: false,
     };
     loop {
-        let live = phase == Phase::Live;
-        // The frames of one read arrived together: one reading of each
-        // clock for them (the board's, and the wall clock in microseconds
-        // since the Unix epoch for the notifications' creation times).
-        let mut now: Option<u64> = None;
-        let mut wall: Option<u64> = None;
-        // Every complete frame of one read, handled in place.
-        let read = ws.read_frames(|incoming| {
-            let bytes = match incoming {
-                Incoming::Text(bytes) => bytes,
-                Incoming::Close(code) => {
-                    closed = Some(code);
-                    return false;
-                }
-                Incoming::Binary(_) => return true,
-            };
-            let Ok(text) = std::str::from_utf8(bytes) else {
-                failure = Some("a text frame that is not UTF-8".into());
-                return false;
-            };
-            match frame::scan(text) {
-                Frame::Event(e) if e.is_live() => {
-                    let now = *now.get_or_insert_with(|| board.now_nanos());
-                    st.deliveries += 1;
-                    st.bytes += text.len() as u64;
-                    st.offsets.event(e.stream, e.offset);
-                    let agent = e.agent_id.and_then(agent_of);
-                    match (e.subtopic, agent, e.state, e.call_mark) {
-                        ("SetAgentState", Some(a), Some(state), _) => {
-                            let key = state_key(state, e.reason_code_id);
-                            if last_state[a] == key {
-                                st.repeats += 1;
-                            } else {
-                                last_state[a] = key;
-                                let sent = e
-                                    .reason_code_id
-                                    .and_then(|r| change_code(r, board.codes()))
-                                    .and_then(|k| board.lookup(a, k));
-                                match sent {
-                                    Some(sent) => {
-                                        board.delivered(a, sent, now);
-                                        if let Some(created) = e
-                                            .state_change_time
-                                            .and_then(latency::rfc3339_unix_micros)
-                                        {
-                                            let wall = *wall.get_or_insert_with(unix_micros);
-                                            latency::record_from(
-                                                Clock::Created,
-                                                wall.saturating_sub(created),
-                                            );
-                                        }
-                                    }
-                                    None => st.unmatched += 1,
-                                }
-                            }
-                        }
-                        (_, Some(a), _, Some(mark)) if e.is_call() => {
-                            // A call event: the change is named by its mark; the
-                            // Dialog carries no time of the notification's creation.
-                            let key = mark_key(mark);
-                            if last_mark[a] == key {
-                                st.repeats += 1;
-                            } else {
-                                last_mark[a] = key;
-                                match change_code(mark, board.codes())
-                                    .and_then(|k| board.lookup(a, k))
-                                {
-                                    Some(sent) => board.delivered(a, sent, now),
-                                    None => st.unmatched += 1,
-                                }
-                            }
-                        }
-                        _ => st.unmatched += 1,
-                    }
-                }
-                Frame::Event(e) => {
-                    // A snapshot (or replay): the position live events continue from.
-                    st.offsets.start(e.stream, e.offset);
-                    if let Some(a) = e.agent_id.and_then(agent_of) {
-                        if e.is_call() {
-                            if let Some(mark) = e.call_mark {
-                                last_mark[a] = mark_key(mark);
-                            }
-                        } else if let Some(state) = e.state {
-                            last_state[a] = state_key(state, e.reason_code_id);
-                        }
-                    }
-                }
-                Frame::Control { subtopic } => match (phase, subtopic) {
-                    (Phase::SigningIn, "Ready") => {
-                        // Subscribed after this read (sending needs the socket).
-                        phase = Phase::Subscribing;
-                        return false;
-                    }
-                    (Phase::Subscribing, "Subscribed") => {
-                        phase = Phase::Live;
-                        st.outcome = Outcome::Ready;
-                        board.client_ready(|a| topic.covers(a));
-                        gate = None;
-                    }
-                    (Phase::SigningIn | Phase::Subscribing, "SetAPIError") => {
-                        failure = Some(format!("refused: {text}"));
-                        return false;
-                    }
-                    _ => {}
-                },
+        let end = session
+            .run(&url, source, &setup, &board, &topic, &mut st)
+            .await;
+        match end {
+            SessionEnd::ClosedAfterStall(code) if st.resumed.is_none() => {
+                st.stall_closed = Some(code);
+                session.stall = None;
+                session.set_away(&board, true);
+                session.resume_from = Some(
+                    st.offsets
+                        .position(&topic.topic)
+                        .map(|o| (o, session.epoch.clone().unwrap_or_default())),
+                );
             }
-            true
-        });
-        let result = tokio::select! {
-            biased;
-            _ = &mut stop => break,
-            _ = &mut setup_deadline, if !live => {
-                st.fail(Outcome::Failed, format!("not subscribed after {:?}", setup.setup_timeout));
-                board.client_failed();
+            SessionEnd::Over => break,
+            SessionEnd::ClosedAfterStall(code) => {
+                // Closed again after its resume: counted as dropped.
+                st.close_code = code;
+                if !board.stop.is_cancelled() {
+                    st.dropped = true;
+                }
                 break;
             }
-            result = read => result,
-        };
-        if let Some(why) = failure.take() {
-            st.fail(Outcome::Failed, why);
-            board.client_failed();
-            break;
         }
-        if let Some(code) = closed {
-            st.close_code = code;
-            end_early(&mut st, phase, &board, code, "closed by the server");
-            break;
+    }
+    session.set_away(&board, false);
+    st
+}
+
+/// How one connection of a client ended.
+enum SessionEnd {
+    /// The run is over for this client (stopped, failed or dropped).
+    Over,
+    /// A stalled client's connection ended after its stall (the close code,
+    /// if a close frame came): it reconnects and resumes.
+    ClosedAfterStall(Option<u16>),
+}
+
+/// What a client keeps from one connection to the next.
+struct Session {
+    /// The setup permit, held until the first subscription is live.
+    gate: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Per driven agent: the last state seen (state and reason code).
+    last_state: Vec<u64>,
+    /// Per driven agent: the last change mark seen on its call (`u64::MAX`: none yet).
+    last_mark: Vec<u64>,
+    /// The epoch of the client's stream, from its snapshot or replay.
+    epoch: Option<String>,
+    /// Resuming: the offset and epoch to resume from (`None` inside: the
+    /// stream was never reached, so a plain subscription).
+    resume_from: Option<Option<(u64, String)>>,
+    /// The stall still to come.
+    stall: Option<Stall>,
+    /// Whether the board counts this client as away (stalled, or closed and
+    /// not yet resumed).
+    away: bool,
+}
+
+impl Session {
+    fn set_away(&mut self, board: &Board, away: bool) {
+        if self.away != away {
+            self.away = away;
+            board.stalled_away(away);
         }
-        match result {
-            Ok(true) => {}
-            Ok(false) if phase == Phase::Subscribing && st.outcome != Outcome::Ready => {
-                if let Err(e) = ws.send_text(&subscribe_frame(&topic.topic)).await {
-                    st.fail(Outcome::Failed, format!("sending Subscribe: {e}"));
-                    board.client_failed();
-                    break;
-                }
-            }
-            Ok(false) => {}
-            Err(WsError::Eof) => {
-                end_early(&mut st, phase, &board, None, "connection ended");
-                break;
+    }
+
+    /// One connection: connect, sign in, subscribe (resuming when asked),
+    /// then count frames until the run stops or the connection ends.
+    async fn run(
+        &mut self,
+        url: &str,
+        source: Option<IpAddr>,
+        setup: &ClientSetup,
+        board: &Board,
+        topic: &ClientTopic,
+        st: &mut ClientStats,
+    ) -> SessionEnd {
+        let resuming = self.resume_from.is_some();
+        let deadline = Instant::now() + setup.setup_timeout;
+        let receive_buffer = self.stall.map(|s| s.receive_buffer);
+        let mut ws = match WsClient::connect(
+            url,
+            setup.target,
+            source,
+            setup.read_buffer,
+            receive_buffer,
+            setup.connect_timeout,
+        )
+        .await
+        {
+            Ok(ws) => ws,
+            Err(e) if resuming => {
+                st.dropped = true;
+                st.error.get_or_insert_with(|| format!("reconnecting: {e}"));
+                return SessionEnd::Over;
             }
             Err(e) => {
-                end_early(&mut st, phase, &board, None, e);
-                break;
+                st.fail(Outcome::ConnectError, e);
+                board.client_failed();
+                return SessionEnd::Over;
+            }
+        };
+        // Made once: a new `cancelled()` per read costs a registration each time.
+        let stop = board.stop.cancelled();
+        tokio::pin!(stop);
+        let stall_signal = board.stall.cancelled();
+        tokio::pin!(stall_signal);
+        let setup_deadline = tokio::time::sleep_until(deadline);
+        tokio::pin!(setup_deadline);
+        let mut phase = Phase::SigningIn;
+        let mut subscribe_sent = false;
+        let mut stalled_at: Option<Instant> = None;
+        let mut failure: Option<String> = None;
+        let mut closed: Option<Option<u16>> = None;
+        // A stalled client's deliveries count towards neither completion nor latency.
+        let counted = !st.stalled;
+        // The driven agents by id, sorted: a few comparisons per frame, cheaper
+        // than hashing the id.
+        let mut agent_index: Vec<(&str, usize)> = setup
+            .agents
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (a.as_str(), i))
+            .collect();
+        agent_index.sort_unstable();
+        let agent_of = |id: &str| {
+            agent_index
+                .binary_search_by(|(a, _)| (*a).cmp(id))
+                .ok()
+                .map(|at| agent_index[at].1)
+        };
+        let Session {
+            gate,
+            last_state,
+            last_mark,
+            epoch,
+            resume_from,
+            stall,
+            away,
+        } = self;
+        let end = loop {
+            let live = phase == Phase::Live;
+            let stall_now = live && stall.is_some() && stalled_at.is_none();
+            // The frames of one read arrived together: one reading of each
+            // clock for them (the board's, and the wall clock in microseconds
+            // since the Unix epoch for the notifications' creation times).
+            let mut now: Option<u64> = None;
+            let mut wall: Option<u64> = None;
+            // Every complete frame of one read, handled in place.
+            let read = ws.read_frames(|incoming| {
+                let bytes = match incoming {
+                    Incoming::Text(bytes) => bytes,
+                    Incoming::Close(code) => {
+                        closed = Some(code);
+                        return false;
+                    }
+                    Incoming::Binary(_) => return true,
+                };
+                let Ok(text) = std::str::from_utf8(bytes) else {
+                    failure = Some("a text frame that is not UTF-8".into());
+                    return false;
+                };
+                match frame::scan(text) {
+                    Frame::Event(e) if e.is_live() => {
+                        let now = *now.get_or_insert_with(|| board.now_nanos());
+                        st.deliveries += 1;
+                        st.bytes += text.len() as u64;
+                        st.offsets.event(e.stream, e.offset);
+                        let agent = e.agent_id.and_then(agent_of);
+                        match (e.subtopic, agent, e.state, e.call_mark) {
+                            ("SetAgentState", Some(a), Some(state), _) => {
+                                let key = state_key(state, e.reason_code_id);
+                                if last_state[a] == key {
+                                    st.repeats += 1;
+                                } else {
+                                    last_state[a] = key;
+                                    let sent = e
+                                        .reason_code_id
+                                        .and_then(|r| change_code(r, board.codes()))
+                                        .and_then(|k| board.lookup(a, k));
+                                    match sent {
+                                        Some(_) if !counted => {}
+                                        Some(sent) => {
+                                            board.delivered(a, sent, now);
+                                            if let Some(created) = e
+                                                .state_change_time
+                                                .and_then(latency::rfc3339_unix_micros)
+                                            {
+                                                let wall = *wall.get_or_insert_with(unix_micros);
+                                                latency::record_from(
+                                                    Clock::Created,
+                                                    wall.saturating_sub(created),
+                                                );
+                                            }
+                                        }
+                                        None => st.unmatched += 1,
+                                    }
+                                }
+                            }
+                            (_, Some(a), _, Some(mark)) if e.is_call() => {
+                                // A call event: the change is named by its mark; the
+                                // Dialog carries no time of the notification's creation.
+                                let key = mark_key(mark);
+                                if last_mark[a] == key {
+                                    st.repeats += 1;
+                                } else {
+                                    last_mark[a] = key;
+                                    match change_code(mark, board.codes())
+                                        .and_then(|k| board.lookup(a, k))
+                                    {
+                                        Some(_) if !counted => {}
+                                        Some(sent) => board.delivered(a, sent, now),
+                                        None => st.unmatched += 1,
+                                    }
+                                }
+                            }
+                            _ => st.unmatched += 1,
+                        }
+                    }
+                    Frame::Event(e) => {
+                        if epoch.as_deref() != frame::epoch(text) {
+                            *epoch = frame::epoch(text).map(str::to_owned);
+                        }
+                        if e.source == "replay" {
+                            // Missed while stalled, replayed on resume: the
+                            // offsets go on from where the client was.
+                            st.replayed += 1;
+                            st.offsets.event(e.stream, e.offset);
+                        } else {
+                            // A snapshot: the position live events continue
+                            // from. After a resume that could not replay,
+                            // what it skips is counted apart from losses.
+                            if resume_from.is_some()
+                                && let Some(pos) = st.offsets.position(e.stream)
+                            {
+                                st.skipped += e.offset.saturating_sub(pos);
+                            }
+                            st.offsets.start(e.stream, e.offset);
+                        }
+                        if let Some(a) = e.agent_id.and_then(agent_of) {
+                            if e.is_call() {
+                                if let Some(mark) = e.call_mark {
+                                    last_mark[a] = mark_key(mark);
+                                }
+                            } else if let Some(state) = e.state {
+                                last_state[a] = state_key(state, e.reason_code_id);
+                            }
+                        }
+                    }
+                    Frame::Control { subtopic } => match (phase, subtopic) {
+                        (Phase::SigningIn, "Ready") => {
+                            // Subscribed after this read (sending needs the socket).
+                            phase = Phase::Subscribing;
+                            return false;
+                        }
+                        (Phase::Subscribing, "Subscribed") => {
+                            phase = Phase::Live;
+                            if resume_from.is_some() {
+                                st.resumed = Some(frame::recovered(text).unwrap_or(false));
+                                *away = false;
+                                board.stalled_away(false);
+                            } else {
+                                st.outcome = Outcome::Ready;
+                                board.client_ready(|a| counted && topic.covers(a));
+                                *gate = None;
+                            }
+                        }
+                        (Phase::SigningIn | Phase::Subscribing, "SetAPIError") => {
+                            failure = Some(format!("refused: {text}"));
+                            return false;
+                        }
+                        _ => {}
+                    },
+                }
+                true
+            });
+            let result = tokio::select! {
+                biased;
+                _ = &mut stop => break SessionEnd::Over,
+                _ = &mut setup_deadline, if !live => {
+                    if resuming {
+                        st.dropped = true;
+                        st.error.get_or_insert_with(|| {
+                            format!("not resumed after {:?}", setup.setup_timeout)
+                        });
+                    } else {
+                        st.fail(
+                            Outcome::Failed,
+                            format!("not subscribed after {:?}", setup.setup_timeout),
+                        );
+                        board.client_failed();
+                    }
+                    break SessionEnd::Over;
+                }
+                _ = &mut stall_signal, if stall_now => {
+                    // Stop reading, as a frozen client does: the server's
+                    // queue for it grows until the stall ends or it closes
+                    // the connection (4408).
+                    stalled_at = Some(Instant::now());
+                    *away = true;
+                    board.stalled_away(true);
+                    let pause = stall.map_or(Duration::ZERO, |s| s.duration);
+                    tokio::select! {
+                        _ = &mut stop => break SessionEnd::Over,
+                        _ = tokio::time::sleep(pause) => {}
+                    }
+                    // Reading again; if the server closed the connection
+                    // meanwhile, the client is away again until it resumes.
+                    *away = false;
+                    board.stalled_away(false);
+                    *stall = None;
+                    continue;
+                }
+                result = read => result,
+            };
+            if let Some(why) = failure.take() {
+                if resuming {
+                    st.dropped = true;
+                    st.error.get_or_insert(why);
+                } else {
+                    st.fail(Outcome::Failed, why);
+                    board.client_failed();
+                }
+                break SessionEnd::Over;
+            }
+            let ended = match (closed, &result) {
+                (Some(code), _) => Some((code, "closed by the server")),
+                (None, Err(WsError::Eof)) => Some((None, "connection ended")),
+                _ => None,
+            };
+            if let Some((code, why)) = ended {
+                if stalled_at.is_some() && phase == Phase::Live {
+                    break SessionEnd::ClosedAfterStall(code);
+                }
+                st.close_code = code;
+                if !resuming {
+                    end_early(st, phase, board, code, why);
+                } else {
+                    st.dropped = true;
+                    st.error.get_or_insert_with(|| match code {
+                        Some(c) => format!("resuming: {why} (code {c})"),
+                        None => format!("resuming: {why}"),
+                    });
+                }
+                break SessionEnd::Over;
+            }
+            match result {
+                Ok(true) => {}
+                Ok(false) if phase == Phase::Subscribing && !subscribe_sent => {
+                    subscribe_sent = true;
+                    let since = resume_from.as_ref().and_then(Option::as_ref);
+                    if let Err(e) = ws.send_text(&subscribe_frame(&topic.topic, since)).await {
+                        if resuming {
+                            st.dropped = true;
+                            st.error
+                                .get_or_insert_with(|| format!("sending Subscribe: {e}"));
+                        } else {
+                            st.fail(Outcome::Failed, format!("sending Subscribe: {e}"));
+                            board.client_failed();
+                        }
+                        break SessionEnd::Over;
+                    }
+                }
+                Ok(false) => {}
+                Err(WsError::Eof) => unreachable!("handled above"),
+                Err(e) => {
+                    if stalled_at.is_some() && phase == Phase::Live {
+                        break SessionEnd::ClosedAfterStall(None);
+                    }
+                    if !resuming {
+                        end_early(st, phase, board, None, e);
+                    } else {
+                        st.dropped = true;
+                        st.error.get_or_insert_with(|| format!("resuming: {e}"));
+                    }
+                    break SessionEnd::Over;
+                }
+            }
+        };
+        if matches!(end, SessionEnd::Over) {
+            *gate = None;
+            if st.outcome == Outcome::Ready && !board.stop.is_cancelled() {
+                st.dropped = true;
             }
         }
+        // Close without waiting for the server's answer: the run is over, or
+        // the server already closed this connection.
+        let _ = tokio::time::timeout(Duration::from_millis(200), ws.close()).await;
+        end
     }
-    drop(gate);
-    if st.outcome == Outcome::Ready && !board.stop.is_cancelled() {
-        st.dropped = true;
-    }
-    // Close without waiting for the server's answer: the run is over.
-    let _ = tokio::time::timeout(Duration::from_millis(200), ws.close()).await;
-    st
 }
 
 /// A key for a call's change mark: equal keys mean the event repeats the

@@ -70,16 +70,18 @@ pub struct WsClient {
 
 impl WsClient {
     /// Connects to `url` over TCP to `target` (from `source` when given),
-    /// within `timeout`, with a read buffer of `read_buffer` bytes.
+    /// within `timeout`, with a read buffer of `read_buffer` bytes (and a
+    /// socket receive buffer of `receive_buffer` bytes when given).
     pub async fn connect(
         url: &str,
         target: SocketAddr,
         source: Option<IpAddr>,
         read_buffer: usize,
+        receive_buffer: Option<u32>,
         timeout: Duration,
     ) -> Result<WsClient, ConnectError> {
         let open = async {
-            let stream = net::tcp_connect(target, source).await?;
+            let stream = net::tcp_connect(target, source, receive_buffer).await?;
             handshake(stream, url, read_buffer).await
         };
         tokio::time::timeout(timeout, open)
@@ -339,7 +341,7 @@ mod tests {
             pong
         });
         let url = format!("ws://{addr}/ws");
-        let mut c = WsClient::connect(&url, addr, None, 4096, Duration::from_secs(5))
+        let mut c = WsClient::connect(&url, addr, None, 4096, None, Duration::from_secs(5))
             .await
             .unwrap();
         c.send_text("hello").await.unwrap();
@@ -401,6 +403,7 @@ mod tests {
             addr,
             None,
             4096,
+            None,
             Duration::from_secs(5),
         )
         .await

@@ -26,7 +26,7 @@
 //! Events on Switchboard are caused through the Finesse simulator's REST
 //! ([`switchboard::Driver`]): agent-state changes (`--events agent-state`, the
 //! default) or call-data updates on one answered call per agent
-//! (`--events call-data`: a 3 KB Dialog notification and a 3.9 KB
+//! (`--events call-data`: a 3 KB Dialog notification and a 3.7 KB
 //! `OutBoundCallStateChange` event each); on NATS, `PUB`s of
 //! `--payload-bytes` from one publishing connection ([`nats::Publisher`]).
 //! Latency is from the moment the benchmark sends the request (the PUT to the
@@ -215,7 +215,7 @@ code that names the change (10000 + k); agents 1001001-1001010 are set READY bef
 Latency: from sending the PUT to a client reading the event frame, and (the line under the table)
 from the notification's creation (the event's stateChangeTime, 1 ms resolution) to the read.
 --events call-data: each agent gets a progressive outbound call (POST /sim/calls, then ANSWER); each
-change is UPDATE_CALL_DATA setting callVariable10 to 10000 + k (a 3 KB Dialog notification, a 3.9 KB
+change is UPDATE_CALL_DATA setting callVariable10 to 10000 + k (a 3 KB Dialog notification, a 3.7 KB
 OutBoundCallStateChange event). Latency from the PUT only; the calls are dropped at the end.
 
 NATS: nats-server with `websocket { listen: \"127.0.0.1:8443\", no_tls: true }`, then

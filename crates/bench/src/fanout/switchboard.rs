@@ -14,7 +14,7 @@
 //!   change is then `UPDATE_CALL_DATA` on that call, setting `callVariable10`
 //!   to the number that names the change. That is a Dialog notification of
 //!   about 3 KB (17 call variables, two participants), published as one
-//!   `Cisco/OutboundCall/OutBoundCallStateChange` event of about 3.9 KB on
+//!   `Cisco/OutboundCall/OutBoundCallStateChange` event of about 3.7 KB on
 //!   `agent/<id>`, `team/<team>`, `dialog/<id>`, `queue/<number>` and `all`;
 //!   the client finds the change by the event's `ResponseActual.user.username`
 //!   and `CallVariables.callVariable10`.
@@ -71,11 +71,11 @@ fn subscribe_frame(topic: &str, since: Option<&(u64, String)>) -> String {
 /// The change that makes each event (Switchboard).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
 pub enum Events {
-    /// Agent-state changes (User PUTs): `SetAgentState` events of about 0.5 KB.
+    /// Agent-state changes (User PUTs): `SetAgentState` events of about 0.4 KB.
     #[default]
     AgentState,
     /// `UPDATE_CALL_DATA` on one answered outbound call per agent:
-    /// `OutBoundCallStateChange` events of about 3.9 KB.
+    /// `OutBoundCallStateChange` events of about 3.7 KB.
     CallData,
 }
 
@@ -267,7 +267,8 @@ impl Session {
         tokio::pin!(setup_deadline);
         let mut phase = Phase::SigningIn;
         let mut subscribe_sent = false;
-        let mut stalled_at: Option<Instant> = None;
+        // Whether this connection has had its stall.
+        let mut stalled = false;
         let mut failure: Option<String> = None;
         let mut closed: Option<Option<u16>> = None;
         // A stalled client's deliveries count towards neither completion nor latency.
@@ -298,7 +299,7 @@ impl Session {
         } = self;
         let end = loop {
             let live = phase == Phase::Live;
-            let stall_now = live && stall.is_some() && stalled_at.is_none();
+            let stall_now = live && stall.is_some() && !stalled;
             // The frames of one read arrived together: one reading of each
             // clock for them (the board's, and the wall clock in microseconds
             // since the Unix epoch for the notifications' creation times).
@@ -376,8 +377,9 @@ impl Session {
                         }
                     }
                     Frame::Event(e) => {
-                        if epoch.as_deref() != frame::epoch(text) {
-                            *epoch = frame::epoch(text).map(str::to_owned);
+                        let stamped = frame::epoch(text);
+                        if epoch.as_deref() != stamped {
+                            *epoch = stamped.map(str::to_owned);
                         }
                         if e.source == "replay" {
                             // Missed while stalled, replayed on resume: the
@@ -454,7 +456,7 @@ impl Session {
                     // Stop reading, as a frozen client does: the server's
                     // queue for it grows until the stall ends or it closes
                     // the connection (4408).
-                    stalled_at = Some(Instant::now());
+                    stalled = true;
                     *away = true;
                     board.stalled_away(true);
                     let pause = stall.map_or(Duration::ZERO, |s| s.duration);
@@ -487,7 +489,7 @@ impl Session {
                 _ => None,
             };
             if let Some((code, why)) = ended {
-                if stalled_at.is_some() && phase == Phase::Live {
+                if stalled && phase == Phase::Live {
                     break SessionEnd::ClosedAfterStall(code);
                 }
                 st.close_code = code;
@@ -522,7 +524,7 @@ impl Session {
                 Ok(false) => {}
                 Err(WsError::Eof) => unreachable!("handled above"),
                 Err(e) => {
-                    if stalled_at.is_some() && phase == Phase::Live {
+                    if stalled && phase == Phase::Live {
                         break SessionEnd::ClosedAfterStall(None);
                     }
                     if !resuming {

@@ -140,7 +140,7 @@ impl std::fmt::Debug for JwtKey {
 pub struct HubSettings {
     /// Bytes of live frames queued per client at most (default 1 MiB); more
     /// closes it with 4408. A subscription's snapshot or replay does not count
-    /// until it is written.
+    /// until it is written (up to 16 times the limit waiting at once).
     pub queue_max_bytes: usize,
     /// History per stream for resume.
     pub history: HistoryLimits,

@@ -32,7 +32,7 @@ use indexmap::IndexMap;
 use switchboard_protocol::{CloseCode, StreamPosition, Topic};
 
 pub use flush::{DirectSocket, FlushStats, Flusher};
-pub use queue::{Batch, ClientQueue, PING_FRAME, PushError};
+pub use queue::{Batch, ClientQueue, PING_FRAME, PRELUDE_ALLOWANCE, PushError};
 
 pub use route::{route, snapshot};
 pub use stream::{HistoryLimits, stamp, with_source};

@@ -41,6 +41,12 @@ use super::flush::{DirectSocket, Shard};
 /// A WebSocket ping with no payload, as a server sends it (unmasked).
 pub const PING_FRAME: &[u8] = &[0x89, 0x00];
 
+/// Prelude frames (snapshots and replays, [`ClientQueue::push_prelude`])
+/// waiting exempt from a queue's byte limit, at most, in multiples of the
+/// limit: 16 MiB with the default 1 MiB, room for a snapshot of `all` with a
+/// few thousand agents and their calls, or for several topics' replays.
+pub const PRELUDE_ALLOWANCE: usize = 16;
+
 /// Most bytes a flusher takes from one queue for one visit.
 const FLUSH_BATCH_BYTES: usize = 256 * 1024;
 
@@ -251,19 +257,25 @@ impl ClientQueue {
             return Err(PushError::Closed(closed.code()));
         }
         if state.over(frame.len(), self.max_bytes) {
-            state.drop_frames();
-            state.closed = Some(Closed::Code(CloseCode::TooSlow));
-            self.closed.store(true, Ordering::Release);
-            drop(state);
-            // A flusher at work hands the queue to the writer when it is done.
-            self.writer.wake();
-            self.on_close.notify_waiters();
-            return Err(PushError::Overflow);
+            return Err(self.overflow(state));
         }
         state.bytes += frame.len();
         state.frames.push_back(frame);
         self.wake_drainer(state);
         Ok(())
+    }
+
+    /// A push would take the queue over its limit: drops the queued frames
+    /// and closes it with [`CloseCode::TooSlow`].
+    fn overflow(&self, mut state: MutexGuard<'_, State>) -> PushError {
+        state.drop_frames();
+        state.closed = Some(Closed::Code(CloseCode::TooSlow));
+        self.closed.store(true, Ordering::Release);
+        drop(state);
+        // A flusher at work hands the queue to the writer when it is done.
+        self.writer.wake();
+        self.on_close.notify_waiters();
+        PushError::Overflow
     }
 
     /// Frames were queued: an idle queue gets a drainer (its flusher, or
@@ -400,26 +412,35 @@ impl ClientQueue {
     /// until a drainer takes them, however large (a snapshot of `all` is one
     /// event per agent and per call); live frames queued after them still
     /// close the queue with [`CloseCode::TooSlow`] when they pass the limit.
-    /// Fails only when the queue is closed.
+    /// At most [`PRELUDE_ALLOWANCE`] times the limit of prelude frames wait
+    /// exempt at once; a prelude that would go beyond counts like live frames
+    /// (and may close the queue).
     pub fn push_prelude<'a>(
         self: &Arc<Self>,
         frames: impl IntoIterator<Item = &'a Wire>,
     ) -> Result<(), PushError> {
+        let frames: Vec<Bytes> = frames.into_iter().map(|f| f.frame().clone()).collect();
+        let added: usize = frames.iter().map(Bytes::len).sum();
         let mut state = self.lock();
         if let Some(closed) = state.closed {
             return Err(PushError::Closed(closed.code()));
         }
-        let mut added = 0;
-        for frame in frames {
-            let bytes = frame.frame().clone();
-            added += bytes.len();
-            state.frames.push_back(bytes);
-        }
         if added == 0 {
             return Ok(());
         }
+        // Exempt up to PRELUDE_ALLOWANCE times the limit waiting at once;
+        // beyond that a prelude counts like live frames, so a client that
+        // does not read cannot pile up snapshots by subscribing again and
+        // again.
+        let exempt = state.credit + added <= self.max_bytes.saturating_mul(PRELUDE_ALLOWANCE);
+        if !exempt && state.over(added, self.max_bytes) {
+            return Err(self.overflow(state));
+        }
         state.bytes += added;
-        state.credit += added;
+        if exempt {
+            state.credit += added;
+        }
+        state.frames.extend(frames);
         self.wake_drainer(state);
         Ok(())
     }
@@ -623,6 +644,27 @@ mod tests {
         // The live frame left counts: 10 more bytes fit, 11 do not.
         q.push(&frame(10)).unwrap();
         assert_eq!(q.push(&frame(2)), Err(PushError::Overflow));
+    }
+
+    #[tokio::test]
+    async fn preludes_waiting_beyond_the_allowance_count_against_the_limit() {
+        let q = Arc::new(ClientQueue::new(1, 100));
+        let snapshot: Vec<Wire> = (0..PRELUDE_ALLOWANCE).map(|_| frame(100)).collect();
+        // A client that does not read and subscribes again and again: the
+        // allowance takes the first snapshot whole...
+        q.push_prelude(&snapshot).unwrap();
+        // ...after it, preludes count like live frames: 60 bytes fit the
+        // limit, 60 more do not.
+        q.push_prelude(&[frame(60)]).unwrap();
+        assert_eq!(q.push_prelude(&[frame(60)]), Err(PushError::Overflow));
+        assert_eq!(q.close_code(), Some(CloseCode::TooSlow));
+        // Once the waiting prelude is taken, the allowance is whole again.
+        let q = Arc::new(ClientQueue::new(2, 100));
+        q.push_prelude(&snapshot).unwrap();
+        let mut out = VecDeque::new();
+        q.next_batch(&mut out, usize::MAX).await;
+        q.push_prelude(&snapshot).unwrap();
+        assert_eq!(q.close_code(), None);
     }
 
     #[tokio::test]

@@ -156,7 +156,7 @@ async fn every_event_reaches_every_subscriber_once_in_order() {
 }
 
 /// Clients that stop reading (a frozen browser tab) while call events flow: with a small
-/// queue (256 KiB), small socket buffers (64 KiB send, 4 KiB receive) and a history long
+/// queue (512 KiB), small socket buffers (64 KiB send, 4 KiB receive) and a history long
 /// enough for what they miss, the server closes each with 4408; each reconnects with its
 /// token and resumes from the last offset it read, and gets the whole gap replayed (more
 /// than its queue's limit) and then live events, with nothing lost or twice. The other
@@ -168,7 +168,7 @@ async fn stalled_clients_are_closed_with_4408_and_resume_without_a_gap() {
     let config = dir.path().join("switchboard.toml");
     std::fs::write(
         &config,
-        "[limits]\nsocket_send_buffer = 65536\n[hub]\nqueue_max_bytes = 262144\nhistory_size = 100000\n",
+        "[limits]\nsocket_send_buffer = 65536\n[hub]\nqueue_max_bytes = 524288\nhistory_size = 100000\n",
     )
     .expect("config file");
     let config = config.to_str().expect("UTF-8 path");

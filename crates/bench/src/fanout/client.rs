@@ -51,6 +51,20 @@ pub struct Stall {
     /// Their socket receive buffer (`SO_RCVBUF`), bytes: small, so that the
     /// server's queue, not the kernel's buffers, takes the backlog.
     pub receive_buffer: u32,
+    /// What they do.
+    pub mode: StallMode,
+}
+
+/// What a stalled client does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum StallMode {
+    /// Stops reading for the stall's duration (a frozen tab); resumes if the
+    /// server closed it meanwhile.
+    #[default]
+    Pause,
+    /// Drops its connection without a close handshake and reconnects at
+    /// once, resuming (a network blip, a load balancer failing over).
+    Reconnect,
 }
 
 impl Stall {
@@ -113,6 +127,9 @@ pub struct ClientStats {
     pub replayed: u64,
     /// Events a snapshot stood in for after resuming (not replayed).
     pub skipped: u64,
+    /// A stalled client that dropped its connection itself
+    /// ([`StallMode::Reconnect`]).
+    pub reconnected: bool,
 }
 
 impl ClientStats {
@@ -169,6 +186,7 @@ mod tests {
             of,
             duration: Duration::from_secs(1),
             receive_buffer: 4096,
+            mode: StallMode::Pause,
         };
         let which = |s: Stall| (0..s.of).filter(|&i| s.covers(i)).collect::<Vec<_>>();
         assert_eq!(which(stall(3, 30)), vec![0, 10, 20]);

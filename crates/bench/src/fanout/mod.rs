@@ -15,7 +15,9 @@
 //!
 //! `--stalled N` (s2, Switchboard) makes N clients stop reading for a while,
 //! as a frozen browser tab does; the server should close them with 4408, and
-//! they reconnect and resume from the last offset they read. They are counted
+//! they reconnect and resume from the last offset they read. With
+//! `--stall-mode reconnect` they drop their connections instead and
+//! reconnect at once (a network blip). They are counted
 //! apart ([`report::StallReport`]): the run's deliveries, completion and
 //! latency are the other clients', which the stall must not disturb.
 //!
@@ -64,7 +66,7 @@ use tokio::time::Instant;
 
 use crate::cpu;
 use board::Board;
-use client::{ClientSetup, ClientStats, Outcome, Stall};
+use client::{ClientSetup, ClientStats, Outcome, Stall, StallMode};
 use report::{Percentiles, RunReport, Summary};
 use token::{ClientKind, ClientTopic, Population, TokenSigner, TopicKind};
 
@@ -186,6 +188,11 @@ pub struct Args {
     /// Seconds the stalled clients do not read.
     #[arg(long, default_value_t = 4, value_name = "SECONDS")]
     pub stall_for: u64,
+    /// What the stalled clients do: `pause` (stop reading for --stall-for
+    /// seconds) or `reconnect` (drop the connection and reconnect at once,
+    /// resuming: a network blip).
+    #[arg(long, value_enum, default_value_t = StallMode::Pause)]
+    pub stall_mode: StallMode,
     /// The stalled clients' socket receive buffer (SO_RCVBUF), bytes: small,
     /// so that the backlog lands in the server's queue rather than in the
     /// kernel's buffers (loopback autotunes them up to 32 MiB here).
@@ -230,6 +237,8 @@ Slow consumers (s2, Switchboard): --stalled N clients stop reading --stall-after
 measurement for --stall-for (4) s, with a --stall-receive-buffer (64 KiB) socket buffer; the server
 should close them with 4408 when their queue passes hub.queue_max_bytes; they reconnect, resume with
 `since` (replay, or the snapshot when the history no longer has the gap) and are counted apart.
+--stall-mode reconnect: they drop their connections at --stall-after instead and reconnect at once
+(a network blip); the report says when all were back.
 
 Lost and duplicated events: every live event must carry the next offset of its stream (Switchboard:
 `offset` after the snapshot's; NATS: a per-subject number in the payload); reported per run, must be 0.
@@ -344,8 +353,12 @@ pub async fn run(args: &Args) -> anyhow::Result<Vec<RunReport>> {
             args.stalled < clients,
             "--stalled must be below the number of clients"
         );
+        let stall_for = match args.stall_mode {
+            StallMode::Pause => args.stall_for,
+            StallMode::Reconnect => 0,
+        };
         ensure!(
-            args.stall_after + args.stall_for + 2 <= args.duration,
+            args.stall_after + stall_for + 2 <= args.duration,
             "--stall-after + --stall-for must end at least 2 s before --duration"
         );
     }
@@ -550,6 +563,7 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
             of: ctx.clients,
             duration: Duration::from_secs(args.stall_for),
             receive_buffer: args.stall_receive_buffer,
+            mode: args.stall_mode,
         }),
     });
     for i in 0..ctx.clients {
@@ -576,11 +590,24 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
     let cpu_self_0 = cpu::process_self().ok();
     let t0 = board.now_nanos();
     let duration = Duration::from_secs(args.duration);
+    // When every stalled client is back, seconds after the stall began.
+    let back_after = Arc::new(std::sync::Mutex::new(None::<f64>));
     if args.stalled > 0 {
         let (board, after) = (board.clone(), Duration::from_secs(args.stall_after));
+        let back_after = back_after.clone();
         tokio::spawn(async move {
             tokio::time::sleep(after).await;
+            let began = Instant::now();
             board.stall.cancel();
+            // Away clients show up within a few milliseconds of the signal.
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            while board.stalled_away_now() > 0 && !board.stop.is_cancelled() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            if board.stalled_away_now() == 0 {
+                *back_after.lock().unwrap_or_else(|e| e.into_inner()) =
+                    Some(began.elapsed().as_secs_f64());
+            }
         });
     }
     let mut drive_error = None;
@@ -640,6 +667,7 @@ async fn run_once(ctx: &Setup, run: usize) -> anyhow::Result<RunReport> {
     report.target = args.target.as_str().into();
     report.scenario = args.scenario.as_str().into();
     report.run = run + 1;
+    report.stalls.back_after_s = *back_after.lock().unwrap_or_else(|e| e.into_inner());
     report.topic = ctx.population.describe(ctx.clients);
     report.events = match args.target {
         Target::Switchboard => args.events.as_str().into(),
@@ -841,6 +869,9 @@ fn aggregate(stats: &[ClientStats]) -> RunReport {
         if s.stalled {
             let st = &mut r.stalls;
             st.clients += 1;
+            if s.reconnected {
+                st.reconnected += 1;
+            }
             match s.stall_closed {
                 Some(Some(4408)) => st.closed_4408 += 1,
                 Some(_) => st.closed_other += 1,

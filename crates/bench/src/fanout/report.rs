@@ -160,7 +160,7 @@ pub struct RunReport {
 }
 
 /// What the stalled clients (`--stalled`) saw.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize)]
 pub struct StallReport {
     /// Clients that stalled.
     pub clients: usize,
@@ -169,6 +169,12 @@ pub struct StallReport {
     /// Closed otherwise: another code, or the connection ended without a
     /// close frame.
     pub closed_other: usize,
+    /// Dropped their connection themselves (`--stall-mode reconnect`).
+    pub reconnected: usize,
+    /// Seconds from the stall's start until every stalled client was reading
+    /// again (resumed, or caught up); the longest of the runs in a summary.
+    /// `None` when they were not all back before the run ended.
+    pub back_after_s: Option<f64>,
     /// Reconnected, and every missed event was replayed (`recovered: true`).
     pub resumed_recovered: usize,
     /// Reconnected, and the snapshot stood in for the missed events
@@ -188,6 +194,11 @@ impl StallReport {
         self.clients += o.clients;
         self.closed_4408 += o.closed_4408;
         self.closed_other += o.closed_other;
+        self.reconnected += o.reconnected;
+        self.back_after_s = match (self.back_after_s, o.back_after_s) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
         self.resumed_recovered += o.resumed_recovered;
         self.resumed_snapshot += o.resumed_snapshot;
         self.deliveries += o.deliveries;
@@ -427,12 +438,15 @@ pub fn table(runs: &[RunReport], summary: &Summary) -> String {
     if st.clients > 0 {
         let _ = writeln!(
             out,
-            "stalled clients (all runs, not in the figures above): {}; closed 4408 {}, closed otherwise {}; resumed with replay {}, with snapshot {}; events live {}, replayed {}, skipped by a snapshot {}",
+            "stalled clients (all runs, not in the figures above): {}; closed 4408 {}, closed otherwise {}, reconnected by themselves {}; resumed with replay {}, with snapshot {}; all back {} after the stall began (longest run); events live {}, replayed {}, skipped by a snapshot {}",
             st.clients,
             st.closed_4408,
             st.closed_other,
+            st.reconnected,
             st.resumed_recovered,
             st.resumed_snapshot,
+            st.back_after_s
+                .map_or("never".to_owned(), |s| format!("{s:.2} s")),
             st.deliveries,
             st.replayed,
             st.skipped

@@ -40,7 +40,7 @@ use switchboard_finesse::{Dialog, ParticipantState};
 
 use super::board::Board;
 use super::client::{
-    ClientSetup, ClientStats, Outcome, Stall, change_code, reason_code_id, state_key,
+    ClientSetup, ClientStats, Outcome, Stall, StallMode, change_code, reason_code_id, state_key,
 };
 use super::frame::{self, Frame};
 use super::latency::{self, Clock};
@@ -161,7 +161,9 @@ pub async fn client(
             .await;
         match end {
             SessionEnd::ClosedAfterStall(code) if st.resumed.is_none() => {
-                st.stall_closed = Some(code);
+                if !st.reconnected {
+                    st.stall_closed = Some(code);
+                }
                 session.stall = None;
                 session.set_away(&board, true);
                 session.resume_from = Some(
@@ -453,12 +455,19 @@ impl Session {
                     break SessionEnd::Over;
                 }
                 _ = &mut stall_signal, if stall_now => {
-                    // Stop reading, as a frozen client does: the server's
-                    // queue for it grows until the stall ends or it closes
-                    // the connection (4408).
                     stalled = true;
                     *away = true;
                     board.stalled_away(true);
+                    if stall.is_some_and(|s| s.mode == StallMode::Reconnect) {
+                        // A network blip: the connection is gone (no close
+                        // handshake); the client reconnects at once.
+                        *stall = None;
+                        st.reconnected = true;
+                        break SessionEnd::ClosedAfterStall(None);
+                    }
+                    // Stop reading, as a frozen client does: the server's
+                    // queue for it grows until the stall ends or it closes
+                    // the connection (4408).
                     let pause = stall.map_or(Duration::ZERO, |s| s.duration);
                     tokio::select! {
                         _ = &mut stop => break SessionEnd::Over,
@@ -543,9 +552,12 @@ impl Session {
                 st.dropped = true;
             }
         }
-        // Close without waiting for the server's answer: the run is over, or
-        // the server already closed this connection.
-        let _ = tokio::time::timeout(Duration::from_millis(200), ws.close()).await;
+        // A dropped connection just goes (the server sees the TCP end, no
+        // close frame). Otherwise close without waiting for the server's
+        // answer: the run is over, or the server already closed it.
+        if !matches!(end, SessionEnd::ClosedAfterStall(None)) || !st.reconnected {
+            let _ = tokio::time::timeout(Duration::from_millis(200), ws.close()).await;
+        }
         end
     }
 }

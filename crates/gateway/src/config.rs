@@ -70,6 +70,12 @@ pub struct Limits {
     /// kernel memory per connection and makes a client that stops reading
     /// overflow its queue sooner.
     pub socket_send_buffer: Option<usize>,
+    /// Connections the kernel holds for the server before they are accepted
+    /// (the listen backlog, default 4096; the kernel caps it at
+    /// `net.core.somaxconn`). A reconnect storm (thousands of clients after
+    /// a network blip) overflows a small backlog, and each dropped
+    /// connection attempt waits for its SYN to be sent again (1 s, then 3 s).
+    pub listen_backlog: u32,
 }
 
 impl Default for Limits {
@@ -86,6 +92,7 @@ impl Default for Limits {
             sign_in_lockout: Duration::from_secs(300),
             sign_in_failure_delay: Duration::from_millis(250),
             socket_send_buffer: None,
+            listen_backlog: 4096,
         }
     }
 }

@@ -109,13 +109,12 @@ impl Gateway {
         shutdown: &CancellationToken,
     ) -> Result<Gateway, GatewayError> {
         let tls = config.tls.as_ref().map(tls_acceptor).transpose()?;
-        let listener =
-            TcpListener::bind(config.listen)
-                .await
-                .map_err(|source| GatewayError::Bind {
-                    addr: config.listen,
-                    source,
-                })?;
+        let listener = listen(config.listen, config.limits.listen_backlog).map_err(|source| {
+            GatewayError::Bind {
+                addr: config.listen,
+                source,
+            }
+        })?;
         let addr = listener.local_addr().map_err(|source| GatewayError::Bind {
             addr: config.listen,
             source,
@@ -492,6 +491,19 @@ async fn probe_finesse(shared: Arc<Shared>, stop: CancellationToken) {
             _ = tokio::time::sleep(every) => {}
         }
     }
+}
+
+/// A listening socket on `addr` with `backlog` (tokio's `TcpListener::bind`
+/// listens with 1024), `SO_REUSEADDR` as tokio sets it.
+fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 async fn accept_loop(

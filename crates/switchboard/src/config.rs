@@ -72,6 +72,7 @@ pub(crate) struct LimitsSection {
     #[serde(with = "humantime_serde")]
     pub(crate) sign_in_failure_delay: Duration,
     pub(crate) socket_send_buffer: usize,
+    pub(crate) listen_backlog: u32,
 }
 
 impl Default for LimitsSection {
@@ -89,6 +90,7 @@ impl Default for LimitsSection {
             sign_in_lockout: l.sign_in_lockout,
             sign_in_failure_delay: l.sign_in_failure_delay,
             socket_send_buffer: 0,
+            listen_backlog: l.listen_backlog,
         }
     }
 }
@@ -470,6 +472,7 @@ impl Config {
                 sign_in_lockout: l.sign_in_lockout,
                 sign_in_failure_delay: l.sign_in_failure_delay,
                 socket_send_buffer: (l.socket_send_buffer > 0).then_some(l.socket_send_buffer),
+                listen_backlog: l.listen_backlog,
             },
             auth: AuthConfig {
                 jwt,

@@ -12,10 +12,11 @@
 //! [`ClientQueue::push_prelude`]) do not count against the limit until they
 //! are written: a wallboard subscribing to `all` in a large contact center
 //! gets a snapshot of several megabytes, and a resume may replay the whole
-//! history; the limit bounds how far a client falls behind on live events. The writer takes every frame queued
-//! meanwhile in one batch ([`ClientQueue::next_batch`]) and writes them with
-//! one vectored write. The writer's wake-up is an [`AtomicWaker`]: a push onto
-//! a non-empty queue costs a lock and nothing else.
+//! history; the limit bounds how far a client falls behind on live events.
+//! The writer takes every frame queued meanwhile in one batch
+//! ([`ClientQueue::next_batch`]) and writes them with one vectored write. The
+//! writer's wake-up is an [`AtomicWaker`]: a push onto a non-empty queue costs
+//! a lock and nothing else.
 //!
 //! A queue attached to a socket ([`Flusher::attach`](super::Flusher::attach))
 //! is drained by a flusher thread instead, as long as the socket takes the

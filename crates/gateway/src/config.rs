@@ -65,10 +65,11 @@ pub struct Limits {
     /// Extra delay per failed sign-in from the same address (default 250 ms,
     /// growing linearly up to the lockout).
     pub sign_in_failure_delay: Duration,
-    /// The kernel send buffer of each accepted socket (SO_SNDBUF), or `None`
-    /// for the kernel's automatic sizing (default). A small value bounds the
-    /// kernel memory per connection and makes a client that stops reading
-    /// overflow its queue sooner.
+    /// The kernel send buffer of each accepted socket (SO_SNDBUF; default
+    /// 256 KiB, which Linux doubles), or `None` for the kernel's automatic
+    /// sizing (up to `net.ipv4.tcp_wmem`'s maximum, often 4 MiB). It bounds
+    /// the kernel memory per connection, and with it how long a client that
+    /// stops reading takes to overflow its queue (4408).
     pub socket_send_buffer: Option<usize>,
     /// Connections the kernel holds for the server before they are accepted
     /// (the listen backlog, default 4096; the kernel caps it at
@@ -77,6 +78,12 @@ pub struct Limits {
     /// connection attempt waits for its SYN to be sent again (1 s, then 3 s).
     pub listen_backlog: u32,
 }
+
+/// The default kernel send buffer per accepted socket, bytes: room for far
+/// more than a client's event rate on a WAN (2.6 MB/s at 100 ms round trip)
+/// with no measurable cost on loopback (docs/performance.md, "The kernel's
+/// send buffer").
+pub const DEFAULT_SOCKET_SEND_BUFFER: usize = 256 * 1024;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -91,7 +98,7 @@ impl Default for Limits {
             sign_in_failures_before_lockout: 10,
             sign_in_lockout: Duration::from_secs(300),
             sign_in_failure_delay: Duration::from_millis(250),
-            socket_send_buffer: None,
+            socket_send_buffer: Some(DEFAULT_SOCKET_SEND_BUFFER),
             listen_backlog: 4096,
         }
     }

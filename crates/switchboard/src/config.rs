@@ -89,7 +89,7 @@ impl Default for LimitsSection {
             sign_in_failures_before_lockout: l.sign_in_failures_before_lockout,
             sign_in_lockout: l.sign_in_lockout,
             sign_in_failure_delay: l.sign_in_failure_delay,
-            socket_send_buffer: 0,
+            socket_send_buffer: l.socket_send_buffer.unwrap_or(0),
             listen_backlog: l.listen_backlog,
         }
     }

@@ -56,10 +56,33 @@ pub struct EventFrame<'a> {
     pub call_mark: Option<&'a str>,
 }
 
-impl EventFrame<'_> {
+impl<'a> EventFrame<'a> {
     /// Whether the event is a live change (not a snapshot or a replay).
     pub fn is_live(&self) -> bool {
         self.source == "event" || self.source == "resync"
+    }
+
+    /// A call event of `stream` at `offset`, its agent and mark read from
+    /// `data` (the event's JSON, or the part of it before the stamp).
+    fn call(
+        stream: &'a str,
+        offset: u64,
+        source: &'a str,
+        subtopic: &'a str,
+        data: &'a str,
+    ) -> EventFrame<'a> {
+        let (agent_id, call_mark) = call_fields(data);
+        EventFrame {
+            stream,
+            offset,
+            source,
+            subtopic,
+            agent_id,
+            state: None,
+            reason_code_id: None,
+            state_change_time: None,
+            call_mark,
+        }
     }
 
     /// Whether it is a call event (`OutBoundCallStateChange` or
@@ -150,18 +173,7 @@ pub fn scan_call_event(text: &str) -> Option<EventFrame<'_>> {
         .find_map(|(prefix, subtopic)| Some((text.strip_prefix(prefix)?, *subtopic)))?;
     let (source, rest) = quoted(rest)?;
     let (stream, offset, data) = stamp_at_end(rest)?;
-    let (agent_id, call_mark) = call_fields(data);
-    Some(EventFrame {
-        stream,
-        offset,
-        source,
-        subtopic,
-        agent_id,
-        state: None,
-        reason_code_id: None,
-        state_change_time: None,
-        call_mark,
-    })
+    Some(EventFrame::call(stream, offset, source, subtopic, data))
 }
 
 /// A call event's agent (`ResponseActual.user.username`) and mark
@@ -322,18 +334,13 @@ fn scan_general(text: &str) -> Frame<'_> {
         Some((stream, offset)) if is_call_subtopic(subtopic) => {
             let from = sub_at.unwrap_or(0);
             let (source, _) = find_str_from(text, from, &k.source);
-            let (agent_id, call_mark) = call_fields(text);
-            Frame::Event(EventFrame {
+            Frame::Event(EventFrame::call(
                 stream,
                 offset,
-                source: source.unwrap_or(""),
+                source.unwrap_or(""),
                 subtopic,
-                agent_id,
-                state: None,
-                reason_code_id: None,
-                state_change_time: None,
-                call_mark,
-            })
+                text,
+            ))
         }
         Some((stream, offset)) => {
             let from = sub_at.unwrap_or(0);

@@ -808,7 +808,20 @@ impl Driver {
     }
 
     async fn dialogs(&self, agent: &str) -> anyhow::Result<Vec<Dialog>> {
-        let url = format!("{}/finesse/api/User/{agent}/Dialogs", self.sim);
+        let (url, body) = self
+            .get_xml(agent, &format!("User/{agent}/Dialogs"))
+            .await?;
+        Dialog::list_from_xml(&body).with_context(|| format!("GET {url}: {body}"))
+    }
+
+    async fn put_dialog(&self, agent: &str, dialog: &str, body: String) -> anyhow::Result<()> {
+        self.put_xml(agent, &format!("Dialog/{dialog}"), body).await
+    }
+
+    /// `GET /finesse/api/{path}` on the simulator as `agent`: the URL and the
+    /// body of a successful answer.
+    async fn get_xml(&self, agent: &str, path: &str) -> anyhow::Result<(String, String)> {
+        let url = format!("{}/finesse/api/{path}", self.sim);
         let resp = self
             .http
             .get(&url)
@@ -819,11 +832,13 @@ impl Driver {
         let status = resp.status();
         let body = resp.text().await.with_context(|| format!("GET {url}"))?;
         ensure!(status.is_success(), "GET {url}: HTTP {status}: {body}");
-        Dialog::list_from_xml(&body).with_context(|| format!("GET {url}: {body}"))
+        Ok((url, body))
     }
 
-    async fn put_dialog(&self, agent: &str, dialog: &str, body: String) -> anyhow::Result<()> {
-        let url = format!("{}/finesse/api/Dialog/{dialog}", self.sim);
+    /// `PUT /finesse/api/{path}` on the simulator as `agent`; Finesse answers
+    /// a change with 202.
+    async fn put_xml(&self, agent: &str, path: &str, body: String) -> anyhow::Result<()> {
+        let url = format!("{}/finesse/api/{path}", self.sim);
         let resp = self
             .http
             .put(&url)
@@ -895,39 +910,14 @@ impl Driver {
     }
 
     async fn get_state(&self, agent: &str) -> anyhow::Result<String> {
-        let url = format!("{}/finesse/api/User/{agent}", self.sim);
-        let resp = self
-            .http
-            .get(&url)
-            .basic_auth(agent, Some(&self.password))
-            .send()
-            .await
-            .with_context(|| format!("GET {url}"))?;
-        let status = resp.status();
-        let body = resp.text().await.with_context(|| format!("GET {url}"))?;
-        ensure!(status.is_success(), "GET {url}: HTTP {status}: {body}");
+        let (url, body) = self.get_xml(agent, &format!("User/{agent}")).await?;
         user_state(&body)
             .map(str::to_owned)
             .with_context(|| format!("GET {url}: no <state> in {body}"))
     }
 
     async fn put(&self, agent: &str, body: String) -> anyhow::Result<()> {
-        let url = format!("{}/finesse/api/User/{agent}", self.sim);
-        let resp = self
-            .http
-            .put(&url)
-            .basic_auth(agent, Some(&self.password))
-            .header("Content-Type", "application/xml")
-            .body(body)
-            .send()
-            .await
-            .with_context(|| format!("PUT {url}"))?;
-        let status = resp.status();
-        if status.as_u16() != 202 {
-            let body = resp.text().await.unwrap_or_default();
-            bail!("PUT {url}: HTTP {status} (expected 202): {body}");
-        }
-        Ok(())
+        self.put_xml(agent, &format!("User/{agent}"), body).await
     }
 
     /// Records change of agent `a` on the board, then makes it; returns the

@@ -232,17 +232,30 @@ fn events_complete_when_every_subscriber_has_them() {
     assert_eq!(board.lookup(0, 0), Some(first));
     assert_eq!(board.lookup(0, 1), None);
     assert_eq!(board.lookup(1, 0), None);
+    // A client's read gathers the latencies and records them together.
+    let mut batch = latency::Batch::default();
     for i in 0..3 {
         assert_eq!(board.completed(), 0, "after {i} deliveries");
-        board.delivered(0, first, first.nanos + 1_500_000);
+        let us = board.delivered(0, first, first.nanos + 1_500_000);
+        assert_eq!(us, 1_500);
+        batch.push(latency::Clock::Sent, us);
     }
     assert_eq!(board.completed(), 1);
     assert_eq!(window.available_permits(), 4);
     let (second, code) = board.publish(1).unwrap();
     assert_eq!(code, 0);
     assert_ne!(second.seq, first.seq);
-    board.delivered(1, second, second.nanos + 2_000);
+    batch.push(
+        latency::Clock::Sent,
+        board.delivered(1, second, second.nanos + 2_000),
+    );
     assert_eq!(board.completed(), 2);
+    assert_eq!(
+        Percentiles::of(&latency::take()[0]).count,
+        0,
+        "nothing is recorded before the batch is"
+    );
+    batch.record();
     // The four deliveries were recorded on this thread: 1.5 ms three times, 2 µs once.
     let [sent, created] = latency::take();
     let p = Percentiles::of(&sent);

@@ -9,6 +9,8 @@
 //! the end of a run are found by [`StreamOffsets::tail_lost`], against the
 //! last offset the stream reached (the highest any client saw).
 
+use super::key::ShortKey;
+
 /// What one received offset says about its stream.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OffsetCheck {
@@ -24,10 +26,11 @@ pub enum OffsetCheck {
 
 /// The position of each stream one client reads, and the counts so far.
 ///
-/// A client reads one or two streams, so they are kept in a small vector.
+/// A client reads one or two streams, so they are kept in a small vector,
+/// found by [`ShortKey`] when the name is short (they all are).
 #[derive(Debug, Default, Clone)]
 pub struct StreamOffsets {
-    streams: Vec<(Box<str>, u64)>,
+    streams: Vec<Stream>,
     /// Events received with the expected next offset.
     pub in_order: u64,
     /// Offsets skipped (events lost) so far.
@@ -45,10 +48,11 @@ impl StreamOffsets {
     }
 
     fn slot(&mut self, stream: &str) -> Option<&mut u64> {
+        let key = ShortKey::of(stream);
         self.streams
             .iter_mut()
-            .find(|(s, _)| &**s == stream)
-            .map(|(_, o)| o)
+            .find(|s| s.is(key, stream))
+            .map(|s| &mut s.position)
     }
 
     /// Sets the position of `stream` (a snapshot stamped with `offset`, or the
@@ -56,14 +60,14 @@ impl StreamOffsets {
     pub fn start(&mut self, stream: &str, offset: u64) {
         match self.slot(stream) {
             Some(pos) => *pos = offset,
-            None => self.streams.push((stream.into(), offset)),
+            None => self.streams.push(Stream::new(stream, offset)),
         }
     }
 
     /// Accounts for one live event of `stream` carrying `offset`.
     pub fn event(&mut self, stream: &str, offset: u64) -> OffsetCheck {
         let Some(pos) = self.slot(stream) else {
-            self.streams.push((stream.into(), offset));
+            self.streams.push(Stream::new(stream, offset));
             self.unanchored += 1;
             return OffsetCheck::Unanchored;
         };
@@ -91,15 +95,16 @@ impl StreamOffsets {
 
     /// The position of `stream` (the last offset received or started from).
     pub fn position(&self, stream: &str) -> Option<u64> {
+        let key = ShortKey::of(stream);
         self.streams
             .iter()
-            .find(|(s, _)| &**s == stream)
-            .map(|(_, o)| *o)
+            .find(|s| s.is(key, stream))
+            .map(|s| s.position)
     }
 
     /// Each stream and its position.
     pub fn positions(&self) -> impl Iterator<Item = (&str, u64)> {
-        self.streams.iter().map(|(s, o)| (&**s, *o))
+        self.streams.iter().map(|s| (&*s.name, s.position))
     }
 
     /// Events missing at the end: for each stream, how far this client's
@@ -108,6 +113,34 @@ impl StreamOffsets {
         self.positions()
             .map(|(s, o)| last(s).map_or(0, |l| l.saturating_sub(o)))
             .sum()
+    }
+}
+
+/// One stream a client reads, and its position.
+#[derive(Debug, Clone)]
+struct Stream {
+    name: Box<str>,
+    key: Option<ShortKey>,
+    position: u64,
+}
+
+impl Stream {
+    fn new(name: &str, position: u64) -> Stream {
+        Stream {
+            name: name.into(),
+            key: ShortKey::of(name),
+            position,
+        }
+    }
+
+    /// Whether this is the stream `name`, whose key is `key`.
+    #[inline]
+    fn is(&self, key: Option<ShortKey>, name: &str) -> bool {
+        match (self.key, key) {
+            (Some(a), Some(b)) => a == b,
+            (None, None) => *self.name == *name,
+            _ => false,
+        }
     }
 }
 

@@ -19,8 +19,6 @@ use std::time::Instant;
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use super::latency;
-
 /// Events in the completion ring; the window must stay well below it.
 pub const RING: usize = 1 << 16;
 
@@ -155,12 +153,13 @@ impl Board {
         })
     }
 
-    /// A client received event `sent` of `agent` at `now_nanos`: records its
-    /// latency and counts it towards completion.
-    pub fn delivered(&self, agent: usize, sent: Sent, now_nanos: u64) {
-        latency::record(now_nanos.saturating_sub(sent.nanos) / 1_000);
+    /// A client received event `sent` of `agent` at `now_nanos`: counts it
+    /// towards completion, and returns its latency from the send in
+    /// microseconds (for the client's [`super::latency::Batch`]).
+    pub fn delivered(&self, agent: usize, sent: Sent, now_nanos: u64) -> u64 {
+        let us = now_nanos.saturating_sub(sent.nanos) / 1_000;
         let Some(subs) = self.subscribers.get(agent) else {
-            return;
+            return us;
         };
         let got = self.ring[sent.seq as usize % RING].fetch_add(1, Ordering::AcqRel) + 1;
         if got == subs.load(Ordering::Relaxed) {
@@ -171,6 +170,7 @@ impl Board {
                 w.add_permits(1);
             }
         }
+        us
     }
 
     /// Events delivered to every subscriber so far.

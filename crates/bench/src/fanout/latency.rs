@@ -44,15 +44,14 @@ pub fn new_histogram() -> Histogram<u64> {
         .expect("constant bounds: low >= 1, high >= 2 * low, 3 significant digits")
 }
 
-/// Records one latency from the send, in microseconds, into this thread's
-/// histogram.
-pub fn record(us: u64) {
-    record_from(Clock::Sent, us);
-}
-
 /// Records one latency measured from `clock`, in microseconds, into this
 /// thread's histogram.
 pub fn record_from(clock: Clock, us: u64) {
+    with_local(|pair| pair[clock as usize].saturating_record(us.clamp(1, MAX_US)));
+}
+
+/// Runs `f` on this thread's histograms (made and registered on first use).
+fn with_local(f: impl FnOnce(&mut Pair)) {
     LOCAL.with(|cell| {
         let mut slot = cell.borrow_mut();
         let h = slot.get_or_insert_with(|| {
@@ -62,9 +61,45 @@ pub fn record_from(clock: Clock, us: u64) {
                 .push(h.clone());
             h
         });
-        h.lock().unwrap_or_else(PoisonError::into_inner)[clock as usize]
-            .saturating_record(us.clamp(1, MAX_US));
+        f(&mut h.lock().unwrap_or_else(PoisonError::into_inner));
     });
+}
+
+/// The latencies of one read of a client's socket, recorded together: one
+/// access to the thread's histograms per read instead of one or two per
+/// frame (a read carries a dozen or more frames under load). The buffers are
+/// kept between reads.
+#[derive(Debug, Default)]
+pub struct Batch {
+    sent: Vec<u64>,
+    created: Vec<u64>,
+}
+
+impl Batch {
+    /// Adds one latency measured from `clock`, in microseconds.
+    pub fn push(&mut self, clock: Clock, us: u64) {
+        match clock {
+            Clock::Sent => self.sent.push(us),
+            Clock::Created => self.created.push(us),
+        }
+    }
+
+    /// Records what was added into this thread's histograms, and empties the
+    /// batch.
+    pub fn record(&mut self) {
+        if self.sent.is_empty() && self.created.is_empty() {
+            return;
+        }
+        with_local(|pair| {
+            for (h, values) in pair.iter_mut().zip([&self.sent, &self.created]) {
+                for &us in values {
+                    h.saturating_record(us.clamp(1, MAX_US));
+                }
+            }
+        });
+        self.sent.clear();
+        self.created.clear();
+    }
 }
 
 /// Every thread's latencies since the last call, merged, per [`Clock`]

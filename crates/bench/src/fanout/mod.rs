@@ -45,6 +45,7 @@ pub mod accounting;
 pub mod board;
 pub mod client;
 pub mod frame;
+pub mod key;
 pub mod latency;
 pub mod nats;
 pub mod net;

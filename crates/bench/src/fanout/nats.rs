@@ -22,6 +22,7 @@ use tokio_tungstenite::tungstenite::Message;
 
 use super::board::{Board, Sent};
 use super::client::{ClientSetup, ClientStats, Outcome};
+use super::latency::{self, Clock};
 use super::net;
 use super::token::ClientTopic;
 use super::wsclient::{Incoming, WsClient, WsError};
@@ -223,6 +224,7 @@ pub async fn client(
         pong: false,
         failed: false,
         now: None,
+        latencies: latency::Batch::default(),
     };
     // Bytes of an operation that a frame left incomplete (NATS operations
     // may span frames); whole operations are read in place from the frame.
@@ -263,6 +265,8 @@ pub async fn client(
             }
             result = read => result,
         };
+        // The frames of a read are handled when it completes.
+        sub.latencies.record();
         if sub.failed {
             break;
         }
@@ -318,6 +322,8 @@ struct Subscriber<'a> {
     failed: bool,
     /// The board's clock, read once per read of the socket.
     now: Option<u64>,
+    /// The latencies of the current read.
+    latencies: latency::Batch,
 }
 
 impl Subscriber<'_> {
@@ -336,7 +342,7 @@ impl Subscriber<'_> {
                     match read_stamp(payload) {
                         Ok(s) => {
                             self.st.offsets.event(subject, s.offset);
-                            board.delivered(
+                            let us = board.delivered(
                                 s.agent,
                                 Sent {
                                     seq: s.seq,
@@ -344,6 +350,7 @@ impl Subscriber<'_> {
                                 },
                                 now,
                             );
+                            self.latencies.push(Clock::Sent, us);
                         }
                         Err(_) => self.st.unmatched += 1,
                     }

@@ -43,6 +43,7 @@ use super::client::{
     ClientSetup, ClientStats, Outcome, Stall, StallMode, change_code, reason_code_id, state_key,
 };
 use super::frame::{self, Frame};
+use super::key::AgentIndex;
 use super::latency::{self, Clock};
 use super::net;
 use super::token::{Claims, ClientTopic};
@@ -275,21 +276,9 @@ impl Session {
         let mut closed: Option<Option<u16>> = None;
         // A stalled client's deliveries count towards neither completion nor latency.
         let counted = !st.stalled;
-        // The driven agents by id, sorted: a few comparisons per frame, cheaper
-        // than hashing the id.
-        let mut agent_index: Vec<(&str, usize)> = setup
-            .agents
-            .iter()
-            .enumerate()
-            .map(|(i, a)| (a.as_str(), i))
-            .collect();
-        agent_index.sort_unstable();
-        let agent_of = |id: &str| {
-            agent_index
-                .binary_search_by(|(a, _)| (*a).cmp(id))
-                .ok()
-                .map(|at| agent_index[at].1)
-        };
+        // The driven agents by id: a few integer comparisons per frame.
+        let agent_index = AgentIndex::new(&setup.agents);
+        let agent_of = |id: &str| agent_index.get(id);
         let Session {
             gate,
             last_state,
@@ -299,6 +288,7 @@ impl Session {
             stall,
             away,
         } = self;
+        let mut latencies = latency::Batch::default();
         let end = loop {
             let live = phase == Phase::Live;
             let stall_now = live && stall.is_some() && !stalled;
@@ -342,13 +332,14 @@ impl Session {
                                     match sent {
                                         Some(_) if !counted => {}
                                         Some(sent) => {
-                                            board.delivered(a, sent, now);
+                                            let us = board.delivered(a, sent, now);
+                                            latencies.push(Clock::Sent, us);
                                             if let Some(created) = e
                                                 .state_change_time
                                                 .and_then(latency::rfc3339_unix_micros)
                                             {
                                                 let wall = *wall.get_or_insert_with(unix_micros);
-                                                latency::record_from(
+                                                latencies.push(
                                                     Clock::Created,
                                                     wall.saturating_sub(created),
                                                 );
@@ -370,7 +361,10 @@ impl Session {
                                         .and_then(|k| board.lookup(a, k))
                                     {
                                         Some(_) if !counted => {}
-                                        Some(sent) => board.delivered(a, sent, now),
+                                        Some(sent) => {
+                                            let us = board.delivered(a, sent, now);
+                                            latencies.push(Clock::Sent, us);
+                                        }
                                         None => st.unmatched += 1,
                                     }
                                 }
@@ -482,6 +476,8 @@ impl Session {
                 }
                 result = read => result,
             };
+            // The frames of a read are handled when it completes.
+            latencies.record();
             if let Some(why) = failure.take() {
                 if resuming {
                     st.dropped = true;

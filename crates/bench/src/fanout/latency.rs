@@ -4,7 +4,8 @@
 //! caused the event (its send time), and, for Switchboard, from the
 //! notification's creation in the simulator (the event's `stateChangeTime`).
 //! Every client task records into the histograms of the thread it runs on,
-//! behind a mutex only that thread takes while the run lasts (uncontended);
+//! once per read of its socket ([`Batch`]), behind a mutex only that thread
+//! takes while the run lasts (uncontended);
 //! [`take`] merges and clears them all once the clients have stopped. This
 //! keeps the hot path free of shared writes and the memory at one pair of
 //! histograms per thread instead of one per client.
@@ -42,12 +43,6 @@ thread_local! {
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, MAX_US, 3)
         .expect("constant bounds: low >= 1, high >= 2 * low, 3 significant digits")
-}
-
-/// Records one latency measured from `clock`, in microseconds, into this
-/// thread's histogram.
-pub fn record_from(clock: Clock, us: u64) {
-    with_local(|pair| pair[clock as usize].saturating_record(us.clamp(1, MAX_US)));
 }
 
 /// Runs `f` on this thread's histograms (made and registered on first use).

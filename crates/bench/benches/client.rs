@@ -1,8 +1,9 @@
 //! The load tool's own cost per delivered frame: what a Switchboard client of
-//! `switchboard-bench fanout` does with every event frame it reads (the frame
-//! scan, and the notification's creation time read for the latency). The
-//! tool shares the machine with the server it measures, so its cost per
-//! frame is CPU the server does not get (docs/performance.md, "Fan-out").
+//! `switchboard-bench fanout` does with every event frame it reads (the
+//! UTF-8 check, the frame scan, and the notification's creation time read
+//! for the latency). The tool shares the machine with the server it
+//! measures, so its cost per frame is CPU the server does not get
+//! (docs/performance.md, "Fan-out").
 //!
 //! ```sh
 //! cargo bench -p switchboard-bench --bench client
@@ -35,6 +36,16 @@ fn client(c: &mut Criterion) {
             Frame::Event(e) => e.state_change_time.and_then(rfc3339_unix_micros),
             Frame::Control { .. } => None,
         })
+    });
+    // All a client does with a live frame's text: the UTF-8 check, the scan
+    // and the creation time.
+    g.bench_function("check_scan_and_creation_time", |b| {
+        b.iter(
+            || match frame::text(black_box(LIVE.as_bytes())).map(frame::scan) {
+                Some(Frame::Event(e)) => e.state_change_time.and_then(rfc3339_unix_micros),
+                _ => None,
+            },
+        )
     });
     g.finish();
 }

@@ -129,6 +129,15 @@ fn keys() -> &'static Keys {
     })
 }
 
+/// A text frame's payload as text: `None` when it is not UTF-8. The same
+/// answer as `std::str::from_utf8` (the check a text frame needs), with
+/// `simdutf8`'s SIMD check: a frame is a few hundred bytes of mostly ASCII,
+/// read a million times a second.
+#[inline]
+pub fn text(payload: &[u8]) -> Option<&str> {
+    simdutf8::basic::from_utf8(payload).ok()
+}
+
 /// How far from the end of a frame the hub's stamp (`"stream":..,"offset":..,
 /// "epoch":..}`) starts at most: stream names and epochs are short.
 const STAMP_TAIL: usize = 192;
@@ -267,15 +276,43 @@ pub fn scan_agent_event(text: &str) -> Option<EventFrame<'_>> {
 /// follows its closing quote.
 fn quoted(text: &str) -> Option<(&str, &str)> {
     let rest = text.strip_prefix('"')?;
-    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+    let end = string_end(rest.as_bytes())?;
     (rest.as_bytes()[end] == b'"').then(|| (&rest[..end], &rest[end + 1..]))
+}
+
+/// Bytes looked at one by one before `memchr` takes over: the values read on
+/// the hot path (ids, states, times, stream names, epochs) are shorter, and
+/// for them `memchr`'s call and set-up cost more than the loop.
+const SHORT: usize = 32;
+
+/// Where the first `"` or `\` of `b` is: the end of a JSON string's text, or
+/// an escape.
+#[inline]
+fn string_end(b: &[u8]) -> Option<usize> {
+    let head = &b[..b.len().min(SHORT)];
+    match head.iter().position(|&c| c == b'"' || c == b'\\') {
+        Some(at) => Some(at),
+        None if b.len() <= SHORT => None,
+        None => memchr::memchr2(b'"', b'\\', &b[SHORT..]).map(|at| at + SHORT),
+    }
+}
+
+/// Where the last `"` or `\` of `b` is (the start of a string read from its
+/// end), as [`string_end`] from the other side.
+#[inline]
+fn string_start_rev(b: &[u8]) -> Option<usize> {
+    let from = b.len().saturating_sub(SHORT);
+    match b[from..].iter().rposition(|&c| c == b'"' || c == b'\\') {
+        Some(at) => Some(from + at),
+        None => memchr::memrchr2(b'"', b'\\', &b[..from]),
+    }
 }
 
 /// The epoch of an event frame's stream (the hub's stamp, as
 /// [`stamp_at_end`] reads it), for resuming from its offset.
 pub fn epoch(text: &str) -> Option<&str> {
     let body = text.strip_suffix("\"}")?;
-    let epoch_at = memchr::memrchr2(b'"', b'\\', body.as_bytes())?;
+    let epoch_at = string_start_rev(body.as_bytes())?;
     if body.as_bytes()[epoch_at] != b'"' {
         return None;
     }
@@ -302,7 +339,7 @@ pub fn recovered(text: &str) -> Option<bool> {
 /// all without escapes): the stream, the offset, and `text` before the stamp.
 fn stamp_at_end(text: &str) -> Option<(&str, u64, &str)> {
     let body = text.strip_suffix("\"}")?;
-    let epoch_at = memchr::memrchr2(b'"', b'\\', body.as_bytes())?;
+    let epoch_at = string_start_rev(body.as_bytes())?;
     if body.as_bytes()[epoch_at] != b'"' {
         return None;
     }
@@ -316,7 +353,7 @@ fn stamp_at_end(text: &str) -> Option<(&str, u64, &str)> {
     });
     let body = body[..body.len() - digits].strip_suffix(r#","offset":"#)?;
     let body = body.strip_suffix('"')?;
-    let stream_at = memchr::memrchr2(b'"', b'\\', body.as_bytes())?;
+    let stream_at = string_start_rev(body.as_bytes())?;
     if body.as_bytes()[stream_at] != b'"' {
         return None;
     }
@@ -420,7 +457,7 @@ fn str_at(text: &str, at: usize) -> Option<&str> {
     let rest = rest
         .strip_prefix('"')
         .or_else(|| rest.trim_start().strip_prefix('"'))?;
-    let end = memchr::memchr2(b'"', b'\\', rest.as_bytes())?;
+    let end = string_end(rest.as_bytes())?;
     (rest.as_bytes()[end] == b'"').then(|| &rest[..end])
 }
 
@@ -673,5 +710,37 @@ mod tests {
             panic!("not an event")
         };
         assert_eq!((e.subtopic, e.source, e.offset), ("Ready", "event", 9));
+    }
+
+    mod strings {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// The loops over the first and last bytes find what `memchr`
+            /// finds over the whole text, at every length around the switch
+            /// from one to the other.
+            #[test]
+            fn string_ends_are_memchrs(
+                b in proptest::collection::vec(
+                    prop_oneof![60 => b'a'..=b'z', 1 => Just(b'"'), 1 => Just(b'\\'), 1 => any::<u8>()],
+                    0..3 * SHORT,
+                )
+            ) {
+                prop_assert_eq!(string_end(&b), memchr::memchr2(b'"', b'\\', &b));
+                prop_assert_eq!(string_start_rev(&b), memchr::memrchr2(b'"', b'\\', &b));
+            }
+
+            /// A frame is text exactly when the standard library says so.
+            #[test]
+            fn text_is_std_utf8(b in proptest::collection::vec(any::<u8>(), 0..600)) {
+                prop_assert_eq!(text(&b), std::str::from_utf8(&b).ok());
+            }
+
+            #[test]
+            fn text_of_strings(s in "\\PC{0,300}") {
+                prop_assert_eq!(text(s.as_bytes()), Some(s.as_str()));
+            }
+        }
     }
 }

@@ -307,7 +307,7 @@ impl Session {
                     }
                     Incoming::Binary(_) => return true,
                 };
-                let Ok(text) = std::str::from_utf8(bytes) else {
+                let Some(text) = frame::text(bytes) else {
                     failure = Some("a text frame that is not UTF-8".into());
                     return false;
                 };

@@ -19,11 +19,11 @@
 //! Every change the cache makes is sent on the session's change channel.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use switchboard_core::{Change, StateCache};
-use switchboard_finesse::{Node, SystemStatus, parse_item};
+use switchboard_finesse::{MediaMemo, Node, SystemStatus, parse_item_with};
 use switchboard_xmpp::{ReceivedItem, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -112,6 +112,7 @@ impl Session {
             changes,
             status: status_tx,
             stop: stop.clone(),
+            memo: std::sync::Mutex::new(MediaMemo::default()),
         };
         tokio::spawn(task.run());
         Session { user, stop, status }
@@ -167,6 +168,10 @@ struct Runner {
     changes: mpsc::UnboundedSender<Change>,
     status: watch::Sender<SessionStatus>,
     stop: CancellationToken,
+    /// The media properties of this agent's dialogs as last read: Finesse
+    /// repeats them in every Dialog notification ([`MediaMemo`]). Only
+    /// [`Runner::apply`] takes the lock, never across an await.
+    memo: std::sync::Mutex<MediaMemo>,
 }
 
 impl Runner {
@@ -352,10 +357,11 @@ impl Runner {
     /// Parses and applies one notification; `Some` when it ends the period.
     ///
     /// The XMPP client has already read the message and unescaped the
-    /// `<Update>`: only that document is parsed here ([`parse_item`]).
+    /// `<Update>`: only that document is parsed here ([`parse_item_with`]).
     fn apply(&self, item: ReceivedItem) -> Option<Ended> {
         let parsed = match item.notification_text.as_deref() {
-            Some(text) => parse_item(
+            Some(text) => parse_item_with(
+                &mut self.memo.lock().unwrap_or_else(PoisonError::into_inner),
                 text,
                 (!item.node.is_empty()).then(|| item.node.clone()),
                 item.item_id,

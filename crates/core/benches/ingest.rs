@@ -14,6 +14,9 @@
 //!   `<Update>` text (unescaped by the XMPP client) -> `parse_item` -> the
 //!   same steps. Reading the XMPP stanza itself is the XMPP client's work
 //!   (tokio-xmpp), measured end to end by `switchboard-bench ingest-xmpp`.
+//! - `whole_ingest_memo/*`: `whole_ingest_item` with `parse_item_with` and one
+//!   `MediaMemo` for the stream, as the connector's agent session parses: a
+//!   Dialog's media properties that come back unchanged are not read again.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,8 +31,8 @@ use std::hint::black_box;
 use switchboard_core::hub::{ClientQueue, Engine, HubConfig, MemoryHub, route};
 use switchboard_core::{CacheConfig, SignedInAgent, StateCache, map_notification};
 use switchboard_finesse::{
-    Action, Dialog, DialogState, Node, Notification, ParticipantState, Update, UpdateData,
-    UpdateEvent, User, UserState, parse_item, parse_notification,
+    Action, Dialog, DialogState, MediaMemo, Node, Notification, ParticipantState, Update,
+    UpdateData, UpdateEvent, User, UserState, parse_item, parse_item_with, parse_notification,
 };
 use switchboard_protocol::Topic;
 
@@ -403,6 +406,40 @@ fn whole_ingest(c: &mut Criterion) {
         bench_chunks(&mut g, name, &items, ingest_item);
     }
     g.finish();
+
+    let mut g = c.benchmark_group("whole_ingest_memo");
+    g.throughput(Throughput::Elements(1));
+    for (name, stanzas) in &inputs {
+        let items: Vec<Item> = stanzas.iter().map(|s| item_of(s)).collect();
+        // With the memo, the item still gives what the whole stanza gives.
+        {
+            let cache = primed_cache();
+            let (hub, _queue) = fresh_hub();
+            let mut memo = MediaMemo::default();
+            for (s, item) in stanzas.iter().zip(&items).chain(stanzas.iter().zip(&items)) {
+                let n = parse_item_with_memo(&mut memo, item);
+                assert_eq!(n, parse_notification(s).expect("parses"), "{name}");
+                assert!(publish_changes(n, &cache, &hub) > 0, "{name}: no change");
+            }
+        }
+        let mut memo = MediaMemo::default();
+        bench_chunks(&mut g, name, &items, |item, cache, hub| {
+            publish_changes(parse_item_with_memo(&mut memo, item), cache, hub)
+        });
+    }
+    g.finish();
+}
+
+/// `parse_item_with` as the connector calls it, with the agent session's memo.
+fn parse_item_with_memo(memo: &mut MediaMemo, item: &Item) -> Notification {
+    parse_item_with(
+        memo,
+        &item.update,
+        Some(item.node.clone()),
+        Some(item.item_id.clone()),
+        Some(item.from.clone()),
+    )
+    .expect("parses")
 }
 
 /// Times `one` over `inputs` in turn, on a fresh hub every [`CHUNK`]
@@ -411,7 +448,7 @@ fn bench_chunks<T>(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
     inputs: &[T],
-    one: fn(&T, &StateCache, &MemoryHub) -> usize,
+    mut one: impl FnMut(&T, &StateCache, &MemoryHub) -> usize,
 ) {
     let cache = primed_cache();
     let mut i = 0usize;

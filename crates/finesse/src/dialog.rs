@@ -11,6 +11,23 @@ use crate::Error;
 use crate::enums::{Action, CallType, DialogState, ParticipantState};
 use crate::xml::{Elem, XmlReader, XmlWriter};
 
+/// Whether `text` starts with the end tag of an element named `lower_name`
+/// (its name in lower case, as [`Elem::name`] gives it): `</`, the name in
+/// any case, optional whitespace, `>`.
+fn closes(text: &str, lower_name: &[u8]) -> bool {
+    let Some(rest) = text.strip_prefix("</") else {
+        return false;
+    };
+    let b = rest.as_bytes();
+    if b.len() < lower_name.len() || !b[..lower_name.len()].eq_ignore_ascii_case(lower_name) {
+        return false;
+    }
+    b[lower_name.len()..]
+        .iter()
+        .find(|c| !c.is_ascii_whitespace())
+        .is_some_and(|&c| c == b'>')
+}
+
 /// A Finesse Dialog (a voice call, a consult leg, a preview reservation...).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Dialog {
@@ -240,7 +257,9 @@ impl Dialog {
                 b"toaddress" => d.to_address = r.opt(&c)?,
                 b"callbacknumber" => d.callback_number = r.opt(&c)?,
                 b"state" => d.state = DialogState::parse(&r.trimmed_cow(&c)?),
-                b"mediaproperties" => d.media_properties = MediaProperties::read(r, &c)?,
+                b"mediaproperties" => {
+                    d.media_properties = MediaProperties::read_memo(r, &c, &d.id)?
+                }
                 b"participants" => {
                     while let Some(p) = r.child(&c)? {
                         if p.name().as_bytes() == b"participant" {
@@ -292,7 +311,115 @@ impl Dialog {
     }
 }
 
+/// The `<mediaProperties>` last read for each of a few dialogs: its text,
+/// exactly as it came, and what it was read as.
+///
+/// Finesse sends the whole Dialog in every notification about it (each
+/// participant's state change, each action), and its media properties, with
+/// the call variables, are most of the document and change far less often.
+/// [`parse_item_with`](crate::parse_item_with) passes over a
+/// `<mediaProperties>` whose content is byte for byte the one last read for
+/// the same dialog id, and takes the properties read then: the same bytes in
+/// the same place read the same. One memo per notification stream (the
+/// connector keeps one per agent session); it holds the last
+/// [`MediaMemo::CAPACITY`] dialogs, the oldest forgotten first, and forgets
+/// a dialog when a DELETE removes it from the agent's list.
+#[derive(Debug, Clone, Default)]
+pub struct MediaMemo {
+    /// Most recently read last.
+    entries: Vec<MemoEntry>,
+    hits: u64,
+}
+
+#[derive(Debug, Clone)]
+struct MemoEntry {
+    dialog_id: String,
+    /// The element's content, from after its start tag to its end tag.
+    content: String,
+    media: MediaProperties,
+}
+
+impl MediaMemo {
+    /// Dialogs remembered at most: an agent has one to three at a time (a
+    /// call, a consult, a conference), and a dialog is forgotten when its
+    /// Dialogs DELETE comes.
+    pub const CAPACITY: usize = 4;
+
+    /// How many `<mediaProperties>` were passed over, not read.
+    pub fn hits(&self) -> u64 {
+        self.hits
+    }
+
+    /// How many dialogs it remembers.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether it remembers no dialog.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Forgets the dialog `dialog_id` (it ended: a Dialogs DELETE).
+    pub fn forget(&mut self, dialog_id: &str) {
+        self.entries.retain(|e| e.dialog_id != dialog_id);
+    }
+
+    fn remember(&mut self, dialog_id: &str, content: &str, media: &MediaProperties) {
+        if let Some(at) = self.entries.iter().position(|e| e.dialog_id == dialog_id) {
+            self.entries.remove(at);
+        } else if self.entries.len() >= Self::CAPACITY {
+            self.entries.remove(0);
+        }
+        self.entries.push(MemoEntry {
+            dialog_id: dialog_id.to_owned(),
+            content: content.to_owned(),
+            media: media.clone(),
+        });
+    }
+}
+
 impl MediaProperties {
+    /// Reads `el`, or passes over it when the reader's memo has its content
+    /// for `dialog_id` (the Dialog's `<id>` comes first in Finesse's
+    /// documents; without it, the memo is not used).
+    fn read_memo<'a>(
+        r: &mut XmlReader<'a>,
+        el: &Elem<'a>,
+        dialog_id: &str,
+    ) -> Result<MediaProperties, Error> {
+        if el.is_empty() || dialog_id.is_empty() || r.memo.is_none() {
+            return MediaProperties::read(r, el);
+        }
+        let start = r.position();
+        let unread = r.unread();
+        if let Some(memo) = r.memo.as_mut()
+            && let Some(entry) = memo.entries.iter().find(|e| e.dialog_id == dialog_id)
+            && let Some(after) = unread.strip_prefix(entry.content.as_str())
+            && closes(after, el.name().as_bytes())
+        {
+            // The same content, then this element's end tag: read the tag.
+            let media = entry.media.clone();
+            memo.hits += 1;
+            let len = entry.content.len();
+            r.jump(len);
+            if r.child(el)?.is_some() {
+                return Err(Error::Xml {
+                    position: (start + len) as u64,
+                    message: "expected the end of <mediaProperties>".into(),
+                });
+            }
+            return Ok(media);
+        }
+        let media = MediaProperties::read(r, el)?;
+        // The content is what was read up to the end tag, the last `</`.
+        let read = r.read_since(start);
+        if let (Some(end), Some(memo)) = (read.rfind("</"), r.memo.as_mut()) {
+            memo.remember(dialog_id, &read[..end], &media);
+        }
+        Ok(media)
+    }
+
     fn read<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>) -> Result<MediaProperties, Error> {
         let mut m = MediaProperties::default();
         while let Some(c) = r.child(el)? {

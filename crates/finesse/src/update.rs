@@ -14,7 +14,7 @@
 
 use crate::Error;
 use crate::api_error::{ApiError, ApiErrorStyle};
-use crate::dialog::Dialog;
+use crate::dialog::{Dialog, MediaMemo};
 use crate::enums::UpdateEvent;
 use crate::node::Node;
 use crate::system_info::SystemInfo;
@@ -110,13 +110,57 @@ pub fn parse_item(
         node,
         item_id,
         from,
-        update: payload_update(update_xml)?,
+        update: payload_update(update_xml, None)?,
+    })
+}
+
+/// [`parse_item`] for one stream of notifications (one agent's), with its
+/// [`MediaMemo`]: a Dialog's `<mediaProperties>` whose content is the one
+/// last read for the same dialog is not read again. The result and the
+/// errors are those of [`parse_item`].
+pub fn parse_item_with(
+    memo: &mut MediaMemo,
+    update_xml: &str,
+    node: Option<String>,
+    item_id: Option<String>,
+    from: Option<String>,
+) -> Result<Notification, Error> {
+    Ok(Notification {
+        node,
+        item_id,
+        from,
+        update: payload_update(update_xml, Some(memo))?,
     })
 }
 
 /// Parses a bare `<Update>` document.
 pub fn parse_update(xml: &str) -> Result<Update, Error> {
+    parse_update_with(xml, None)
+}
+
+/// [`parse_update`], with a memo of media properties lent to the reader.
+fn parse_update_with(xml: &str, memo: Option<&mut MediaMemo>) -> Result<Update, Error> {
     let mut r = XmlReader::new(xml);
+    let Some(memo) = memo else {
+        return read_update(&mut r);
+    };
+    r.memo = Some(std::mem::take(memo));
+    let result = read_update(&mut r);
+    *memo = r.memo.take().unwrap_or_default();
+    if let Ok(u) = &result
+        && u.event == UpdateEvent::Delete
+    {
+        // The dialogs left the agent's list: nothing more will come for them.
+        match &u.data {
+            UpdateData::Dialog(d) => memo.forget(&d.id),
+            UpdateData::Dialogs(list) => list.iter().for_each(|d| memo.forget(&d.id)),
+            _ => {}
+        }
+    }
+    result
+}
+
+fn read_update(r: &mut XmlReader<'_>) -> Result<Update, Error> {
     let root = r.root()?;
     if root.name().as_bytes() != b"update" {
         return Err(Error::UnexpectedRoot {
@@ -124,7 +168,7 @@ pub fn parse_update(xml: &str) -> Result<Update, Error> {
             found: root.raw_name(),
         });
     }
-    let u = Update::read(&mut r, &root)?;
+    let u = Update::read(r, &root)?;
     r.finish()?;
     Ok(u)
 }
@@ -171,15 +215,15 @@ fn read_message<'a>(r: &mut XmlReader<'a>, msg: &Elem<'a>) -> Result<Notificatio
 
 /// The `<Update>` inside `<notification>`: escaped text, CDATA or inline.
 fn read_payload<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>) -> Result<Update, Error> {
-    payload_update(&r.content(el)?)
+    payload_update(&r.content(el)?, None)
 }
 
 /// The `<Update>` carried by `<notification>`, its text given.
-fn payload_update(inner: &str) -> Result<Update, Error> {
+fn payload_update(inner: &str, memo: Option<&mut MediaMemo>) -> Result<Update, Error> {
     if inner.trim().is_empty() {
         return Err(Error::EmptyNotification);
     }
-    parse_update(inner).map_err(|e| Error::Payload(Box::new(e)))
+    parse_update_with(inner, memo).map_err(|e| Error::Payload(Box::new(e)))
 }
 
 impl Update {

@@ -398,3 +398,63 @@ fn dialog_lists_round_trip() {
     assert_eq!(Dialog::list_from_xml("<Dialogs/>").expect("empty"), vec![]);
     assert!(Dialog::list_from_xml("<Dialog/>").is_err());
 }
+
+/// A stream of notifications about one call, read with a memo of media
+/// properties: the ones that come back unchanged are passed over, everything
+/// reads as a fresh parse does.
+#[test]
+fn a_memo_passes_over_media_properties_read_before() {
+    let golden =
+        include_str!("../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.update.xml");
+    let held = golden.replacen("<state>ACTIVE</state>", "<state>HELD</state>", 1);
+    assert_ne!(held, golden);
+    let mut memo = MediaMemo::default();
+    let read = |memo: &mut MediaMemo, xml: &str| {
+        let with = parse_item_with(memo, xml, None, None, None).expect("parses with the memo");
+        assert_eq!(with, parse_item(xml, None, None, None).expect("parses"));
+        with
+    };
+    let first = read(&mut memo, golden);
+    assert_eq!(memo.hits(), 0, "nothing read before");
+    read(&mut memo, &held);
+    read(&mut memo, golden);
+    assert_eq!(memo.hits(), 2, "the same media properties twice more");
+
+    // A call variable changed: read again, and remembered.
+    let changed = golden.replacen("</value>", "x</value>", 1);
+    let n = read(&mut memo, &changed);
+    assert_ne!(n, first);
+    assert_eq!(memo.hits(), 2);
+    read(&mut memo, &changed);
+    assert_eq!(memo.hits(), 3);
+
+    // The remembered content followed by more elements before the end tag:
+    // not passed over.
+    let more = changed.replacen(
+        "</mediaProperties>",
+        "<wrapUpReason>Sale</wrapUpReason></mediaProperties>",
+        1,
+    );
+    assert_ne!(more, changed);
+    let n = read(&mut memo, &more);
+    let UpdateData::Dialog(d) = &n.update.data else {
+        panic!("a Dialog update: {n:?}")
+    };
+    assert_eq!(d.media_properties.wrap_up_reason.as_deref(), Some("Sale"));
+    assert_eq!(memo.hits(), 3);
+
+    // Another dialog with the same media properties: its own entry.
+    let other = golden.replace("<id>", "<id>9");
+    read(&mut memo, &other);
+    assert_eq!(memo.hits(), 3);
+    assert_eq!(memo.len(), 2);
+
+    // A DELETE of the first dialog: forgotten, read again next time.
+    let deleted = more.replacen("<event>PUT</event>", "<event>DELETE</event>", 1);
+    assert_ne!(deleted, more);
+    read(&mut memo, &deleted);
+    assert_eq!(memo.hits(), 4, "read with the memo, then forgotten");
+    assert_eq!(memo.len(), 1);
+    read(&mut memo, &more);
+    assert_eq!(memo.hits(), 4);
+}

@@ -307,4 +307,38 @@ proptest! {
         let mutated = format!("{}{}{}", &text[..at], insert, &text[end..]);
         let _ = parse_notification(&mutated);
     }
+
+    /// A memo of media properties changes nothing in what is read: along a
+    /// stream of Dialog notifications where dialogs come back with the same
+    /// media properties (hits), with other ones (misses), and with a cut or
+    /// an insertion somewhere (broken documents), every notification reads
+    /// exactly as a fresh parse reads it, errors included.
+    #[test]
+    fn memo_reads_what_a_fresh_parse_reads(
+        base in vec(dialog(), 1..4),
+        media in vec(media_properties(), 1..3),
+        steps in vec((0usize..3, 0usize..3, any::<bool>(), option::of((any::<proptest::sample::Index>(), 0usize..12, "[<>&;/'\"a-z!-]{0,4}"))), 1..12),
+    ) {
+        let mut memo = MediaMemo::default();
+        for (which, media_at, listed, mutation) in steps {
+            let mut d = base[which % base.len()].clone();
+            // Few ids, few media properties: the same ones come back.
+            d.id = format!("d{}", which % 2);
+            d.media_properties = media[media_at % media.len()].clone();
+            let data = if listed { UpdateData::Dialogs(vec![d]) } else { UpdateData::Dialog(Box::new(d)) };
+            let update = Update { event: UpdateEvent::Put, request_id: None, source: "/finesse/api/User/1001001/Dialogs".into(), data };
+            let mut xml = update.to_xml();
+            if let Some((cut, len, insert)) = mutation {
+                let mut at = cut.index(xml.len());
+                while !xml.is_char_boundary(at) { at -= 1; }
+                let mut end = (at + len).min(xml.len());
+                while !xml.is_char_boundary(end) { end -= 1; }
+                xml = format!("{}{}{}", &xml[..at], insert, &xml[end..]);
+            }
+            let fresh = parse_item(&xml, None, Some("i".into()), None);
+            let with = parse_item_with(&mut memo, &xml, None, Some("i".into()), None);
+            prop_assert_eq!(with.as_ref().ok(), fresh.as_ref().ok());
+            prop_assert_eq!(with.is_err(), fresh.is_err(), "{:?} / {:?}", with.as_ref().err(), fresh.as_ref().err());
+        }
+    }
 }

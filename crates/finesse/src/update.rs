@@ -106,12 +106,7 @@ pub fn parse_item(
     item_id: Option<String>,
     from: Option<String>,
 ) -> Result<Notification, Error> {
-    Ok(Notification {
-        node,
-        item_id,
-        from,
-        update: payload_update(update_xml, None)?,
-    })
+    read_item(update_xml, None, node, item_id, from)
 }
 
 /// [`parse_item`] for one stream of notifications (one agent's), with its
@@ -125,11 +120,22 @@ pub fn parse_item_with(
     item_id: Option<String>,
     from: Option<String>,
 ) -> Result<Notification, Error> {
+    read_item(update_xml, Some(memo), node, item_id, from)
+}
+
+/// [`parse_item`] and [`parse_item_with`].
+fn read_item(
+    update_xml: &str,
+    memo: Option<&mut MediaMemo>,
+    node: Option<String>,
+    item_id: Option<String>,
+    from: Option<String>,
+) -> Result<Notification, Error> {
     Ok(Notification {
         node,
         item_id,
         from,
-        update: payload_update(update_xml, Some(memo))?,
+        update: payload_update(update_xml, memo)?,
     })
 }
 

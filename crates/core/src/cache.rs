@@ -117,6 +117,10 @@ struct DialogEntry {
     dialog: Arc<Dialog>,
     /// When the dialog was first seen ended (DROPPED/FAILED).
     ended_at: Option<Instant>,
+    /// The agents whose list holds the dialog (one to three: the agent, a
+    /// consult or conference party, a supervisor): the entry goes when the
+    /// last one lets go, without a look through every agent's list.
+    holders: Vec<String>,
 }
 
 /// A snapshot of one agent: its user and its dialogs.
@@ -385,8 +389,12 @@ impl StateCache {
         let mut entry = self.dialogs.entry(id).or_insert_with(|| DialogEntry {
             dialog: dialog.clone(),
             ended_at: None,
+            holders: Vec::new(),
         });
         entry.dialog = dialog.clone();
+        if !entry.holders.iter().any(|h| h == agent) {
+            entry.holders.push(agent.to_owned());
+        }
         entry.ended_at = match (ended_now, entry.ended_at) {
             (true, None) => Some(Instant::now()),
             (true, at) => at,
@@ -417,10 +425,10 @@ impl StateCache {
         }
         self.agent_dialogs
             .remove_if(agent, |_, list| list.is_empty());
-        let still_seen = self.agent_dialogs.iter().any(|l| l.contains(id));
-        if !still_seen {
-            self.dialogs.remove(id);
-        }
+        self.dialogs.remove_if_mut(id, |_, entry| {
+            entry.holders.retain(|h| h != agent);
+            entry.holders.is_empty()
+        });
         Some((last, DialogChange::Removed))
     }
 
@@ -506,12 +514,17 @@ impl StateCache {
             .map(|e| e.key().clone())
             .collect();
         for id in &stale {
-            self.dialogs.remove(id);
-            for mut list in self.agent_dialogs.iter_mut() {
-                list.remove(id);
+            let Some((_, entry)) = self.dialogs.remove(id) else {
+                continue;
+            };
+            for agent in &entry.holders {
+                if let Some(mut list) = self.agent_dialogs.get_mut(agent) {
+                    list.remove(id);
+                }
+                self.agent_dialogs
+                    .remove_if(agent, |_, list| list.is_empty());
             }
         }
-        self.agent_dialogs.retain(|_, list| !list.is_empty());
         stale.len()
     }
 

@@ -389,3 +389,68 @@ fn a_repeated_notification_changes_nothing() {
         }]
     ));
 }
+
+/// A dialog in several agents' lists (a conference, a supervisor's monitored
+/// call) is one entry: it stays while any list holds it, goes with the last
+/// DELETE, and a purge takes it out of every list that held it.
+#[test]
+fn a_dialog_held_by_several_agents_goes_with_the_last() {
+    let cache = StateCache::new(CacheConfig {
+        ended_dialog_retention: Duration::from_secs(60),
+    });
+    let dialogs = |event: UpdateEvent, id: &str, state: DialogState| Notification {
+        update: Update {
+            event,
+            request_id: None,
+            source: "/finesse/api/User/x/Dialogs".into(),
+            data: UpdateData::Dialogs(vec![Dialog {
+                id: id.into(),
+                state,
+                ..Dialog::default()
+            }]),
+        },
+        ..Notification::default()
+    };
+    let agents = ["1001001", "1001002", "2001001"];
+    for a in agents {
+        let changes = cache.apply(a, &dialogs(UpdateEvent::Post, "conf", DialogState::Active));
+        assert_eq!(changes.len(), 1, "{a} gets the dialog in its list");
+    }
+    assert_eq!(cache.dialog_count(), 1);
+    // A repeated DELETE on the same agent changes nothing the second time.
+    for (i, a) in agents.iter().enumerate() {
+        let delete = dialogs(UpdateEvent::Delete, "conf", DialogState::Dropped);
+        assert_eq!(cache.apply(a, &delete).len(), 1, "{a} lets go");
+        assert!(cache.apply(a, &delete).is_empty(), "{a} again");
+        assert!(cache.snapshot_agent(a).dialogs.is_empty());
+        let left = i + 1 < agents.len();
+        assert_eq!(cache.dialog("conf").is_some(), left, "after {a}");
+        for b in &agents[i + 1..] {
+            assert_eq!(cache.snapshot_agent(b).dialogs.len(), 1, "{b} still has it");
+        }
+    }
+    assert_eq!(cache.dialog_count(), 0);
+
+    // Back again for two agents, then ended and never deleted: the purge
+    // takes it from both lists, and leaves the third agent's own call.
+    for a in &agents[..2] {
+        cache.apply(a, &dialogs(UpdateEvent::Post, "conf", DialogState::Active));
+        cache.apply(a, &dialogs(UpdateEvent::Put, "conf", DialogState::Dropped));
+    }
+    cache.apply(
+        agents[2],
+        &dialogs(UpdateEvent::Post, "own", DialogState::Active),
+    );
+    assert_eq!(cache.dialog_count(), 2);
+    assert_eq!(cache.purge(Instant::now() + Duration::from_secs(61)), 1);
+    assert_eq!(cache.dialog_count(), 1);
+    for a in &agents[..2] {
+        assert!(cache.snapshot_agent(a).dialogs.is_empty(), "{a}");
+    }
+    assert_eq!(cache.snapshot_agent(agents[2]).dialogs.len(), 1);
+    assert_eq!(
+        cache.snapshot_all().len(),
+        1,
+        "no empty list is left behind"
+    );
+}

@@ -223,7 +223,10 @@ fn call_mix() -> Vec<String> {
         vec![Action::Retrieve, Action::UpdateCallData, Action::Drop],
     );
     let mut retrieved = golden.clone();
-    if let Some(v) = retrieved.media_properties.call_variables.first_mut() {
+    if let Some(v) = std::sync::Arc::make_mut(&mut retrieved.media_properties)
+        .call_variables
+        .first_mut()
+    {
         v.value = "retrieved".into();
     }
     let mut dropped = retrieved.clone();

@@ -5,6 +5,8 @@
 //! Finesse writes empty elements freely (`<stateCause></stateCause>`), and
 //! nothing distinguishes the two.
 
+use std::sync::Arc;
+
 use serde::Serialize;
 
 use crate::Error;
@@ -49,8 +51,12 @@ pub struct Dialog {
     pub callback_number: Option<String>,
     /// State of the dialog as a whole.
     pub state: DialogState,
-    /// Call type, numbers, queue and call variables.
-    pub media_properties: MediaProperties,
+    /// Call type, numbers, queue and call variables. Shared: Finesse repeats
+    /// them unchanged in every notification about the dialog, and a
+    /// [`MediaMemo`] hands back the ones it read before, so successive
+    /// versions of a dialog (and the cache's copy) hold the same allocation.
+    /// Change them with [`Arc::make_mut`].
+    pub media_properties: Arc<MediaProperties>,
     /// The parties of the call, agents and customers.
     pub participants: Vec<Participant>,
     /// The callback scheduled on this outbound call, if any.
@@ -336,7 +342,7 @@ struct MemoEntry {
     dialog_id: String,
     /// The element's content, from after its start tag to its end tag.
     content: String,
-    media: MediaProperties,
+    media: Arc<MediaProperties>,
 }
 
 impl MediaMemo {
@@ -365,7 +371,7 @@ impl MediaMemo {
         self.entries.retain(|e| e.dialog_id != dialog_id);
     }
 
-    fn remember(&mut self, dialog_id: &str, content: &str, media: &MediaProperties) {
+    fn remember(&mut self, dialog_id: &str, content: &str, media: &Arc<MediaProperties>) {
         if let Some(at) = self.entries.iter().position(|e| e.dialog_id == dialog_id) {
             self.entries.remove(at);
         } else if self.entries.len() >= Self::CAPACITY {
@@ -387,9 +393,9 @@ impl MediaProperties {
         r: &mut XmlReader<'a>,
         el: &Elem<'a>,
         dialog_id: &str,
-    ) -> Result<MediaProperties, Error> {
+    ) -> Result<Arc<MediaProperties>, Error> {
         if el.is_empty() || dialog_id.is_empty() || r.memo.is_none() {
-            return MediaProperties::read(r, el);
+            return MediaProperties::read(r, el).map(Arc::new);
         }
         let start = r.position();
         let unread = r.unread();
@@ -411,7 +417,7 @@ impl MediaProperties {
             }
             return Ok(media);
         }
-        let media = MediaProperties::read(r, el)?;
+        let media = Arc::new(MediaProperties::read(r, el)?);
         // The content is what was read up to the end tag, the last `</`.
         let read = r.read_since(start);
         if let (Some(end), Some(memo)) = (read.rfind("</"), r.memo.as_mut()) {

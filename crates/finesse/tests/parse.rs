@@ -414,11 +414,19 @@ fn a_memo_passes_over_media_properties_read_before() {
         assert_eq!(with, parse_item(xml, None, None, None).expect("parses"));
         with
     };
+    let media = |n: &Notification| match &n.update.data {
+        UpdateData::Dialog(d) => d.media_properties.clone(),
+        other => panic!("a Dialog update: {other:?}"),
+    };
     let first = read(&mut memo, golden);
     assert_eq!(memo.hits(), 0, "nothing read before");
-    read(&mut memo, &held);
+    let again = read(&mut memo, &held);
     read(&mut memo, golden);
     assert_eq!(memo.hits(), 2, "the same media properties twice more");
+    assert!(
+        std::sync::Arc::ptr_eq(&media(&first), &media(&again)),
+        "a hit hands back the properties read before, not a copy"
+    );
 
     // A call variable changed: read again, and remembered.
     let changed = golden.replacen("</value>", "x</value>", 1);

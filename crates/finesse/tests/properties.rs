@@ -173,7 +173,7 @@ fn dialog() -> impl Strategy<Value = Dialog> {
                     to_address,
                     callback_number,
                     state,
-                    media_properties,
+                    media_properties: media_properties.into(),
                     participants,
                     scheduled_callback_info: cb.map(|(callback_time, callback_number)| {
                         ScheduledCallbackInfo {
@@ -324,7 +324,7 @@ proptest! {
             let mut d = base[which % base.len()].clone();
             // Few ids, few media properties: the same ones come back.
             d.id = format!("d{}", which % 2);
-            d.media_properties = media[media_at % media.len()].clone();
+            d.media_properties = media[media_at % media.len()].clone().into();
             let data = if listed { UpdateData::Dialogs(vec![d]) } else { UpdateData::Dialog(Box::new(d)) };
             let update = Update { event: UpdateEvent::Put, request_id: None, source: "/finesse/api/User/1001001/Dialogs".into(), data };
             let mut xml = update.to_xml();

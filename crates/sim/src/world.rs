@@ -9,6 +9,7 @@
 //! errors); docs/simulator.md lists where it is simpler than Finesse.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 use std::time::{Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
@@ -1000,7 +1001,7 @@ impl World {
             to_address: Some(to),
             callback_number: None,
             state: DialogState::Alerting,
-            media_properties: MediaProperties {
+            media_properties: Arc::new(MediaProperties {
                 media_id: Some("1".into()),
                 dialed_number: Some(dialed.clone()),
                 call_type: Some(call_type),
@@ -1016,7 +1017,7 @@ impl World {
                 call_key_prefix: Some("153001".into()),
                 call_variables: vars,
                 ..MediaProperties::default()
-            },
+            }),
             participants,
             scheduled_callback_info: None,
         };
@@ -1126,7 +1127,7 @@ impl World {
             from_address: Some(ext.clone()),
             to_address: Some(req.to_address.clone()),
             state: DialogState::Initiated,
-            media_properties: MediaProperties {
+            media_properties: Arc::new(MediaProperties {
                 media_id: Some("1".into()),
                 dialed_number: Some(req.to_address.clone()),
                 call_type: Some(if target_agent.is_some() {
@@ -1137,7 +1138,7 @@ impl World {
                 dnis: Some(req.to_address.clone()),
                 call_variables: vars,
                 ..MediaProperties::default()
-            },
+            }),
             participants,
             ..Dialog::default()
         };
@@ -1200,7 +1201,7 @@ impl World {
 
     fn set_variable(&mut self, id: &str, name: &str, value: &str) {
         if let Some(call) = self.calls.get_mut(id) {
-            let vars = &mut call.dialog.media_properties.call_variables;
+            let vars = &mut Arc::make_mut(&mut call.dialog.media_properties).call_variables;
             match vars.iter_mut().find(|v| v.name == name) {
                 Some(v) => v.value = value.to_owned(),
                 None => vars.push(CallVariable {
@@ -1448,7 +1449,8 @@ impl World {
                 if let Some(reason) = wrap_up_reason
                     && let Some(call) = self.calls.get_mut(id)
                 {
-                    call.dialog.media_properties.wrap_up_reason = Some(reason.clone());
+                    Arc::make_mut(&mut call.dialog.media_properties).wrap_up_reason =
+                        Some(reason.clone());
                 }
                 self.notify_dialog_put(&mut out, id, request_id);
             }
@@ -1492,7 +1494,7 @@ impl World {
             }
             DialogAction::Reclassify { classification } => {
                 if let Some(call) = self.calls.get_mut(id) {
-                    call.dialog.media_properties.outbound_classification =
+                    Arc::make_mut(&mut call.dialog.media_properties).outbound_classification =
                         Some(classification.clone());
                 }
                 self.set_variable(id, "BAResponse", &format!("REX_{classification}"));
@@ -1549,10 +1551,11 @@ impl World {
         dialog.state = DialogState::Initiated;
         dialog.from_address = Some(ext.to_owned());
         dialog.to_address = Some(customer.clone());
-        dialog.media_properties.call_type = Some(CallType::Outbound);
-        dialog.media_properties.dialed_number = Some(customer.clone());
-        dialog.media_properties.dnis = Some(customer.clone());
-        for v in &mut dialog.media_properties.call_variables {
+        let media = Arc::make_mut(&mut dialog.media_properties);
+        media.call_type = Some(CallType::Outbound);
+        media.dialed_number = Some(customer.clone());
+        media.dnis = Some(customer.clone());
+        for v in &mut media.call_variables {
             if v.name == "BAStatus" {
                 v.value = v.value.trim_end_matches("_RESERVATION").to_owned();
             }
@@ -1609,7 +1612,8 @@ impl World {
             Some(target) => {
                 let now = now_iso();
                 if let Some(call) = self.calls.get_mut(id) {
-                    call.dialog.media_properties.call_type = Some(CallType::Transfer);
+                    Arc::make_mut(&mut call.dialog.media_properties).call_type =
+                        Some(CallType::Transfer);
                     call.dialog.participants.push(Participant {
                         actions: Vec::new(),
                         media_address: to.to_owned(),
@@ -1673,13 +1677,13 @@ impl World {
             from_address: Some(ext.to_owned()),
             to_address: Some(to.to_owned()),
             state: DialogState::Initiated,
-            media_properties: MediaProperties {
+            media_properties: Arc::new(MediaProperties {
                 media_id: Some("1".into()),
                 dialed_number: Some(to.to_owned()),
                 call_type: Some(CallType::Consult),
                 dnis: Some(to.to_owned()),
                 ..MediaProperties::default()
-            },
+            }),
             participants: vec![
                 participant(ext, true, ParticipantState::Initiated),
                 participant(to, target_agent.is_some(), ParticipantState::Alerting),
@@ -1780,7 +1784,7 @@ impl World {
         if let Some(call) = self.calls.get_mut(&original) {
             call.dialog.secondary_id = Some(consult.clone());
             call.dialog.associated_dialog_uri = None;
-            call.dialog.media_properties.call_type = Some(if transfer {
+            Arc::make_mut(&mut call.dialog.media_properties).call_type = Some(if transfer {
                 CallType::Transfer
             } else {
                 CallType::Conference

@@ -593,13 +593,12 @@ mod tests {
             for mark in [Some("10042"), None] {
                 for source in [EventSource::Event, EventSource::Snapshot] {
                     let mut d = (*golden).clone();
+                    let media = std::sync::Arc::make_mut(&mut d.media_properties);
                     if inbound {
-                        d.media_properties.call_type = Some(CallType::AcdIn);
-                        d.media_properties
-                            .call_variables
-                            .retain(|v| !v.name.starts_with("BA"));
+                        media.call_type = Some(CallType::AcdIn);
+                        media.call_variables.retain(|v| !v.name.starts_with("BA"));
                     }
-                    for v in &mut d.media_properties.call_variables {
+                    for v in &mut media.call_variables {
                         match (v.name.as_str(), mark) {
                             ("callVariable10", Some(m)) => v.value = m.into(),
                             ("callVariable10", None) => v.value.clear(),

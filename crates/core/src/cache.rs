@@ -22,12 +22,12 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use switchboard_finesse::{
-    ApiError, Dialog, DialogState, Node, Notification, SystemInfo, Team, UpdateData, UpdateEvent,
-    User,
+    ApiError, Dialog, DialogState, MediaProperties, Node, Notification, SystemInfo, Team,
+    UpdateData, UpdateEvent, User,
 };
 
 use crate::event::{
-    AgentStateEvent, ApiErrorEvent, CallEvent, EncodedEvent, EventSource, SignedInAgent,
+    AgentStateEvent, ApiErrorEvent, CallEvent, EncodedEvent, EventSource, MediaJson, SignedInAgent,
     SystemInfoEvent,
 };
 
@@ -121,6 +121,11 @@ struct DialogEntry {
     /// consult or conference party, a supervisor): the entry goes when the
     /// last one lets go, without a look through every agent's list.
     holders: Vec<String>,
+    /// The JSON of the dialog's media properties, and the properties it was
+    /// written from: reused by [`StateCache::render`] while the dialog holds
+    /// that same allocation (Finesse sends them unchanged, the media memo
+    /// hands back the same `Arc`).
+    media_json: Option<(Arc<MediaProperties>, Arc<MediaJson>)>,
 }
 
 /// A snapshot of one agent: its user and its dialogs.
@@ -390,7 +395,15 @@ impl StateCache {
             dialog: dialog.clone(),
             ended_at: None,
             holders: Vec::new(),
+            media_json: None,
         });
+        if entry
+            .media_json
+            .as_ref()
+            .is_some_and(|(of, _)| !Arc::ptr_eq(of, &dialog.media_properties))
+        {
+            entry.media_json = None;
+        }
         entry.dialog = dialog.clone();
         if !entry.holders.iter().any(|h| h == agent) {
             entry.holders.push(agent.to_owned());
@@ -586,6 +599,27 @@ impl StateCache {
         self.dialogs.len()
     }
 
+    /// The JSON of `dialog`'s media properties: the one kept with its entry
+    /// when written from the same properties, else written now (and kept if
+    /// the entry still holds them). `None` if serde_json fails, which it
+    /// cannot for these views; the event is then written in full.
+    fn media_json(&self, dialog: &Dialog) -> Option<Arc<MediaJson>> {
+        let media = &dialog.media_properties;
+        if let Some(entry) = self.dialogs.get(&dialog.id)
+            && let Some((of, json)) = &entry.media_json
+            && Arc::ptr_eq(of, media)
+        {
+            return Some(json.clone());
+        }
+        let json = Arc::new(MediaJson::render(media).ok()?);
+        if let Some(mut entry) = self.dialogs.get_mut(&dialog.id)
+            && Arc::ptr_eq(&entry.dialog.media_properties, media)
+        {
+            entry.media_json = Some((media.clone(), json.clone()));
+        }
+        Some(json)
+    }
+
     /// The event a change becomes for the agent it concerns (call events are
     /// rendered for that agent's extension, as known to the cache).
     pub fn render(&self, change: &Change) -> EncodedEvent {
@@ -611,7 +645,7 @@ impl StateCache {
                     deleted: *change == DialogChange::Removed,
                     finesse_request_id: request_id.as_deref(),
                 }
-                .encode()
+                .encode_with(self.media_json(dialog).as_ref())
             }
             Change::Agent {
                 user,

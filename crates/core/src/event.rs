@@ -16,7 +16,7 @@ use switchboard_finesse::{
     SystemInfo, UpdateData, UpdateEvent, User, is_ba_variable,
 };
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use serde_json::value::RawValue;
 
@@ -150,61 +150,71 @@ impl<'a> CallEvent<'a> {
 
     /// Encodes the whole frame.
     pub fn encode(&self) -> EncodedEvent {
+        self.encode_with(None)
+    }
+
+    /// Encodes the whole frame, with `media` (when given) as the JSON of the
+    /// dialog's media properties: rendered before by [`MediaJson::render`]
+    /// from these very properties, so the frame is the one `encode` writes.
+    pub fn encode_with(&self, media: Option<&Arc<MediaJson>>) -> EncodedEvent {
         EncodedEvent {
             kind: EventKind::Call {
                 dialog_id: self.dialog.id.clone(),
             },
-            json: to_json(self, CALL_EVENT_CAPACITY),
+            json: to_json(&Framed(self, media), CALL_EVENT_CAPACITY),
         }
     }
 }
 
 impl Serialize for CallEvent<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (topic, subtopic) = self.topic();
+        Framed(self, None).serialize(s)
+    }
+}
+
+/// A call event, with the JSON of its media properties if it was rendered before.
+struct Framed<'e, 'a>(&'e CallEvent<'a>, Option<&'e Arc<MediaJson>>);
+
+impl Serialize for Framed<'_, '_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (topic, subtopic) = self.0.topic();
         let mut m = s.serialize_map(Some(4))?;
         m.serialize_entry("channel", "Cisco")?;
         m.serialize_entry("topic", topic)?;
         m.serialize_entry("subtopic", subtopic)?;
-        m.serialize_entry("data", &CallData(self))?;
+        m.serialize_entry("data", &CallData(self.0, self.1))?;
         m.end()
     }
 }
 
-struct CallData<'e, 'a>(&'e CallEvent<'a>);
+struct CallData<'e, 'a>(&'e CallEvent<'a>, Option<&'e Arc<MediaJson>>);
 
 impl Serialize for CallData<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("source", &e.source)?;
-        m.serialize_entry("call", &Call(e))?;
+        m.serialize_entry("call", &Call(e, self.1))?;
         m.serialize_entry("event", e.event_name())?;
         m.end()
     }
 }
 
-struct Call<'e, 'a>(&'e CallEvent<'a>);
+struct Call<'e, 'a>(&'e CallEvent<'a>, Option<&'e Arc<MediaJson>>);
 
 impl Serialize for Call<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let actions = e.participant().map_or(&[][..], |p| &p.actions[..]);
-        let twice = Twice::render(e.dialog).map_err(serde::ser::Error::custom)?;
+        let twice = Twice::render(e.dialog, self.1).map_err(serde::ser::Error::custom)?;
         let mut m = s.serialize_map(Some(9))?;
         m.serialize_entry("ButtonStates", &ButtonStates(actions))?;
         m.serialize_entry("ActionsAllowed", &ActionsAllowed(actions))?;
         m.serialize_entry("ResponseType", &0)?;
         m.serialize_entry("ResponseText", "Success")?;
         m.serialize_entry("ResponseActual", &ResponseActual(e, &twice))?;
-        m.serialize_entry(
-            "CallVariables",
-            &CallVariables(&e.dialog.media_properties.call_variables),
-        )?;
-        m.serialize_entry(
-            "ExtendedCallVariables",
-            &ExtendedCallVariables(&e.dialog.media_properties.call_variables),
-        )?;
+        m.serialize_entry("CallVariables", &twice.media.call_variables)?;
+        m.serialize_entry("ExtendedCallVariables", &twice.media.extended)?;
         m.serialize_entry("ResponseFields", &ResponseFields(e, &twice))?;
         m.serialize_entry("id", &e.dialog.id)?;
         m.end()
@@ -307,17 +317,46 @@ fn rendered_entry(spec: &'static ActionSpec) -> Option<&'static RawValue> {
 }
 
 /// The parts of a call event written twice (in `ResponseActual.dialog` and in
-/// `ResponseFields`), written once by serde_json and then copied as is.
+/// `ResponseFields`), written once by serde_json and then copied as is, and
+/// the rest of what comes from the media properties.
 struct Twice {
     participants: Box<RawValue>,
-    media: Box<RawValue>,
+    media: Arc<MediaJson>,
 }
 
 impl Twice {
-    fn render(d: &Dialog) -> Result<Twice, serde_json::Error> {
+    fn render(d: &Dialog, media: Option<&Arc<MediaJson>>) -> Result<Twice, serde_json::Error> {
         Ok(Twice {
             participants: serde_json::value::to_raw_value(&Participants(&d.participants))?,
-            media: serde_json::value::to_raw_value(&MediaView(&d.media_properties))?,
+            media: match media {
+                Some(m) => m.clone(),
+                None => Arc::new(MediaJson::render(&d.media_properties)?),
+            },
+        })
+    }
+}
+
+/// The parts of a call event that come from the dialog's media properties
+/// alone (`mediaProperties` in `ResponseActual.dialog` and `ResponseFields`,
+/// `CallVariables`, `ExtendedCallVariables`), written by serde_json. Finesse
+/// repeats a dialog's media properties unchanged in most notifications about
+/// it, and the media memo then hands back the same `Arc`; the state cache
+/// keeps this JSON with the dialog for as long as that `Arc` stays, so the
+/// properties are written once, not once per event.
+#[derive(Debug)]
+pub struct MediaJson {
+    view: Box<RawValue>,
+    call_variables: Box<RawValue>,
+    extended: Box<RawValue>,
+}
+
+impl MediaJson {
+    /// Writes the parts of `p`.
+    pub fn render(p: &MediaProperties) -> Result<MediaJson, serde_json::Error> {
+        Ok(MediaJson {
+            view: serde_json::value::to_raw_value(&MediaView(p))?,
+            call_variables: serde_json::value::to_raw_value(&CallVariables(&p.call_variables))?,
+            extended: serde_json::value::to_raw_value(&ExtendedCallVariables(&p.call_variables))?,
         })
     }
 }
@@ -361,7 +400,7 @@ impl Serialize for DialogView<'_, '_> {
         entry_opt(&mut m, "callbackNumber", &d.callback_number)?;
         entry_opt(&mut m, "fromAddress", &d.from_address)?;
         m.serialize_entry("id", &d.id)?;
-        m.serialize_entry("mediaProperties", &self.1.media)?;
+        m.serialize_entry("mediaProperties", &self.1.media.view)?;
         entry_opt(&mut m, "mediaType", &d.media_type)?;
         m.serialize_entry("participants", &self.1.participants)?;
         if let Some(info) = &d.scheduled_callback_info {
@@ -536,7 +575,7 @@ impl Serialize for ResponseFields<'_, '_> {
         let d = e.dialog;
         let mut m = s.serialize_map(None)?;
         m.serialize_entry("Participants", &self.1.participants)?;
-        m.serialize_entry("MediaProperties", &self.1.media)?;
+        m.serialize_entry("MediaProperties", &self.1.media.view)?;
         entry_opt(&mut m, "fromAddress", &d.from_address)?;
         entry_opt(&mut m, "mediaType", &d.media_type)?;
         entry_opt(&mut m, "toAddress", &d.to_address)?;

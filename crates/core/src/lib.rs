@@ -22,5 +22,5 @@ pub use actions::{ACTION_TABLE, ActionSpec, action_for_subtopic, action_spec};
 pub use cache::{AgentSnapshot, CacheConfig, Change, DialogChange, Origin, StateCache};
 pub use event::{
     AgentStateEvent, ApiErrorEvent, CallEvent, DELETED, EncodedEvent, EventKind, EventSource,
-    SignedInAgent, SystemInfoEvent, map_notification,
+    MediaJson, SignedInAgent, SystemInfoEvent, map_notification,
 };

@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use switchboard_finesse::{
-    ApiError, Dialog, DialogState, MediaProperties, Node, Notification, SystemInfo, Team,
-    UpdateData, UpdateEvent, User,
+    ApiError, Dialog, DialogState, Node, Notification, SystemInfo, Team, UpdateData, UpdateEvent,
+    User,
 };
 
 use crate::event::{
@@ -121,11 +121,11 @@ struct DialogEntry {
     /// consult or conference party, a supervisor): the entry goes when the
     /// last one lets go, without a look through every agent's list.
     holders: Vec<String>,
-    /// The JSON of the dialog's media properties, and the properties it was
-    /// written from: reused by [`StateCache::render`] while the dialog holds
-    /// that same allocation (Finesse sends them unchanged, the media memo
-    /// hands back the same `Arc`).
-    media_json: Option<(Arc<MediaProperties>, Arc<MediaJson>)>,
+    /// The JSON of the dialog's media properties: reused by
+    /// [`StateCache::render`] while the dialog holds the properties it was
+    /// written from (Finesse sends them unchanged, the media memo hands back
+    /// the same `Arc`).
+    media_json: Option<Arc<MediaJson>>,
 }
 
 /// A snapshot of one agent: its user and its dialogs.
@@ -400,7 +400,7 @@ impl StateCache {
         if entry
             .media_json
             .as_ref()
-            .is_some_and(|(of, _)| !Arc::ptr_eq(of, &dialog.media_properties))
+            .is_some_and(|json| !json.is_of(&dialog.media_properties))
         {
             entry.media_json = None;
         }
@@ -606,8 +606,8 @@ impl StateCache {
     fn media_json(&self, dialog: &Dialog) -> Option<Arc<MediaJson>> {
         let media = &dialog.media_properties;
         if let Some(entry) = self.dialogs.get(&dialog.id)
-            && let Some((of, json)) = &entry.media_json
-            && Arc::ptr_eq(of, media)
+            && let Some(json) = &entry.media_json
+            && json.is_of(media)
         {
             return Some(json.clone());
         }
@@ -615,7 +615,7 @@ impl StateCache {
         if let Some(mut entry) = self.dialogs.get_mut(&dialog.id)
             && Arc::ptr_eq(&entry.dialog.media_properties, media)
         {
-            entry.media_json = Some((media.clone(), json.clone()));
+            entry.media_json = Some(json.clone());
         }
         Some(json)
     }

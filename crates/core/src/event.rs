@@ -153,10 +153,12 @@ impl<'a> CallEvent<'a> {
         self.encode_with(None)
     }
 
-    /// Encodes the whole frame, with `media` (when given) as the JSON of the
-    /// dialog's media properties: rendered before by [`MediaJson::render`]
-    /// from these very properties, so the frame is the one `encode` writes.
+    /// Encodes the whole frame, taking the JSON of the dialog's media
+    /// properties from `media` when it was written from these very
+    /// properties (the same `Arc`), and writing it afresh otherwise: the
+    /// frame is always the one `encode` writes.
     pub fn encode_with(&self, media: Option<&Arc<MediaJson>>) -> EncodedEvent {
+        let media = media.filter(|m| m.is_of(&self.dialog.media_properties));
         EncodedEvent {
             kind: EventKind::Call {
                 dialog_id: self.dialog.id.clone(),
@@ -345,6 +347,8 @@ impl Twice {
 /// properties are written once, not once per event.
 #[derive(Debug)]
 pub struct MediaJson {
+    /// The properties it was written from.
+    of: Arc<MediaProperties>,
     view: Box<RawValue>,
     call_variables: Box<RawValue>,
     extended: Box<RawValue>,
@@ -352,12 +356,20 @@ pub struct MediaJson {
 
 impl MediaJson {
     /// Writes the parts of `p`.
-    pub fn render(p: &MediaProperties) -> Result<MediaJson, serde_json::Error> {
+    pub fn render(p: &Arc<MediaProperties>) -> Result<MediaJson, serde_json::Error> {
         Ok(MediaJson {
+            of: p.clone(),
             view: serde_json::value::to_raw_value(&MediaView(p))?,
             call_variables: serde_json::value::to_raw_value(&CallVariables(&p.call_variables))?,
             extended: serde_json::value::to_raw_value(&ExtendedCallVariables(&p.call_variables))?,
         })
+    }
+
+    /// Whether it was written from `p` itself (the same allocation, so the
+    /// same content: a dialog's properties change only through a new `Arc`
+    /// or `Arc::make_mut`, which copies a shared one).
+    pub fn is_of(&self, p: &Arc<MediaProperties>) -> bool {
+        Arc::ptr_eq(&self.of, p)
     }
 }
 

@@ -462,7 +462,7 @@ fn a_dialog_held_by_several_agents_goes_with_the_last() {
 #[test]
 fn call_events_reuse_media_json_only_for_the_same_properties() {
     use std::sync::Arc;
-    use switchboard_core::{CallEvent, EventSource, SignedInAgent};
+    use switchboard_core::{CallEvent, EventSource, MediaJson, SignedInAgent};
 
     let golden =
         include_str!("../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.update.xml");
@@ -541,4 +541,19 @@ fn call_events_reuse_media_json_only_for_the_same_properties() {
         seen[6].replace("HELD", "ACTIVE"),
         "the same content in a new allocation writes the same event"
     );
+
+    // JSON written from other properties is not taken, whoever passes it.
+    let other = Arc::new(MediaJson::render(&changed).expect("writes"));
+    assert!(other.is_of(&changed) && !other.is_of(&shared));
+    let mut d = (*golden).clone();
+    d.media_properties = shared.clone();
+    let event = CallEvent {
+        dialog: &d,
+        agent: &agent,
+        source: EventSource::Event,
+        deleted: false,
+        finesse_request_id: None,
+    };
+    assert_eq!(event.encode_with(Some(&other)), event.encode());
+    assert!(!event.encode().json.contains("\"changed\""));
 }

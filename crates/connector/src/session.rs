@@ -23,7 +23,7 @@ use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use switchboard_core::{Change, StateCache};
-use switchboard_finesse::{MediaMemo, Node, SystemStatus, parse_item_with};
+use switchboard_finesse::{DialogMemo, Node, SystemStatus, parse_item_with};
 use switchboard_xmpp::{ReceivedItem, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -112,7 +112,7 @@ impl Session {
             changes,
             status: status_tx,
             stop: stop.clone(),
-            memo: std::sync::Mutex::new(MediaMemo::default()),
+            memo: std::sync::Mutex::new(DialogMemo::default()),
         };
         tokio::spawn(task.run());
         Session { user, stop, status }
@@ -168,10 +168,11 @@ struct Runner {
     changes: mpsc::UnboundedSender<Change>,
     status: watch::Sender<SessionStatus>,
     stop: CancellationToken,
-    /// The media properties of this agent's dialogs as last read: Finesse
-    /// repeats them in every Dialog notification ([`MediaMemo`]). Only
+    /// The media properties and participants of this agent's dialogs as
+    /// last read: Finesse repeats them in every Dialog notification
+    /// ([`DialogMemo`]). Only
     /// [`Runner::apply`] takes the lock, never across an await.
-    memo: std::sync::Mutex<MediaMemo>,
+    memo: std::sync::Mutex<DialogMemo>,
 }
 
 impl Runner {

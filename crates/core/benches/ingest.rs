@@ -15,7 +15,7 @@
 //!   same steps. Reading the XMPP stanza itself is the XMPP client's work
 //!   (tokio-xmpp), measured end to end by `switchboard-bench ingest-xmpp`.
 //! - `whole_ingest_memo/*`: `whole_ingest_item` with `parse_item_with` and one
-//!   `MediaMemo` for the stream, as the connector's agent session parses: a
+//!   `DialogMemo` for the stream, as the connector's agent session parses: a
 //!   Dialog's media properties that come back unchanged are not read again.
 
 use std::sync::Arc;
@@ -31,7 +31,7 @@ use std::hint::black_box;
 use switchboard_core::hub::{ClientQueue, Engine, HubConfig, MemoryHub, route};
 use switchboard_core::{CacheConfig, SignedInAgent, StateCache, map_notification};
 use switchboard_finesse::{
-    Action, Dialog, DialogState, MediaMemo, Node, Notification, ParticipantState, Update,
+    Action, Dialog, DialogMemo, DialogState, Node, Notification, ParticipantState, Update,
     UpdateData, UpdateEvent, User, UserState, parse_item, parse_item_with, parse_notification,
 };
 use switchboard_protocol::Topic;
@@ -405,11 +405,11 @@ fn whole_ingest(c: &mut Criterion) {
     g.throughput(Throughput::Elements(1));
     for (name, stanzas) in &inputs {
         let items: Vec<Item> = stanzas.iter().map(|s| item_of(s)).collect();
-        let mut memo = MediaMemo::default();
+        let mut memo = DialogMemo::default();
         check_items(name, stanzas, &items, |item| {
             parse_item_with_memo(&mut memo, item)
         });
-        let mut memo = MediaMemo::default();
+        let mut memo = DialogMemo::default();
         bench_chunks(&mut g, name, &items, |item, cache, hub| {
             publish_changes(parse_item_with_memo(&mut memo, item), cache, hub)
         });
@@ -436,7 +436,7 @@ fn check_items(
 }
 
 /// `parse_item_with` as the connector calls it, with the agent session's memo.
-fn parse_item_with_memo(memo: &mut MediaMemo, item: &Item) -> Notification {
+fn parse_item_with_memo(memo: &mut DialogMemo, item: &Item) -> Notification {
     parse_item_with(
         memo,
         &item.update,

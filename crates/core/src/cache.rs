@@ -123,7 +123,7 @@ struct DialogEntry {
     holders: Vec<String>,
     /// The JSON of the dialog's media properties: reused by
     /// [`StateCache::render`] while the dialog holds the properties it was
-    /// written from (Finesse sends them unchanged, the media memo hands back
+    /// written from (Finesse sends them unchanged, the dialog memo hands back
     /// the same `Arc`).
     media_json: Option<Arc<MediaJson>>,
 }

@@ -342,7 +342,7 @@ impl Twice {
 /// alone (`mediaProperties` in `ResponseActual.dialog` and `ResponseFields`,
 /// `CallVariables`, `ExtendedCallVariables`), written by serde_json. Finesse
 /// repeats a dialog's media properties unchanged in most notifications about
-/// it, and the media memo then hands back the same `Arc`; the state cache
+/// it, and the dialog memo then hands back the same `Arc`; the state cache
 /// keeps this JSON with the dialog for as long as that `Arc` stays, so the
 /// properties are written once, not once per event.
 #[derive(Debug)]

@@ -53,7 +53,7 @@ pub struct Dialog {
     pub state: DialogState,
     /// Call type, numbers, queue and call variables. Shared: Finesse repeats
     /// them unchanged in every notification about the dialog, and a
-    /// [`MediaMemo`] hands back the ones it read before, so successive
+    /// [`DialogMemo`] hands back the ones it read before, so successive
     /// versions of a dialog (and the cache's copy) hold the same allocation.
     /// Change them with [`Arc::make_mut`].
     pub media_properties: Arc<MediaProperties>,
@@ -269,7 +269,9 @@ impl Dialog {
                 b"participants" => {
                     while let Some(p) = r.child(&c)? {
                         if p.name().as_bytes() == b"participant" {
-                            d.participants.push(Participant::read(r, &p)?);
+                            let at = d.participants.len();
+                            d.participants
+                                .push(Participant::read_memo(r, &p, &d.id, at)?);
                         } else {
                             r.skip(&p)?;
                         }
@@ -317,43 +319,59 @@ impl Dialog {
     }
 }
 
-/// The `<mediaProperties>` last read for each of a few dialogs: its text,
-/// exactly as it came, and what it was read as.
+/// The `<mediaProperties>` and `<Participant>`s last read for each of a few
+/// dialogs: their text, exactly as it came, and what it was read as.
 ///
 /// Finesse sends the whole Dialog in every notification about it (each
-/// participant's state change, each action), and its media properties, with
-/// the call variables, are most of the document and change far less often.
+/// participant's state change, each action). Its media properties, with the
+/// call variables, are most of the document and change far less often, and
+/// of its participants usually one changes at a time (the agent holds; the
+/// customer's participant comes back as it was).
 /// [`parse_item_with`](crate::parse_item_with) passes over a
 /// `<mediaProperties>` whose content is byte for byte the one last read for
-/// the same dialog id, and takes the properties read then: the same bytes in
-/// the same place read the same. One memo per notification stream (the
-/// connector keeps one per agent session); it holds the last
-/// [`MediaMemo::CAPACITY`] dialogs, the oldest forgotten first, and forgets
-/// a dialog when a DELETE removes it from the agent's list.
+/// the same dialog id, and over a `<Participant>` whose content is byte for
+/// byte the one last read at the same place in the same dialog's list, and
+/// takes what was read then: the same bytes read the same. One memo per
+/// notification stream (the connector keeps one per agent session); it holds
+/// the last [`DialogMemo::CAPACITY`] dialogs, the oldest forgotten first, and
+/// forgets a dialog when a DELETE removes it from the agent's list.
 #[derive(Debug, Clone, Default)]
-pub struct MediaMemo {
+pub struct DialogMemo {
     /// Most recently read last.
     entries: Vec<MemoEntry>,
     hits: u64,
+    participant_hits: u64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 struct MemoEntry {
     dialog_id: String,
-    /// The element's content, from after its start tag to its end tag.
-    content: String,
-    media: Arc<MediaProperties>,
+    /// The `<mediaProperties>` content (from after its start tag to its end
+    /// tag), and what it was read as.
+    media: Option<(String, Arc<MediaProperties>)>,
+    /// The content of the dialog's `<Participant>`s by place in the list
+    /// (the first [`DialogMemo::PARTICIPANTS`]), and what each was read as.
+    participants: Vec<(String, Participant)>,
 }
 
-impl MediaMemo {
+impl DialogMemo {
     /// Dialogs remembered at most: an agent has one to three at a time (a
     /// call, a consult, a conference), and a dialog is forgotten when its
     /// Dialogs DELETE comes.
     pub const CAPACITY: usize = 4;
 
+    /// Participants remembered per dialog at most (a conference has a
+    /// handful); the others are always read.
+    pub const PARTICIPANTS: usize = 8;
+
     /// How many `<mediaProperties>` were passed over, not read.
     pub fn hits(&self) -> u64 {
         self.hits
+    }
+
+    /// How many `<Participant>`s were passed over, not read.
+    pub fn participant_hits(&self) -> u64 {
+        self.participant_hits
     }
 
     /// How many dialogs it remembers.
@@ -371,18 +389,57 @@ impl MediaMemo {
         self.entries.retain(|e| e.dialog_id != dialog_id);
     }
 
-    fn remember(&mut self, dialog_id: &str, content: &str, media: &Arc<MediaProperties>) {
-        if let Some(at) = self.entries.iter().position(|e| e.dialog_id == dialog_id) {
-            self.entries.remove(at);
-        } else if self.entries.len() >= Self::CAPACITY {
-            self.entries.remove(0);
-        }
-        self.entries.push(MemoEntry {
-            dialog_id: dialog_id.to_owned(),
-            content: content.to_owned(),
-            media: media.clone(),
+    fn entry(&self, dialog_id: &str) -> Option<&MemoEntry> {
+        self.entries.iter().find(|e| e.dialog_id == dialog_id)
+    }
+
+    /// The entry of `dialog_id`, made the most recent (created, and the
+    /// oldest forgotten, if there is none).
+    fn entry_mut(&mut self, dialog_id: &str) -> &mut MemoEntry {
+        let entry = match self.entries.iter().position(|e| e.dialog_id == dialog_id) {
+            Some(at) => self.entries.remove(at),
+            None => {
+                if self.entries.len() >= Self::CAPACITY {
+                    self.entries.remove(0);
+                }
+                MemoEntry {
+                    dialog_id: dialog_id.to_owned(),
+                    ..MemoEntry::default()
+                }
+            }
+        };
+        self.entries.push(entry);
+        let last = self.entries.len() - 1;
+        &mut self.entries[last]
+    }
+}
+
+/// Whether `unread` starts with `content` and then the end tag of an element
+/// named `lower_name`: an element whose content was read before as `content`.
+fn same_content(unread: &str, content: &str, lower_name: &[u8]) -> bool {
+    unread
+        .strip_prefix(content)
+        .is_some_and(|after| closes(after, lower_name))
+}
+
+/// Passes over the `len` bytes of `el`'s content, known to be followed by its
+/// end tag ([`same_content`]), and reads that end tag.
+fn pass_over<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>, len: usize) -> Result<(), Error> {
+    let start = r.position();
+    r.jump(len);
+    if r.child(el)?.is_some() {
+        return Err(Error::Xml {
+            position: (start + len) as u64,
+            message: format!("expected the end of <{}>", el.raw_name()),
         });
     }
+    Ok(())
+}
+
+/// The content of the element read from `start` on: up to its end tag, the last `</`.
+fn content_since<'a>(r: &XmlReader<'a>, start: usize) -> Option<&'a str> {
+    let read = r.read_since(start);
+    read.rfind("</").map(|end| &read[..end])
 }
 
 impl MediaProperties {
@@ -397,31 +454,23 @@ impl MediaProperties {
         if el.is_empty() || dialog_id.is_empty() || r.memo.is_none() {
             return MediaProperties::read(r, el).map(Arc::new);
         }
-        let start = r.position();
         let unread = r.unread();
-        if let Some(memo) = r.memo.as_mut()
-            && let Some(entry) = memo.entries.iter().find(|e| e.dialog_id == dialog_id)
-            && let Some(after) = unread.strip_prefix(entry.content.as_str())
-            && closes(after, el.name().as_bytes())
-        {
-            // The same content, then this element's end tag: read the tag.
-            let media = entry.media.clone();
-            memo.hits += 1;
-            let len = entry.content.len();
-            r.jump(len);
-            if r.child(el)?.is_some() {
-                return Err(Error::Xml {
-                    position: (start + len) as u64,
-                    message: "expected the end of <mediaProperties>".into(),
-                });
+        let remembered = r.memo.as_ref().and_then(|memo| {
+            let (content, media) = memo.entry(dialog_id)?.media.as_ref()?;
+            same_content(unread, content, el.name().as_bytes())
+                .then(|| (content.len(), media.clone()))
+        });
+        if let Some((len, media)) = remembered {
+            pass_over(r, el, len)?;
+            if let Some(memo) = r.memo.as_mut() {
+                memo.hits += 1;
             }
             return Ok(media);
         }
+        let start = r.position();
         let media = Arc::new(MediaProperties::read(r, el)?);
-        // The content is what was read up to the end tag, the last `</`.
-        let read = r.read_since(start);
-        if let (Some(end), Some(memo)) = (read.rfind("</"), r.memo.as_mut()) {
-            memo.remember(dialog_id, &read[..end], &media);
+        if let (Some(content), Some(memo)) = (content_since(r, start), r.memo.as_mut()) {
+            memo.entry_mut(dialog_id).media = Some((content.to_owned(), media.clone()));
         }
         Ok(media)
     }
@@ -542,6 +591,50 @@ impl CallVariable {
 }
 
 impl Participant {
+    /// Reads `el`, the `at`th participant of dialog `dialog_id`, or passes
+    /// over it when the reader's memo has its content at that place in that
+    /// dialog's list.
+    fn read_memo<'a>(
+        r: &mut XmlReader<'a>,
+        el: &Elem<'a>,
+        dialog_id: &str,
+        at: usize,
+    ) -> Result<Participant, Error> {
+        if el.is_empty()
+            || dialog_id.is_empty()
+            || at >= DialogMemo::PARTICIPANTS
+            || r.memo.is_none()
+        {
+            return Participant::read(r, el);
+        }
+        let unread = r.unread();
+        let remembered = r.memo.as_ref().and_then(|memo| {
+            let (content, p) = memo.entry(dialog_id)?.participants.get(at)?;
+            same_content(unread, content, el.name().as_bytes()).then(|| (content.len(), p.clone()))
+        });
+        if let Some((len, p)) = remembered {
+            pass_over(r, el, len)?;
+            if let Some(memo) = r.memo.as_mut() {
+                memo.participant_hits += 1;
+            }
+            return Ok(p);
+        }
+        let start = r.position();
+        let p = Participant::read(r, el)?;
+        if let (Some(content), Some(memo)) = (content_since(r, start), r.memo.as_mut()) {
+            let list = &mut memo.entry_mut(dialog_id).participants;
+            let remembered = (content.to_owned(), p.clone());
+            if at < list.len() {
+                list[at] = remembered;
+            } else if at == list.len() {
+                list.push(remembered);
+            }
+            // Else a place before this one was never remembered (an empty
+            // `<Participant/>`): this one is not either.
+        }
+        Ok(p)
+    }
+
     fn read<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>) -> Result<Participant, Error> {
         let mut p = Participant::default();
         while let Some(c) = r.child(el)? {

@@ -32,7 +32,7 @@ mod xml;
 
 pub use api_error::{ApiError, ApiErrorStyle};
 pub use dialog::{
-    BA_VARIABLES, CallVariable, Dialog, MediaMemo, MediaProperties, Participant,
+    BA_VARIABLES, CallVariable, Dialog, DialogMemo, MediaProperties, Participant,
     ScheduledCallbackInfo, is_ba_variable,
 };
 pub use enums::{

@@ -14,7 +14,7 @@
 
 use crate::Error;
 use crate::api_error::{ApiError, ApiErrorStyle};
-use crate::dialog::{Dialog, MediaMemo};
+use crate::dialog::{Dialog, DialogMemo};
 use crate::enums::UpdateEvent;
 use crate::node::Node;
 use crate::system_info::SystemInfo;
@@ -110,11 +110,12 @@ pub fn parse_item(
 }
 
 /// [`parse_item`] for one stream of notifications (one agent's), with its
-/// [`MediaMemo`]: a Dialog's `<mediaProperties>` whose content is the one
-/// last read for the same dialog is not read again. The result and the
-/// errors are those of [`parse_item`].
+/// [`DialogMemo`]: a Dialog's `<mediaProperties>` whose content is the one
+/// last read for the same dialog, and a `<Participant>` whose content is the
+/// one last read in the same place of its list, are not read again. The
+/// result and the errors are those of [`parse_item`].
 pub fn parse_item_with(
-    memo: &mut MediaMemo,
+    memo: &mut DialogMemo,
     update_xml: &str,
     node: Option<String>,
     item_id: Option<String>,
@@ -126,7 +127,7 @@ pub fn parse_item_with(
 /// [`parse_item`] and [`parse_item_with`].
 fn read_item(
     update_xml: &str,
-    memo: Option<&mut MediaMemo>,
+    memo: Option<&mut DialogMemo>,
     node: Option<String>,
     item_id: Option<String>,
     from: Option<String>,
@@ -144,8 +145,8 @@ pub fn parse_update(xml: &str) -> Result<Update, Error> {
     parse_update_with(xml, None)
 }
 
-/// [`parse_update`], with a memo of media properties lent to the reader.
-fn parse_update_with(xml: &str, memo: Option<&mut MediaMemo>) -> Result<Update, Error> {
+/// [`parse_update`], with a dialog memo lent to the reader.
+fn parse_update_with(xml: &str, memo: Option<&mut DialogMemo>) -> Result<Update, Error> {
     let mut r = XmlReader::new(xml);
     let Some(memo) = memo else {
         return read_update(&mut r);
@@ -225,7 +226,7 @@ fn read_payload<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>) -> Result<Update, Erro
 }
 
 /// The `<Update>` carried by `<notification>`, its text given.
-fn payload_update(inner: &str, memo: Option<&mut MediaMemo>) -> Result<Update, Error> {
+fn payload_update(inner: &str, memo: Option<&mut DialogMemo>) -> Result<Update, Error> {
     if inner.trim().is_empty() {
         return Err(Error::EmptyNotification);
     }

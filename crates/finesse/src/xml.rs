@@ -14,7 +14,7 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use crate::Error;
-use crate::dialog::MediaMemo;
+use crate::dialog::DialogMemo;
 
 /// Longest element name this crate knows; longer names are never matched.
 const NAME_CAP: usize = 40;
@@ -113,9 +113,9 @@ pub(crate) struct XmlReader<'a> {
     /// Bytes passed over with [`XmlReader::jump`]: the reader does not count
     /// them in its positions.
     jumped: u64,
-    /// The media properties already read, while a [`MediaMemo`] is lent to
+    /// The media properties already read, while a [`DialogMemo`] is lent to
     /// this reader (`parse_item_with`).
-    pub(crate) memo: Option<MediaMemo>,
+    pub(crate) memo: Option<DialogMemo>,
 }
 
 impl<'a> XmlReader<'a> {

@@ -408,8 +408,8 @@ fn a_memo_passes_over_media_properties_read_before() {
         include_str!("../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.update.xml");
     let held = golden.replacen("<state>ACTIVE</state>", "<state>HELD</state>", 1);
     assert_ne!(held, golden);
-    let mut memo = MediaMemo::default();
-    let read = |memo: &mut MediaMemo, xml: &str| {
+    let mut memo = DialogMemo::default();
+    let read = |memo: &mut DialogMemo, xml: &str| {
         let with = parse_item_with(memo, xml, None, None, None).expect("parses with the memo");
         assert_eq!(with, parse_item(xml, None, None, None).expect("parses"));
         with
@@ -465,4 +465,69 @@ fn a_memo_passes_over_media_properties_read_before() {
     assert_eq!(memo.len(), 1);
     read(&mut memo, &more);
     assert_eq!(memo.hits(), 4);
+}
+
+/// The participants of a dialog that come back byte for byte, in the same
+/// place of the dialog's list, are passed over; a changed one, one in
+/// another place, or one followed by more content is read.
+#[test]
+fn a_memo_passes_over_participants_read_before() {
+    let golden =
+        include_str!("../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.update.xml");
+    let mut memo = DialogMemo::default();
+    let read = |memo: &mut DialogMemo, xml: &str| {
+        let with = parse_item_with(memo, xml, None, None, None).expect("parses with the memo");
+        assert_eq!(with, parse_item(xml, None, None, None).expect("parses"));
+        with
+    };
+    read(&mut memo, golden);
+    assert_eq!(memo.participant_hits(), 0, "nothing read before");
+    read(&mut memo, golden);
+    assert_eq!(memo.participant_hits(), 2, "both participants again");
+
+    // The agent's participant held (the first `<state>` in the document is
+    // the first participant's): the other one is passed over.
+    let held = golden.replacen("<state>ACTIVE</state>", "<state>HELD</state>", 1);
+    assert_ne!(held, golden);
+    let n = read(&mut memo, &held);
+    assert_eq!(memo.participant_hits(), 3);
+    let UpdateData::Dialog(d) = &n.update.data else {
+        panic!("a Dialog update: {n:?}")
+    };
+    assert_eq!(d.participants[0].state, ParticipantState::Held);
+    assert_eq!(d.participants[1].state, ParticipantState::Active);
+
+    // The two in the other order: each is in a place where the other was.
+    let first = held.find("<Participant>").expect("a participant");
+    let second = held.rfind("<Participant>").expect("another");
+    let end = held.rfind("</Participant>").expect("its end") + "</Participant>".len();
+    let between = held[first..second].trim_end();
+    let swapped = format!(
+        "{}{}{}{}",
+        &held[..first],
+        &held[second..end],
+        between,
+        &held[end..]
+    );
+    let n = read(&mut memo, &swapped);
+    assert_eq!(memo.participant_hits(), 3, "not in the places read before");
+    let UpdateData::Dialog(d) = &n.update.data else {
+        panic!("a Dialog update: {n:?}")
+    };
+    assert_eq!(d.participants[1].state, ParticipantState::Held);
+
+    // The content read before, then one more element: read.
+    read(&mut memo, &swapped);
+    assert_eq!(memo.participant_hits(), 5);
+    let more = swapped.replacen(
+        "</Participant>",
+        "<stateCause>BUSY</stateCause></Participant>",
+        1,
+    );
+    let n = read(&mut memo, &more);
+    assert_eq!(memo.participant_hits(), 6, "only the second one");
+    let UpdateData::Dialog(d) = &n.update.data else {
+        panic!("a Dialog update: {n:?}")
+    };
+    assert_eq!(d.participants[0].state_cause.as_deref(), Some("BUSY"));
 }

@@ -341,17 +341,37 @@ pub struct DialogMemo {
     entries: Vec<MemoEntry>,
     hits: u64,
     participant_hits: u64,
+    call_variable_hits: u64,
 }
 
 #[derive(Debug, Clone, Default)]
 struct MemoEntry {
     dialog_id: String,
-    /// The `<mediaProperties>` content (from after its start tag to its end
-    /// tag), and what it was read as.
-    media: Option<(String, Arc<MediaProperties>)>,
+    /// The `<mediaProperties>` last read.
+    media: Option<MediaSeen>,
     /// The content of the dialog's `<Participant>`s by place in the list
     /// (the first [`DialogMemo::PARTICIPANTS`]), and what each was read as.
     participants: Vec<(String, Participant)>,
+}
+
+/// A `<mediaProperties>` as read: its content (from after its start tag to
+/// its end tag), what it was read as, and where each `<CallVariable>`'s
+/// content lies in it.
+#[derive(Debug, Clone)]
+struct MediaSeen {
+    content: String,
+    media: Arc<MediaProperties>,
+    variables: Vec<VariableSpan>,
+}
+
+/// One `<CallVariable>` of a [`MediaSeen`]: its content is
+/// `content[start..end]`, and it was read as `media.call_variables[index]`
+/// (`None`: it had no name and was dropped).
+#[derive(Debug, Clone, Copy)]
+struct VariableSpan {
+    start: usize,
+    end: usize,
+    index: Option<usize>,
 }
 
 impl DialogMemo {
@@ -372,6 +392,12 @@ impl DialogMemo {
     /// How many `<Participant>`s were passed over, not read.
     pub fn participant_hits(&self) -> u64 {
         self.participant_hits
+    }
+
+    /// How many `<CallVariable>`s were passed over, not read, in media
+    /// properties that were read (some call variable changed, these not).
+    pub fn call_variable_hits(&self) -> u64 {
+        self.call_variable_hits
     }
 
     /// How many dialogs it remembers.
@@ -396,7 +422,9 @@ impl DialogMemo {
     /// The entry of `dialog_id`, made the most recent (created, and the
     /// oldest forgotten, if there is none).
     fn entry_mut(&mut self, dialog_id: &str) -> &mut MemoEntry {
-        let entry = match self.entries.iter().position(|e| e.dialog_id == dialog_id) {
+        let entry = match self.entries.iter().rposition(|e| e.dialog_id == dialog_id) {
+            // Already the most recent: the dialog being read.
+            Some(at) if at + 1 == self.entries.len() => return &mut self.entries[at],
             Some(at) => self.entries.remove(at),
             None => {
                 if self.entries.len() >= Self::CAPACITY {
@@ -452,13 +480,13 @@ impl MediaProperties {
         dialog_id: &str,
     ) -> Result<Arc<MediaProperties>, Error> {
         if el.is_empty() || dialog_id.is_empty() || r.memo.is_none() {
-            return MediaProperties::read(r, el).map(Arc::new);
+            return MediaProperties::read(r, el, None).map(Arc::new);
         }
         let unread = r.unread();
         let remembered = r.memo.as_ref().and_then(|memo| {
-            let (content, media) = memo.entry(dialog_id)?.media.as_ref()?;
-            same_content(unread, content, el.name().as_bytes())
-                .then(|| (content.len(), media.clone()))
+            let seen = memo.entry(dialog_id)?.media.as_ref()?;
+            same_content(unread, &seen.content, el.name().as_bytes())
+                .then(|| (seen.content.len(), seen.media.clone()))
         });
         if let Some((len, media)) = remembered {
             pass_over(r, el, len)?;
@@ -467,15 +495,42 @@ impl MediaProperties {
             }
             return Ok(media);
         }
+        // Read, passing over the call variables that are the ones last
+        // read in the same places.
+        let before = r
+            .memo
+            .as_mut()
+            .and_then(|memo| memo.entries.iter_mut().find(|e| e.dialog_id == dialog_id))
+            .and_then(|entry| entry.media.take());
         let start = r.position();
-        let media = Arc::new(MediaProperties::read(r, el)?);
+        let mut variables = Vec::new();
+        let media = Arc::new(MediaProperties::read(
+            r,
+            el,
+            Some(Variables {
+                before: before.as_ref(),
+                start,
+                spans: &mut variables,
+            }),
+        )?);
         if let (Some(content), Some(memo)) = (content_since(r, start), r.memo.as_mut()) {
-            memo.entry_mut(dialog_id).media = Some((content.to_owned(), media.clone()));
+            memo.entry_mut(dialog_id).media = Some(MediaSeen {
+                content: content.to_owned(),
+                media: media.clone(),
+                variables,
+            });
         }
         Ok(media)
     }
 
-    fn read<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>) -> Result<MediaProperties, Error> {
+    /// Reads `el`; with `variables`, a `<CallVariable>` whose content is the
+    /// one in the same place of the media properties read before is passed
+    /// over, and where each lies is noted.
+    fn read<'a>(
+        r: &mut XmlReader<'a>,
+        el: &Elem<'a>,
+        mut variables: Option<Variables<'_>>,
+    ) -> Result<MediaProperties, Error> {
         let mut m = MediaProperties::default();
         while let Some(c) = r.child(el)? {
             match c.name().as_bytes() {
@@ -505,7 +560,10 @@ impl MediaProperties {
                         }
                     }
                 }
-                b"callvariables" => m.call_variables.extend(CallVariable::read_list(r, &c)?),
+                b"callvariables" => match variables.as_mut() {
+                    Some(v) => v.read_list(r, &c, &mut m.call_variables)?,
+                    None => m.call_variables.extend(CallVariable::read_list(r, &c)?),
+                },
                 _ => r.skip(&c)?,
             }
         }
@@ -542,6 +600,72 @@ impl MediaProperties {
         }
         w.close("callvariables");
         w.close("mediaProperties");
+    }
+}
+
+/// The call variables of media properties being read with a memo: the
+/// properties read before for the same dialog, and where the new ones lie.
+struct Variables<'s> {
+    before: Option<&'s MediaSeen>,
+    /// Where the `<mediaProperties>` content starts in the document.
+    start: usize,
+    spans: &'s mut Vec<VariableSpan>,
+}
+
+impl Variables<'_> {
+    /// Reads the `<CallVariable>` children of `el` (a `<callvariables>`) into
+    /// `out`, passing over each whose content is the one in the same place
+    /// before (the places count over every `<callvariables>` of the media
+    /// properties), and notes where each lies.
+    fn read_list<'a>(
+        &mut self,
+        r: &mut XmlReader<'a>,
+        el: &Elem<'a>,
+        out: &mut Vec<CallVariable>,
+    ) -> Result<(), Error> {
+        while let Some(v) = r.child(el)? {
+            if v.name().as_bytes() != b"callvariable" {
+                r.skip(&v)?;
+                continue;
+            }
+            let from = r.position();
+            let unread = r.unread();
+            // An empty `<CallVariable/>` has no content to compare.
+            let same = self.before.filter(|_| !v.is_empty()).and_then(|b| {
+                let span = b.variables.get(self.spans.len())?;
+                let content = b.content.get(span.start..span.end)?;
+                if !same_content(unread, content, b"callvariable") {
+                    return None;
+                }
+                let var = match span.index {
+                    Some(i) => Some(b.media.call_variables.get(i)?),
+                    None => None,
+                };
+                Some((content.len(), var))
+            });
+            let var = match same {
+                Some((len, var)) => {
+                    pass_over(r, &v, len)?;
+                    if let Some(memo) = r.memo.as_mut() {
+                        memo.call_variable_hits += 1;
+                    }
+                    var.cloned()
+                }
+                None => CallVariable::read(r, &v)?,
+            };
+            let len = if v.is_empty() {
+                0
+            } else {
+                content_since(r, from).map_or(0, str::len)
+            };
+            self.spans.push(VariableSpan {
+                start: from - self.start,
+                end: from - self.start + len,
+                index: var.as_ref().map(|_| out.len()),
+            });
+            out.extend(var);
+        }
+        Ok(())
     }
 }
 

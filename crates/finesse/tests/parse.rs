@@ -428,11 +428,13 @@ fn a_memo_passes_over_media_properties_read_before() {
         "a hit hands back the properties read before, not a copy"
     );
 
-    // A call variable changed: read again, and remembered.
+    // A call variable changed: read again, and remembered; the 16 others
+    // are passed over.
     let changed = golden.replacen("</value>", "x</value>", 1);
     let n = read(&mut memo, &changed);
     assert_ne!(n, first);
     assert_eq!(memo.hits(), 2);
+    assert_eq!(memo.call_variable_hits(), 16);
     read(&mut memo, &changed);
     assert_eq!(memo.hits(), 3);
 
@@ -450,6 +452,7 @@ fn a_memo_passes_over_media_properties_read_before() {
     };
     assert_eq!(d.media_properties.wrap_up_reason.as_deref(), Some("Sale"));
     assert_eq!(memo.hits(), 3);
+    assert_eq!(memo.call_variable_hits(), 16 + 17, "its call variables are");
 
     // Another dialog with the same media properties: its own entry.
     let other = golden.replace("<id>", "<id>9");

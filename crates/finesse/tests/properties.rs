@@ -319,15 +319,19 @@ proptest! {
         base in vec(dialog(), 1..4),
         media in vec(media_properties(), 1..3),
         people in vec(participant(), 1..4),
-        steps in vec((0usize..3, 0usize..3, vec(0usize..4, 0..4), any::<bool>(), 0usize..4, option::of((any::<proptest::sample::Index>(), 0usize..12, "[<>&;/'\"a-z!-]{0,4}"))), 1..12),
+        steps in vec((0usize..3, 0usize..3, vec(0usize..4, 0..4), any::<bool>(), 0usize..5, any::<bool>(), option::of((any::<proptest::sample::Index>(), 0usize..12, "[<>&;/'\"a-z!-]{0,4}"))), 1..12),
     ) {
         let mut memo = DialogMemo::default();
-        for (which, media_at, cast, listed, extend, mutation) in steps {
+        for (which, media_at, cast, listed, extend, tweak, mutation) in steps {
             let mut d = base[which % base.len()].clone();
             // Few ids, few media properties, few participants: the same
             // ones come back, in the same places or others.
             d.id = format!("d{}", which % 2);
             d.media_properties = media[media_at % media.len()].clone().into();
+            if tweak {
+                // Other media properties with the same call variables.
+                std::sync::Arc::make_mut(&mut d.media_properties).dnis = Some("tweaked".into());
+            }
             d.participants = cast.iter().map(|&i| people[i % people.len()].clone()).collect();
             let data = if listed { UpdateData::Dialogs(vec![d]) } else { UpdateData::Dialog(Box::new(d)) };
             let update = Update { event: UpdateEvent::Put, request_id: None, source: "/finesse/api/User/1001001/Dialogs".into(), data };
@@ -337,6 +341,7 @@ proptest! {
             match extend {
                 1 => xml = xml.replacen("</Participant>", "<extra>1</extra></Participant>", 1),
                 2 => xml = xml.replacen("</mediaProperties>", "<extra/></mediaProperties>", 1),
+                3 => xml = xml.replacen("</CallVariable>", "<extra/></CallVariable>", 1),
                 _ => {}
             }
             if let Some((cut, len, insert)) = mutation {

@@ -22,13 +22,13 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use switchboard_finesse::{
-    ApiError, Dialog, DialogState, Node, Notification, SystemInfo, Team, UpdateData, UpdateEvent,
-    User,
+    Action, ApiError, Dialog, DialogState, Node, Notification, SystemInfo, Team, UpdateData,
+    UpdateEvent, User,
 };
 
 use crate::event::{
-    AgentStateEvent, ApiErrorEvent, CallEvent, EncodedEvent, EventSource, MediaJson, SignedInAgent,
-    SystemInfoEvent,
+    ActionsJson, AgentStateEvent, ApiErrorEvent, CallEvent, EncodedEvent, EventSource, MediaJson,
+    Shared, SignedInAgent, SystemInfoEvent,
 };
 
 /// Settings of the cache.
@@ -149,7 +149,14 @@ pub struct StateCache {
     /// node's summary of them is ignored, so two feeds of the same change
     /// (the agent's and its supervisor's) cannot interleave into stale states.
     own_feed: dashmap::DashSet<String>,
+    /// `ButtonStates` and `ActionsAllowed` of the action lists last rendered,
+    /// the most recent first (at most [`ACTION_LISTS`]).
+    actions_json: Mutex<Vec<Arc<ActionsJson>>>,
 }
+
+/// Action lists whose JSON the cache keeps: one per participant state and
+/// call type that a contact center sees, a few dozen.
+const ACTION_LISTS: usize = 32;
 
 /// Whether two versions of a user show the same thing to clients: equal but
 /// for the REST links (`uri`, `dialogs`), which a User notification and a REST
@@ -620,6 +627,28 @@ impl StateCache {
         Some(json)
     }
 
+    /// The JSON of the buttons and allowed actions of `actions`: kept for the
+    /// recent lists, else written now and kept, the least recent forgotten.
+    fn actions_json(&self, actions: &[Action]) -> Option<Arc<ActionsJson>> {
+        let lock = || {
+            self.actions_json
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        {
+            let mut kept = lock();
+            if let Some(at) = kept.iter().position(|j| j.is_of(actions)) {
+                kept[..=at].rotate_right(1);
+                return Some(kept[0].clone());
+            }
+        }
+        let json = Arc::new(ActionsJson::render(actions).ok()?);
+        let mut kept = lock();
+        kept.insert(0, json.clone());
+        kept.truncate(ACTION_LISTS);
+        Some(json)
+    }
+
     /// The event a change becomes for the agent it concerns (call events are
     /// rendered for that agent's extension, as known to the cache).
     pub fn render(&self, change: &Change) -> EncodedEvent {
@@ -638,14 +667,19 @@ impl StateCache {
                         .and_then(|u| u.extension.clone())
                         .unwrap_or_default(),
                 };
-                CallEvent {
+                let event = CallEvent {
                     dialog,
                     agent: &signed_in,
                     source: source_of(*origin),
                     deleted: *change == DialogChange::Removed,
                     finesse_request_id: request_id.as_deref(),
-                }
-                .encode_with(self.media_json(dialog).as_ref())
+                };
+                let media = self.media_json(dialog);
+                let actions = self.actions_json(event.actions());
+                event.encode_with(Shared {
+                    media: media.as_ref(),
+                    actions: actions.as_ref(),
+                })
             }
             Change::Agent {
                 user,

@@ -150,32 +150,53 @@ impl<'a> CallEvent<'a> {
 
     /// Encodes the whole frame.
     pub fn encode(&self) -> EncodedEvent {
-        self.encode_with(None)
+        self.encode_with(Shared::default())
     }
 
-    /// Encodes the whole frame, taking the JSON of the dialog's media
-    /// properties from `media` when it was written from these very
-    /// properties (the same `Arc`), and writing it afresh otherwise: the
-    /// frame is always the one `encode` writes.
-    pub fn encode_with(&self, media: Option<&Arc<MediaJson>>) -> EncodedEvent {
-        let media = media.filter(|m| m.is_of(&self.dialog.media_properties));
+    /// The actions Finesse allows the agent's participant (none if the agent
+    /// does not take part): what `ButtonStates` and `ActionsAllowed` show.
+    pub fn actions(&self) -> &'a [switchboard_finesse::Action] {
+        self.participant().map_or(&[][..], |p| &p.actions[..])
+    }
+
+    /// Encodes the whole frame, taking parts written before from `shared`
+    /// when they were written from this event's own properties and actions
+    /// ([`MediaJson::is_of`], [`ActionsJson::is_of`]), and writing them
+    /// afresh otherwise: the frame is always the one `encode` writes.
+    pub fn encode_with(&self, shared: Shared<'_>) -> EncodedEvent {
+        let shared = Shared {
+            media: shared
+                .media
+                .filter(|m| m.is_of(&self.dialog.media_properties)),
+            actions: shared.actions.filter(|a| a.is_of(self.actions())),
+        };
         EncodedEvent {
             kind: EventKind::Call {
                 dialog_id: self.dialog.id.clone(),
             },
-            json: to_json(&Framed(self, media), CALL_EVENT_CAPACITY),
+            json: to_json(&Framed(self, shared), CALL_EVENT_CAPACITY),
         }
     }
 }
 
 impl Serialize for CallEvent<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Framed(self, None).serialize(s)
+        Framed(self, Shared::default()).serialize(s)
     }
 }
 
-/// A call event, with the JSON of its media properties if it was rendered before.
-struct Framed<'e, 'a>(&'e CallEvent<'a>, Option<&'e Arc<MediaJson>>);
+/// Parts of call events that many events have in common, written before:
+/// see [`CallEvent::encode_with`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shared<'s> {
+    /// The JSON of the dialog's media properties.
+    pub media: Option<&'s Arc<MediaJson>>,
+    /// The JSON of the agent's buttons and allowed actions.
+    pub actions: Option<&'s Arc<ActionsJson>>,
+}
+
+/// A call event, with the parts written before that it may take.
+struct Framed<'e, 'a>(&'e CallEvent<'a>, Shared<'e>);
 
 impl Serialize for Framed<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -189,7 +210,7 @@ impl Serialize for Framed<'_, '_> {
     }
 }
 
-struct CallData<'e, 'a>(&'e CallEvent<'a>, Option<&'e Arc<MediaJson>>);
+struct CallData<'e, 'a>(&'e CallEvent<'a>, Shared<'e>);
 
 impl Serialize for CallData<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -202,16 +223,19 @@ impl Serialize for CallData<'_, '_> {
     }
 }
 
-struct Call<'e, 'a>(&'e CallEvent<'a>, Option<&'e Arc<MediaJson>>);
+struct Call<'e, 'a>(&'e CallEvent<'a>, Shared<'e>);
 
 impl Serialize for Call<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
-        let actions = e.participant().map_or(&[][..], |p| &p.actions[..]);
-        let twice = Twice::render(e.dialog, self.1).map_err(serde::ser::Error::custom)?;
+        let twice = Twice::render(e.dialog, self.1.media).map_err(serde::ser::Error::custom)?;
+        let actions = match self.1.actions {
+            Some(a) => a.clone(),
+            None => Arc::new(ActionsJson::render(e.actions()).map_err(serde::ser::Error::custom)?),
+        };
         let mut m = s.serialize_map(Some(9))?;
-        m.serialize_entry("ButtonStates", &ButtonStates(actions))?;
-        m.serialize_entry("ActionsAllowed", &ActionsAllowed(actions))?;
+        m.serialize_entry("ButtonStates", &actions.buttons)?;
+        m.serialize_entry("ActionsAllowed", &actions.allowed)?;
         m.serialize_entry("ResponseType", &0)?;
         m.serialize_entry("ResponseText", "Success")?;
         m.serialize_entry("ResponseActual", &ResponseActual(e, &twice))?;
@@ -276,6 +300,36 @@ impl Serialize for ActionsAllowed<'_> {
         m.serialize_entry("items", &Items(self.0))?;
         m.serialize_entry("count", &buttons(self.0).count())?;
         m.end()
+    }
+}
+
+/// `ButtonStates` and `ActionsAllowed` for one list of allowed actions,
+/// written by serde_json. They depend on that list alone, and a contact
+/// center sees a few dozen lists (one per participant state and call type),
+/// so the state cache keeps the recent ones and each is written once.
+#[derive(Debug)]
+pub struct ActionsJson {
+    /// The actions it was written from.
+    of: Vec<switchboard_finesse::Action>,
+    buttons: Box<RawValue>,
+    allowed: Box<RawValue>,
+}
+
+impl ActionsJson {
+    /// Writes the parts of `actions`.
+    pub fn render(
+        actions: &[switchboard_finesse::Action],
+    ) -> Result<ActionsJson, serde_json::Error> {
+        Ok(ActionsJson {
+            of: actions.to_vec(),
+            buttons: serde_json::value::to_raw_value(&ButtonStates(actions))?,
+            allowed: serde_json::value::to_raw_value(&ActionsAllowed(actions))?,
+        })
+    }
+
+    /// Whether it was written from `actions` (the same list, in the same order).
+    pub fn is_of(&self, actions: &[switchboard_finesse::Action]) -> bool {
+        self.of == actions
     }
 }
 

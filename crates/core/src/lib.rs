@@ -21,6 +21,6 @@ pub mod testing;
 pub use actions::{ACTION_TABLE, ActionSpec, action_for_subtopic, action_spec};
 pub use cache::{AgentSnapshot, CacheConfig, Change, DialogChange, Origin, StateCache};
 pub use event::{
-    AgentStateEvent, ApiErrorEvent, CallEvent, DELETED, EncodedEvent, EventKind, EventSource,
-    MediaJson, SignedInAgent, SystemInfoEvent, map_notification,
+    ActionsJson, AgentStateEvent, ApiErrorEvent, CallEvent, DELETED, EncodedEvent, EventKind,
+    EventSource, MediaJson, Shared, SignedInAgent, SystemInfoEvent, map_notification,
 };

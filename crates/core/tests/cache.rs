@@ -456,13 +456,15 @@ fn a_dialog_held_by_several_agents_goes_with_the_last() {
 }
 
 /// The cache writes a dialog's media properties once and reuses the JSON
-/// while the dialog holds the same properties (`Arc`); every event is the
-/// one a fresh encode writes, and a change of the properties (a new `Arc`,
-/// or the same content in a new one) is never answered with the old JSON.
+/// while the dialog holds the same properties (`Arc`), and the buttons of an
+/// action list once for every event with that list; every event is the one
+/// a fresh encode writes, and a change of the properties (a new `Arc`, or
+/// the same content in a new one) or of the actions is never answered with
+/// the old JSON.
 #[test]
-fn call_events_reuse_media_json_only_for_the_same_properties() {
+fn call_events_reuse_kept_json_only_for_their_own_media_and_actions() {
     use std::sync::Arc;
-    use switchboard_core::{CallEvent, EventSource, MediaJson, SignedInAgent};
+    use switchboard_core::{ActionsJson, CallEvent, EventSource, MediaJson, Shared, SignedInAgent};
 
     let golden =
         include_str!("../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.update.xml");
@@ -501,7 +503,11 @@ fn call_events_reuse_media_json_only_for_the_same_properties() {
     for (i, (media, state)) in steps.into_iter().enumerate() {
         let mut d = (*golden).clone();
         d.media_properties = media.clone();
-        d.participants[0].state = state;
+        d.participants[0].state = state.clone();
+        if state == ParticipantState::Held {
+            d.participants[0].actions =
+                vec![Action::Retrieve, Action::UpdateCallData, Action::Drop];
+        }
         let n = Notification {
             update: Update {
                 event: UpdateEvent::Put,
@@ -542,9 +548,13 @@ fn call_events_reuse_media_json_only_for_the_same_properties() {
         "the same content in a new allocation writes the same event"
     );
 
-    // JSON written from other properties is not taken, whoever passes it.
+    // JSON written from other properties or other actions is not taken,
+    // whoever passes it.
     let other = Arc::new(MediaJson::render(&changed).expect("writes"));
     assert!(other.is_of(&changed) && !other.is_of(&shared));
+    let held = [Action::Retrieve, Action::UpdateCallData, Action::Drop];
+    let other_actions = Arc::new(ActionsJson::render(&held).expect("writes"));
+    assert!(other_actions.is_of(&held) && !other_actions.is_of(&golden.participants[0].actions));
     let mut d = (*golden).clone();
     d.media_properties = shared.clone();
     let event = CallEvent {
@@ -554,6 +564,10 @@ fn call_events_reuse_media_json_only_for_the_same_properties() {
         deleted: false,
         finesse_request_id: None,
     };
-    assert_eq!(event.encode_with(Some(&other)), event.encode());
+    let shared_parts = Shared {
+        media: Some(&other),
+        actions: Some(&other_actions),
+    };
+    assert_eq!(event.encode_with(shared_parts), event.encode());
     assert!(!event.encode().json.contains("\"changed\""));
 }

@@ -320,7 +320,8 @@ impl Dialog {
 }
 
 /// The `<mediaProperties>` and `<Participant>`s last read for each of a few
-/// dialogs: their text, exactly as it came, and what it was read as.
+/// dialogs: their text, exactly as it came, and what it was read as (and
+/// where each `<CallVariable>` lies in the media properties' text).
 ///
 /// Finesse sends the whole Dialog in every notification about it (each
 /// participant's state change, each action). Its media properties, with the
@@ -331,7 +332,10 @@ impl Dialog {
 /// `<mediaProperties>` whose content is byte for byte the one last read for
 /// the same dialog id, and over a `<Participant>` whose content is byte for
 /// byte the one last read at the same place in the same dialog's list, and
-/// takes what was read then: the same bytes read the same. One memo per
+/// takes what was read then: the same bytes read the same. When media
+/// properties are read again (a call variable changed), each
+/// `<CallVariable>` that is the one in the same place before is passed over
+/// the same way. One memo per
 /// notification stream (the connector keeps one per agent session); it holds
 /// the last [`DialogMemo::CAPACITY`] dialogs, the oldest forgotten first, and
 /// forgets a dialog when a DELETE removes it from the agent's list.

@@ -404,13 +404,6 @@ impl StateCache {
             holders: Vec::new(),
             media_json: None,
         });
-        if entry
-            .media_json
-            .as_ref()
-            .is_some_and(|json| !json.is_of(&dialog.media_properties))
-        {
-            entry.media_json = None;
-        }
         entry.dialog = dialog.clone();
         if !entry.holders.iter().any(|h| h == agent) {
             entry.holders.push(agent.to_owned());

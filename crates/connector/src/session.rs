@@ -168,10 +168,10 @@ struct Runner {
     changes: mpsc::UnboundedSender<Change>,
     status: watch::Sender<SessionStatus>,
     stop: CancellationToken,
-    /// The media properties and participants of this agent's dialogs as
-    /// last read: Finesse repeats them in every Dialog notification
-    /// ([`DialogMemo`]). Only
-    /// [`Runner::apply`] takes the lock, never across an await.
+    /// The media properties, participants and call variables of this
+    /// agent's dialogs as last read: Finesse repeats them in every Dialog
+    /// notification ([`DialogMemo`]). Only [`Runner::apply`] takes the lock,
+    /// never across an await.
     memo: std::sync::Mutex<DialogMemo>,
 }
 

@@ -111,9 +111,9 @@ pub fn parse_item(
 
 /// [`parse_item`] for one stream of notifications (one agent's), with its
 /// [`DialogMemo`]: a Dialog's `<mediaProperties>` whose content is the one
-/// last read for the same dialog, and a `<Participant>` whose content is the
-/// one last read in the same place of its list, are not read again. The
-/// result and the errors are those of [`parse_item`].
+/// last read for the same dialog, and a `<Participant>` or `<CallVariable>`
+/// whose content is the one last read in the same place of its list, are not
+/// read again. The result and the errors are those of [`parse_item`].
 pub fn parse_item_with(
     memo: &mut DialogMemo,
     update_xml: &str,

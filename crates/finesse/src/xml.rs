@@ -113,8 +113,8 @@ pub(crate) struct XmlReader<'a> {
     /// Bytes passed over with [`XmlReader::jump`]: the reader does not count
     /// them in its positions.
     jumped: u64,
-    /// The media properties already read, while a [`DialogMemo`] is lent to
-    /// this reader (`parse_item_with`).
+    /// What was already read of the stream's dialogs, while a [`DialogMemo`]
+    /// is lent to this reader (`parse_item_with`).
     pub(crate) memo: Option<DialogMemo>,
 }
 

@@ -455,8 +455,14 @@ fn same_content(unread: &str, content: &str, lower_name: &[u8]) -> bool {
 }
 
 /// Passes over the `len` bytes of `el`'s content, known to be followed by its
-/// end tag ([`same_content`]), and reads that end tag.
-fn pass_over<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>, len: usize) -> Result<(), Error> {
+/// end tag ([`same_content`]), reads that end tag, and counts the hit in the
+/// memo's counter that `hits` picks.
+fn pass_over<'a>(
+    r: &mut XmlReader<'a>,
+    el: &Elem<'a>,
+    len: usize,
+    hits: fn(&mut DialogMemo) -> &mut u64,
+) -> Result<(), Error> {
     let start = r.position();
     r.jump(len);
     if r.child(el)?.is_some() {
@@ -464,6 +470,9 @@ fn pass_over<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>, len: usize) -> Result<(),
             position: (start + len) as u64,
             message: format!("expected the end of <{}>", el.raw_name()),
         });
+    }
+    if let Some(memo) = r.memo.as_mut() {
+        *hits(memo) += 1;
     }
     Ok(())
 }
@@ -493,10 +502,7 @@ impl MediaProperties {
                 .then(|| (seen.content.len(), seen.media.clone()))
         });
         if let Some((len, media)) = remembered {
-            pass_over(r, el, len)?;
-            if let Some(memo) = r.memo.as_mut() {
-                memo.hits += 1;
-            }
+            pass_over(r, el, len, |m| &mut m.hits)?;
             return Ok(media);
         }
         // Read, passing over the call variables that are the ones last
@@ -649,10 +655,7 @@ impl Variables<'_> {
             });
             let var = match same {
                 Some((len, var)) => {
-                    pass_over(r, &v, len)?;
-                    if let Some(memo) = r.memo.as_mut() {
-                        memo.call_variable_hits += 1;
-                    }
+                    pass_over(r, &v, len, |m| &mut m.call_variable_hits)?;
                     var.cloned()
                 }
                 None => CallVariable::read(r, &v)?,
@@ -741,10 +744,7 @@ impl Participant {
             same_content(unread, content, el.name().as_bytes()).then(|| (content.len(), p.clone()))
         });
         if let Some((len, p)) = remembered {
-            pass_over(r, el, len)?;
-            if let Some(memo) = r.memo.as_mut() {
-                memo.participant_hits += 1;
-            }
+            pass_over(r, el, len, |m| &mut m.participant_hits)?;
             return Ok(p);
         }
         let start = r.position();

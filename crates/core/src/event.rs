@@ -21,6 +21,7 @@ use std::sync::{Arc, OnceLock};
 use serde_json::value::RawValue;
 
 use crate::actions::{ACTION_TABLE, ActionSpec, action_spec};
+use crate::json::{self, Object};
 
 /// The agent an event is rendered for: buttons come from this agent's
 /// participant, and `ResponseActual.user` names it. Never holds a password.
@@ -44,6 +45,18 @@ pub enum EventSource {
     Replay,
     /// A change found by resync after a reconnect.
     Resync,
+}
+
+impl EventSource {
+    /// The name written in `data.source`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventSource::Event => "event",
+            EventSource::Snapshot => "snapshot",
+            EventSource::Replay => "replay",
+            EventSource::Resync => "resync",
+        }
+    }
 }
 
 /// What an encoded event is about, for routing to topics.
@@ -174,9 +187,147 @@ impl<'a> CallEvent<'a> {
             kind: EventKind::Call {
                 dialog_id: self.dialog.id.clone(),
             },
-            json: to_json(&Framed(self, shared), CALL_EVENT_CAPACITY),
+            json: self
+                .write_json(shared)
+                .unwrap_or_else(|_| to_json(&Framed(self, shared), CALL_EVENT_CAPACITY)),
         }
     }
+
+    /// The frame's JSON, written directly ([`crate::json`]): byte for byte
+    /// what the `Serialize` impls below write (a property test checks), with
+    /// no map machinery and no escaping of constant keys. `shared` holds only
+    /// parts written from this event's own properties and actions.
+    fn write_json(&self, shared: Shared<'_>) -> serde_json::Result<String> {
+        let d = self.dialog;
+        let rendered_media;
+        let media = match shared.media {
+            Some(m) => &**m,
+            None => {
+                rendered_media = MediaJson::render(&d.media_properties)?;
+                &rendered_media
+            }
+        };
+        let rendered_actions;
+        let actions = match shared.actions {
+            Some(a) => &**a,
+            None => {
+                rendered_actions = ActionsJson::render(self.actions())?;
+                &rendered_actions
+            }
+        };
+        // Written once, copied into `ResponseActual.dialog` and `ResponseFields`.
+        let mut participants = Vec::with_capacity(PARTICIPANTS_CAPACITY);
+        write_participants(&mut participants, &d.participants)?;
+        let media_view = media.view.get().as_bytes();
+        let call_state = self.call_state();
+        let state_change_time = self.state_change_time();
+
+        let mut out = Vec::with_capacity(CALL_EVENT_CAPACITY);
+        let (topic, subtopic) = self.topic();
+        let mut frame = Object::open(&mut out);
+        frame.str("channel", "Cisco")?;
+        frame.str("topic", topic)?;
+        frame.str("subtopic", subtopic)?;
+        let mut data = Object::open(frame.key("data"));
+        data.str("source", self.source.as_str())?;
+        let mut call = Object::open(data.key("call"));
+        call.raw("ButtonStates", actions.buttons.get().as_bytes());
+        call.raw("ActionsAllowed", actions.allowed.get().as_bytes());
+        call.raw("ResponseType", b"0");
+        call.str("ResponseText", "Success")?;
+        {
+            let mut actual = Object::open(call.key("ResponseActual"));
+            let mut dialog = Object::open(actual.key("dialog"));
+            dialog.opt("associatedDialogUri", &d.associated_dialog_uri)?;
+            dialog.opt("callbackNumber", &d.callback_number)?;
+            dialog.opt("fromAddress", &d.from_address)?;
+            dialog.str("id", &d.id)?;
+            dialog.raw("mediaProperties", media_view);
+            dialog.opt("mediaType", &d.media_type)?;
+            dialog.raw("participants", &participants);
+            if let Some(info) = &d.scheduled_callback_info {
+                let mut i = Object::open(dialog.key("scheduledCallbackInfo"));
+                i.opt("callbackTime", &info.callback_time)?;
+                i.opt("callbackNumber", &info.callback_number)?;
+                i.close();
+            }
+            dialog.opt("secondaryId", &d.secondary_id)?;
+            dialog.str("state", d.state.as_str())?;
+            dialog.opt("toAddress", &d.to_address)?;
+            dialog.opt("uri", &d.uri)?;
+            dialog.str("CallState", call_state)?;
+            if let Some(t) = state_change_time {
+                dialog.str("CallStateChangeTime", t)?;
+            }
+            dialog.str("Type", self.type_name())?;
+            dialog.close();
+            let mut user = Object::open(actual.key("user"));
+            user.str("extension", &self.agent.extension)?;
+            user.str("username", &self.agent.id)?;
+            user.close();
+            if let Some(id) = self.finesse_request_id {
+                actual.str("requestId", id)?;
+            }
+            actual.close();
+        }
+        call.raw("CallVariables", media.call_variables.get().as_bytes());
+        call.raw("ExtendedCallVariables", media.extended.get().as_bytes());
+        {
+            let mut fields = Object::open(call.key("ResponseFields"));
+            fields.raw("Participants", &participants);
+            fields.raw("MediaProperties", media_view);
+            fields.opt("fromAddress", &d.from_address)?;
+            fields.opt("mediaType", &d.media_type)?;
+            fields.opt("toAddress", &d.to_address)?;
+            fields.str("CallState", call_state)?;
+            fields.str("Type", self.type_name())?;
+            if let Some(t) = state_change_time {
+                fields.str("CallStateChangeTime", t)?;
+            }
+            if let Some(c) = d.call_variable("BACampaign") {
+                fields.str("Campaign", c)?;
+            }
+            fields.opt("DN", &d.media_properties.dialed_number)?;
+            fields.close();
+        }
+        call.str("id", &d.id)?;
+        call.close();
+        data.str("event", self.event_name())?;
+        data.close();
+        frame.close();
+        String::from_utf8(out).map_err(serde::ser::Error::custom)
+    }
+}
+
+/// `{"participant":[...]}` written directly, as [`Participants`] serializes.
+fn write_participants(out: &mut Vec<u8>, list: &[Participant]) -> serde_json::Result<()> {
+    out.extend_from_slice(br#"{"participant":["#);
+    for (i, p) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut o = Object::open(out);
+        {
+            let actions = o.key("actions");
+            actions.push(b'[');
+            for (j, a) in p.actions.iter().enumerate() {
+                if j > 0 {
+                    actions.push(b',');
+                }
+                json::string(actions, a.as_str())?;
+            }
+            actions.push(b']');
+        }
+        o.str("mediaAddress", &p.media_address)?;
+        o.opt("mediaAddressType", &p.media_address_type)?;
+        o.opt("startTime", &p.start_time)?;
+        o.str("state", p.state.as_str())?;
+        o.opt("stateCause", &p.state_cause)?;
+        o.opt("stateChangeTime", &p.state_change_time)?;
+        o.close();
+    }
+    out.extend_from_slice(b"]}");
+    Ok(())
 }
 
 impl Serialize for CallEvent<'_> {
@@ -683,7 +834,8 @@ impl AgentStateEvent<'_> {
     }
 
     /// The frame's JSON, written directly: keys and punctuation as constant
-    /// bytes, every value through serde_json (which escapes it). Byte for byte
+    /// bytes, every value through [`json::string`] (escaped as serde_json
+    /// escapes it). Byte for byte
     /// what the `Serialize` impl below writes (a property test checks); it
     /// saves serde_json escaping the keys and the map machinery, about half of
     /// the cost of rendering a User change.
@@ -691,7 +843,7 @@ impl AgentStateEvent<'_> {
         /// `,"key":` then the value.
         fn entry(out: &mut Vec<u8>, key: &[u8], value: &str) -> serde_json::Result<()> {
             out.extend_from_slice(key);
-            serde_json::to_writer(&mut *out, value)
+            json::string(out, value)
         }
         fn entry_opt(
             out: &mut Vec<u8>,
@@ -705,15 +857,11 @@ impl AgentStateEvent<'_> {
         }
         let u = self.user;
         let mut out = Vec::with_capacity(SMALL_EVENT_CAPACITY);
-        out.extend_from_slice(
+        entry(
+            &mut out,
             br#"{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{"source":"#,
-        );
-        out.extend_from_slice(match self.source {
-            EventSource::Event => br#""event""#.as_slice(),
-            EventSource::Snapshot => br#""snapshot""#,
-            EventSource::Replay => br#""replay""#,
-            EventSource::Resync => br#""resync""#,
-        });
+            self.source.as_str(),
+        )?;
         entry(&mut out, br#","agentId":"#, &u.login_id)?;
         entry_opt(&mut out, br#","loginName":"#, &u.login_name)?;
         entry_opt(&mut out, br#","firstName":"#, &u.first_name)?;
@@ -751,7 +899,7 @@ impl AgentStateEvent<'_> {
             if i > 0 {
                 out.push(b',');
             }
-            serde_json::to_writer(&mut out, role)?;
+            json::string(&mut out, role)?;
         }
         out.push(b']');
         entry_opt(&mut out, br#","teamId":"#, &u.team_id)?;
@@ -1007,6 +1155,10 @@ impl Serialize for SystemInfoEvent<'_> {
 /// the text is written without growing (and copying) the buffer on the way.
 const CALL_EVENT_CAPACITY: usize = 4096;
 
+/// The buffer the participants of a call event are written into (two
+/// parties of a golden call take about 400 bytes).
+const PARTICIPANTS_CAPACITY: usize = 512;
+
 /// The buffer of the other events (an agent state event is about 400 bytes).
 const SMALL_EVENT_CAPACITY: usize = 512;
 
@@ -1086,7 +1238,10 @@ pub fn map_notification(n: &Notification, agent: &SignedInAgent) -> Vec<EncodedE
 mod tests {
     use super::*;
     use proptest::prelude::*;
-    use switchboard_finesse::{ReasonCode, TeamRef, UserState};
+    use switchboard_finesse::{
+        Action, CallType, DialogState, ParticipantState, ReasonCode, ScheduledCallbackInfo,
+        TeamRef, UserState,
+    };
 
     /// Text with what JSON must escape: quotes, backslashes, control
     /// characters, and non-ASCII.
@@ -1161,6 +1316,136 @@ mod tests {
             let direct = event.write_json().expect("writes");
             prop_assert_eq!(&direct, &serde_json::to_string(&event).expect("serializes"));
             prop_assert_eq!(event.encode().json, direct);
+        }
+    }
+
+    fn known<T: Clone + std::fmt::Debug + 'static>(
+        known: &'static [T],
+        other: fn(String) -> T,
+    ) -> impl Strategy<Value = T> {
+        prop_oneof![
+            4 => proptest::sample::select(known.to_vec()),
+            1 => text().prop_map(other),
+        ]
+    }
+
+    fn participant() -> impl Strategy<Value = Participant> {
+        (
+            proptest::collection::vec(known(Action::KNOWN, Action::Other), 0..6),
+            prop_oneof![Just("5068".to_owned()), text()],
+            (opt_text(), opt_text(), opt_text(), opt_text()),
+            known(ParticipantState::KNOWN, ParticipantState::Other),
+        )
+            .prop_map(|(actions, media_address, rest, state)| {
+                let (media_address_type, start_time, state_cause, state_change_time) = rest;
+                Participant {
+                    actions,
+                    media_address,
+                    media_address_type,
+                    start_time,
+                    state,
+                    state_cause,
+                    state_change_time,
+                }
+            })
+    }
+
+    fn media_properties() -> impl Strategy<Value = MediaProperties> {
+        let variable = (
+            prop_oneof![
+                Just("callVariable1".to_owned()),
+                Just("BACampaign".to_owned()),
+                Just("user.account".to_owned()),
+                text(),
+            ],
+            text(),
+        )
+            .prop_map(|(name, value)| CallVariable { name, value });
+        (
+            (opt_text(), opt_text(), opt_text(), opt_text()),
+            proptest::option::of(known(CallType::KNOWN, CallType::Other)),
+            proptest::collection::vec(variable, 0..5),
+            proptest::collection::vec(text(), 0..2),
+        )
+            .prop_map(
+                |((media_id, dialed_number, dnis, queue_name), call_type, vars, items)| {
+                    MediaProperties {
+                        media_id,
+                        dialed_number,
+                        call_type,
+                        dnis,
+                        queue_name,
+                        call_variables: vars,
+                        wrap_up_items: items,
+                        ..MediaProperties::default()
+                    }
+                },
+            )
+    }
+
+    prop_compose! {
+        fn dialog()(
+            id in text(),
+            links in (opt_text(), opt_text(), opt_text(), opt_text()),
+            addresses in (opt_text(), opt_text(), opt_text()),
+            state in known(DialogState::KNOWN, DialogState::Other),
+            media in media_properties(),
+            participants in proptest::collection::vec(participant(), 0..4),
+            callback in proptest::option::of((opt_text(), opt_text()).prop_map(
+                |(callback_time, callback_number)| ScheduledCallbackInfo {
+                    callback_time,
+                    callback_number,
+                },
+            )),
+        ) -> Dialog {
+            let (uri, associated_dialog_uri, secondary_id, media_type) = links;
+            let (from_address, to_address, callback_number) = addresses;
+            Dialog {
+                id,
+                uri,
+                associated_dialog_uri,
+                secondary_id,
+                media_type,
+                from_address,
+                to_address,
+                callback_number,
+                state,
+                media_properties: Arc::new(media),
+                participants,
+                scheduled_callback_info: callback,
+            }
+        }
+    }
+
+    proptest! {
+        /// The call event written directly is what serde_json writes from the
+        /// `Serialize` impls, with and without parts written before.
+        #[test]
+        fn call_event_json_is_what_serde_json_writes(
+            dialog in dialog(),
+            agent in (prop_oneof![Just("5068".to_owned()), text()], text())
+                .prop_map(|(extension, id)| SignedInAgent { id, extension }),
+            source in proptest::sample::select(vec![
+                EventSource::Event, EventSource::Snapshot, EventSource::Replay, EventSource::Resync,
+            ]),
+            deleted in any::<bool>(),
+            finesse_request_id in opt_text(),
+        ) {
+            let event = CallEvent {
+                dialog: &dialog,
+                agent: &agent,
+                source,
+                deleted,
+                finesse_request_id: finesse_request_id.as_deref(),
+            };
+            let reference = serde_json::to_string(&event).expect("serializes");
+            let direct = event.write_json(Shared::default()).expect("writes");
+            prop_assert_eq!(&direct, &reference);
+            let media = Arc::new(MediaJson::render(&dialog.media_properties).expect("renders"));
+            let actions = Arc::new(ActionsJson::render(event.actions()).expect("renders"));
+            let shared = Shared { media: Some(&media), actions: Some(&actions) };
+            prop_assert_eq!(&event.write_json(shared).expect("writes"), &reference);
+            prop_assert_eq!(event.encode_with(shared).json, reference);
         }
     }
 

@@ -16,6 +16,7 @@ pub mod actions;
 pub mod cache;
 pub mod event;
 pub mod hub;
+mod json;
 pub mod testing;
 
 pub use actions::{ACTION_TABLE, ActionSpec, action_for_subtopic, action_spec};

@@ -7,7 +7,10 @@
 //! (`OutboundCall/OutBoundCallStateChange`, `InboundCall/InBoundCallStateChange`),
 //! `Agent/SetAgentState`, `Error/SetAPIError` and `System/SetSystemInfo`. The
 //! views here borrow the Finesse objects and serialize straight to JSON, so a
-//! notification is encoded with no intermediate `serde_json::Value`.
+//! notification is encoded with no intermediate `serde_json::Value`. Call and
+//! agent state events, the hot path, are written directly (`crate::json`);
+//! their `Serialize` impls are the reference that property tests hold the
+//! direct writing to, byte for byte.
 
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
@@ -17,8 +20,6 @@ use switchboard_finesse::{
 };
 
 use std::sync::{Arc, OnceLock};
-
-use serde_json::value::RawValue;
 
 use crate::actions::{ACTION_TABLE, ActionSpec, action_spec};
 use crate::json::{self, Object};
@@ -189,11 +190,11 @@ impl<'a> CallEvent<'a> {
             },
             json: self
                 .write_json(shared)
-                .unwrap_or_else(|_| to_json(&Framed(self, shared), CALL_EVENT_CAPACITY)),
+                .unwrap_or_else(|_| to_json(self, CALL_EVENT_CAPACITY)),
         }
     }
 
-    /// The frame's JSON, written directly ([`crate::json`]): byte for byte
+    /// The frame's JSON, written directly (`crate::json`): byte for byte
     /// what the `Serialize` impls below write (a property test checks), with
     /// no map machinery and no escaping of constant keys. `shared` holds only
     /// parts written from this event's own properties and actions.
@@ -218,7 +219,7 @@ impl<'a> CallEvent<'a> {
         // Written once, copied into `ResponseActual.dialog` and `ResponseFields`.
         let mut participants = Vec::with_capacity(PARTICIPANTS_CAPACITY);
         write_participants(&mut participants, &d.participants)?;
-        let media_view = media.view.get().as_bytes();
+        let media_view = media.view().as_bytes();
         let call_state = self.call_state();
         let state_change_time = self.state_change_time();
 
@@ -231,8 +232,8 @@ impl<'a> CallEvent<'a> {
         let mut data = Object::open(frame.key("data"));
         data.str("source", self.source.as_str())?;
         let mut call = Object::open(data.key("call"));
-        call.raw("ButtonStates", actions.buttons.get().as_bytes());
-        call.raw("ActionsAllowed", actions.allowed.get().as_bytes());
+        call.raw("ButtonStates", actions.buttons().as_bytes());
+        call.raw("ActionsAllowed", actions.allowed().as_bytes());
         call.raw("ResponseType", b"0");
         call.str("ResponseText", "Success")?;
         {
@@ -270,8 +271,8 @@ impl<'a> CallEvent<'a> {
             }
             actual.close();
         }
-        call.raw("CallVariables", media.call_variables.get().as_bytes());
-        call.raw("ExtendedCallVariables", media.extended.get().as_bytes());
+        call.raw("CallVariables", media.call_variables().as_bytes());
+        call.raw("ExtendedCallVariables", media.extended().as_bytes());
         {
             let mut fields = Object::open(call.key("ResponseFields"));
             fields.raw("Participants", &participants);
@@ -330,9 +331,18 @@ fn write_participants(out: &mut Vec<u8>, list: &[Participant]) -> serde_json::Re
     Ok(())
 }
 
+/// The reference rendering of a call event, through serde: what
+/// [`CallEvent::encode_with`] writes directly, byte for byte (property tests
+/// check), and what it falls back to should the direct writing fail.
 impl Serialize for CallEvent<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        Framed(self, Shared::default()).serialize(s)
+        let (topic, subtopic) = self.topic();
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("channel", "Cisco")?;
+        m.serialize_entry("topic", topic)?;
+        m.serialize_entry("subtopic", subtopic)?;
+        m.serialize_entry("data", &CallData(self))?;
+        m.end()
     }
 }
 
@@ -346,53 +356,34 @@ pub struct Shared<'s> {
     pub actions: Option<&'s Arc<ActionsJson>>,
 }
 
-/// A call event, with the parts written before that it may take.
-struct Framed<'e, 'a>(&'e CallEvent<'a>, Shared<'e>);
-
-impl Serialize for Framed<'_, '_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let (topic, subtopic) = self.0.topic();
-        let mut m = s.serialize_map(Some(4))?;
-        m.serialize_entry("channel", "Cisco")?;
-        m.serialize_entry("topic", topic)?;
-        m.serialize_entry("subtopic", subtopic)?;
-        m.serialize_entry("data", &CallData(self.0, self.1))?;
-        m.end()
-    }
-}
-
-struct CallData<'e, 'a>(&'e CallEvent<'a>, Shared<'e>);
+struct CallData<'e, 'a>(&'e CallEvent<'a>);
 
 impl Serialize for CallData<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let mut m = s.serialize_map(Some(3))?;
         m.serialize_entry("source", &e.source)?;
-        m.serialize_entry("call", &Call(e, self.1))?;
+        m.serialize_entry("call", &Call(e))?;
         m.serialize_entry("event", e.event_name())?;
         m.end()
     }
 }
 
-struct Call<'e, 'a>(&'e CallEvent<'a>, Shared<'e>);
+struct Call<'e, 'a>(&'e CallEvent<'a>);
 
 impl Serialize for Call<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
-        let twice = Twice::render(e.dialog, self.1.media).map_err(serde::ser::Error::custom)?;
-        let actions = match self.1.actions {
-            Some(a) => a.clone(),
-            None => Arc::new(ActionsJson::render(e.actions()).map_err(serde::ser::Error::custom)?),
-        };
+        let variables = &e.dialog.media_properties.call_variables;
         let mut m = s.serialize_map(Some(9))?;
-        m.serialize_entry("ButtonStates", &actions.buttons)?;
-        m.serialize_entry("ActionsAllowed", &actions.allowed)?;
+        m.serialize_entry("ButtonStates", &ButtonStates(e.actions()))?;
+        m.serialize_entry("ActionsAllowed", &ActionsAllowed(e.actions()))?;
         m.serialize_entry("ResponseType", &0)?;
         m.serialize_entry("ResponseText", "Success")?;
-        m.serialize_entry("ResponseActual", &ResponseActual(e, &twice))?;
-        m.serialize_entry("CallVariables", &twice.media.call_variables)?;
-        m.serialize_entry("ExtendedCallVariables", &twice.media.extended)?;
-        m.serialize_entry("ResponseFields", &ResponseFields(e, &twice))?;
+        m.serialize_entry("ResponseActual", &ResponseActual(e))?;
+        m.serialize_entry("CallVariables", &CallVariables(variables))?;
+        m.serialize_entry("ExtendedCallVariables", &ExtendedCallVariables(variables))?;
+        m.serialize_entry("ResponseFields", &ResponseFields(e))?;
         m.serialize_entry("id", &e.dialog.id)?;
         m.end()
     }
@@ -439,10 +430,7 @@ impl Serialize for ActionsAllowed<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 let mut m = s.serialize_map(None)?;
                 for spec in buttons(self.0) {
-                    match rendered_entry(spec) {
-                        Some(raw) => m.serialize_entry(spec.subtopic, raw)?,
-                        None => m.serialize_entry(spec.subtopic, &AllowedEntry(spec))?,
-                    }
+                    m.serialize_entry(spec.subtopic, &AllowedEntry(spec))?;
                 }
                 m.end()
             }
@@ -455,15 +443,18 @@ impl Serialize for ActionsAllowed<'_> {
 }
 
 /// `ButtonStates` and `ActionsAllowed` for one list of allowed actions,
-/// written by serde_json. They depend on that list alone, and a contact
-/// center sees a few dozen lists (one per participant state and call type),
-/// so the state cache keeps the recent ones and each is written once.
+/// written directly (`crate::json`) as the `Serialize` impls above write
+/// them. They depend on that list alone, and a contact center sees a few
+/// dozen lists (one per participant state and call type), so the state cache
+/// keeps the recent ones and each is written once.
 #[derive(Debug)]
 pub struct ActionsJson {
     /// The actions it was written from.
     of: Vec<switchboard_finesse::Action>,
-    buttons: Box<RawValue>,
-    allowed: Box<RawValue>,
+    /// `ButtonStates` then `ActionsAllowed`.
+    text: String,
+    /// Where `ButtonStates` ends in `text`.
+    buttons_end: usize,
 }
 
 impl ActionsJson {
@@ -471,16 +462,54 @@ impl ActionsJson {
     pub fn render(
         actions: &[switchboard_finesse::Action],
     ) -> Result<ActionsJson, serde_json::Error> {
+        fn items(
+            out: &mut Vec<u8>,
+            actions: &[switchboard_finesse::Action],
+            mut write: impl FnMut(&mut Object<'_>, &'static ActionSpec) -> serde_json::Result<()>,
+        ) -> serde_json::Result<()> {
+            let mut list = Object::open(out);
+            let mut items = Object::open(list.key("items"));
+            let mut count = 0;
+            for spec in buttons(actions) {
+                write(&mut items, spec)?;
+                count += 1;
+            }
+            items.close();
+            list.raw("count", itoa::Buffer::new().format(count).as_bytes());
+            list.close();
+            Ok(())
+        }
+        let mut out = Vec::with_capacity(ACTIONS_CAPACITY);
+        items(&mut out, actions, |items, spec| {
+            items.str(spec.button, "Enable")
+        })?;
+        let buttons_end = out.len();
+        items(&mut out, actions, |items, spec| {
+            let entry = match rendered_entry(spec) {
+                Some(entry) => entry.as_bytes(),
+                None => &serde_json::to_vec(&AllowedEntry(spec))?,
+            };
+            items.raw(spec.subtopic, entry);
+            Ok(())
+        })?;
         Ok(ActionsJson {
             of: actions.to_vec(),
-            buttons: serde_json::value::to_raw_value(&ButtonStates(actions))?,
-            allowed: serde_json::value::to_raw_value(&ActionsAllowed(actions))?,
+            text: String::from_utf8(out).map_err(serde::ser::Error::custom)?,
+            buttons_end,
         })
     }
 
     /// Whether it was written from `actions` (the same list, in the same order).
     pub fn is_of(&self, actions: &[switchboard_finesse::Action]) -> bool {
         self.of == actions
+    }
+
+    fn buttons(&self) -> &str {
+        self.text.get(..self.buttons_end).unwrap_or_default()
+    }
+
+    fn allowed(&self) -> &str {
+        self.text.get(self.buttons_end..).unwrap_or_default()
     }
 }
 
@@ -511,41 +540,21 @@ impl Serialize for AllowedEntry {
 /// The `ActionsAllowed` entry of `spec` (an entry of [`ACTION_TABLE`]) as
 /// JSON text, written by serde_json once per process and then copied as is
 /// (a quarter of a golden call event is these constant entries).
-fn rendered_entry(spec: &'static ActionSpec) -> Option<&'static RawValue> {
-    static ENTRIES: OnceLock<Vec<Option<Box<RawValue>>>> = OnceLock::new();
+fn rendered_entry(spec: &'static ActionSpec) -> Option<&'static str> {
+    static ENTRIES: OnceLock<Vec<Option<String>>> = OnceLock::new();
     let entries = ENTRIES.get_or_init(|| {
         ACTION_TABLE
             .iter()
-            .map(|spec| serde_json::value::to_raw_value(&AllowedEntry(spec)).ok())
+            .map(|spec| serde_json::to_string(&AllowedEntry(spec)).ok())
             .collect()
     });
     let i = ACTION_TABLE.iter().position(|s| std::ptr::eq(s, spec))?;
     entries.get(i)?.as_deref()
 }
 
-/// The parts of a call event written twice (in `ResponseActual.dialog` and in
-/// `ResponseFields`), written once by serde_json and then copied as is, and
-/// the rest of what comes from the media properties.
-struct Twice {
-    participants: Box<RawValue>,
-    media: Arc<MediaJson>,
-}
-
-impl Twice {
-    fn render(d: &Dialog, media: Option<&Arc<MediaJson>>) -> Result<Twice, serde_json::Error> {
-        Ok(Twice {
-            participants: serde_json::value::to_raw_value(&Participants(&d.participants))?,
-            media: match media {
-                Some(m) => m.clone(),
-                None => Arc::new(MediaJson::render(&d.media_properties)?),
-            },
-        })
-    }
-}
-
 /// The parts of a call event that come from the dialog's media properties
 /// alone (`mediaProperties` in `ResponseActual.dialog` and `ResponseFields`,
-/// `CallVariables`, `ExtendedCallVariables`), written by serde_json. Finesse
+/// `CallVariables`, `ExtendedCallVariables`), written directly. Finesse
 /// repeats a dialog's media properties unchanged in most notifications about
 /// it, and the dialog memo then hands back the same `Arc`; the state cache
 /// keeps this JSON with the dialog for as long as that `Arc` stays, so the
@@ -554,20 +563,92 @@ impl Twice {
 pub struct MediaJson {
     /// The properties it was written from.
     of: Arc<MediaProperties>,
-    view: Box<RawValue>,
-    call_variables: Box<RawValue>,
-    extended: Box<RawValue>,
+    /// `mediaProperties`, `CallVariables` and `ExtendedCallVariables`, one
+    /// after the other.
+    text: String,
+    /// Where the first two end in `text`.
+    ends: [usize; 2],
 }
 
 impl MediaJson {
-    /// Writes the parts of `p`.
+    /// Writes the parts of `p`, directly (`crate::json`), as `MediaView`,
+    /// `CallVariables` and `ExtendedCallVariables` serialize.
     pub fn render(p: &Arc<MediaProperties>) -> Result<MediaJson, serde_json::Error> {
+        let mut out = Vec::with_capacity(MEDIA_CAPACITY);
+        let mut view = Object::open(&mut out);
+        view.opt("DNIS", &p.dnis)?;
+        if let Some(t) = &p.call_type {
+            view.str("callType", t.as_str())?;
+        }
+        view.opt("dialedNumber", &p.dialed_number)?;
+        view.raw("callvariables", b"{}");
+        view.raw("eccvariables", b"{}");
+        view.opt("queueNumber", &p.queue_number)?;
+        view.opt("queueName", &p.queue_name)?;
+        view.opt("callKeyCallId", &p.call_key_call_id)?;
+        view.opt("callKeyPrefix", &p.call_key_prefix)?;
+        view.opt("callKeySequenceNum", &p.call_key_sequence_num)?;
+        view.opt("callGUID", &p.call_guid)?;
+        view.opt("mediaId", &p.media_id)?;
+        view.opt("outboundClassification", &p.outbound_classification)?;
+        view.opt("wrapUpReason", &p.wrap_up_reason)?;
+        if !p.wrap_up_items.is_empty() {
+            let items = view.key("wrapUpItems");
+            items.push(b'[');
+            for (i, item) in p.wrap_up_items.iter().enumerate() {
+                if i > 0 {
+                    items.push(b',');
+                }
+                json::string(items, item)?;
+            }
+            items.push(b']');
+        }
+        view.close();
+        let view_end = out.len();
+
+        let variables = &p.call_variables;
+        let mut numbered = Object::open(&mut out);
+        for name in NUMBERED {
+            let value = variables
+                .iter()
+                .find(|v| v.name == name)
+                .map_or("", |v| v.value.as_str());
+            numbered.str(name, value)?;
+        }
+        for v in variables.iter().filter(|v| is_ba_variable(&v.name)) {
+            json::string(numbered.any_key(&v.name)?, &v.value)?;
+        }
+        numbered.close();
+        let call_variables_end = out.len();
+
+        let mut extended = Object::open(&mut out);
+        for v in variables {
+            if is_ba_variable(&v.name) || NUMBERED.contains(&v.name.as_str()) {
+                continue;
+            }
+            let name = v.name.strip_prefix("user.").unwrap_or(&v.name);
+            json::string(extended.any_key(name)?, &v.value)?;
+        }
+        extended.close();
         Ok(MediaJson {
             of: p.clone(),
-            view: serde_json::value::to_raw_value(&MediaView(p))?,
-            call_variables: serde_json::value::to_raw_value(&CallVariables(&p.call_variables))?,
-            extended: serde_json::value::to_raw_value(&ExtendedCallVariables(&p.call_variables))?,
+            text: String::from_utf8(out).map_err(serde::ser::Error::custom)?,
+            ends: [view_end, call_variables_end],
         })
+    }
+
+    fn view(&self) -> &str {
+        self.text.get(..self.ends[0]).unwrap_or_default()
+    }
+
+    fn call_variables(&self) -> &str {
+        self.text
+            .get(self.ends[0]..self.ends[1])
+            .unwrap_or_default()
+    }
+
+    fn extended(&self) -> &str {
+        self.text.get(self.ends[1]..).unwrap_or_default()
     }
 
     /// Whether it was written from `p` itself (the same allocation, so the
@@ -578,13 +659,13 @@ impl MediaJson {
     }
 }
 
-struct ResponseActual<'e, 'a>(&'e CallEvent<'a>, &'e Twice);
+struct ResponseActual<'e, 'a>(&'e CallEvent<'a>);
 
 impl Serialize for ResponseActual<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("dialog", &DialogView(e, self.1))?;
+        m.serialize_entry("dialog", &DialogView(e))?;
         m.serialize_entry(
             "user",
             &UserRef {
@@ -606,7 +687,7 @@ struct UserRef<'a> {
     username: &'a str,
 }
 
-struct DialogView<'e, 'a>(&'e CallEvent<'a>, &'e Twice);
+struct DialogView<'e, 'a>(&'e CallEvent<'a>);
 
 impl Serialize for DialogView<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -617,9 +698,9 @@ impl Serialize for DialogView<'_, '_> {
         entry_opt(&mut m, "callbackNumber", &d.callback_number)?;
         entry_opt(&mut m, "fromAddress", &d.from_address)?;
         m.serialize_entry("id", &d.id)?;
-        m.serialize_entry("mediaProperties", &self.1.media.view)?;
+        m.serialize_entry("mediaProperties", &MediaView(&d.media_properties))?;
         entry_opt(&mut m, "mediaType", &d.media_type)?;
-        m.serialize_entry("participants", &self.1.participants)?;
+        m.serialize_entry("participants", &Participants(&d.participants))?;
         if let Some(info) = &d.scheduled_callback_info {
             struct Info<'a>(&'a switchboard_finesse::ScheduledCallbackInfo);
             impl Serialize for Info<'_> {
@@ -784,15 +865,15 @@ impl Serialize for ExtendedCallVariables<'_> {
     }
 }
 
-struct ResponseFields<'e, 'a>(&'e CallEvent<'a>, &'e Twice);
+struct ResponseFields<'e, 'a>(&'e CallEvent<'a>);
 
 impl Serialize for ResponseFields<'_, '_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let e = self.0;
         let d = e.dialog;
         let mut m = s.serialize_map(None)?;
-        m.serialize_entry("Participants", &self.1.participants)?;
-        m.serialize_entry("MediaProperties", &self.1.media.view)?;
+        m.serialize_entry("Participants", &Participants(&d.participants))?;
+        m.serialize_entry("MediaProperties", &MediaView(&d.media_properties))?;
         entry_opt(&mut m, "fromAddress", &d.from_address)?;
         entry_opt(&mut m, "mediaType", &d.media_type)?;
         entry_opt(&mut m, "toAddress", &d.to_address)?;
@@ -857,11 +938,12 @@ impl AgentStateEvent<'_> {
         }
         let u = self.user;
         let mut out = Vec::with_capacity(SMALL_EVENT_CAPACITY);
-        entry(
-            &mut out,
-            br#"{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{"source":"#,
-            self.source.as_str(),
-        )?;
+        out.extend_from_slice(
+            br#"{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{"source":""#,
+        );
+        // Source names have nothing to escape.
+        out.extend_from_slice(self.source.as_str().as_bytes());
+        out.push(b'"');
         entry(&mut out, br#","agentId":"#, &u.login_id)?;
         entry_opt(&mut out, br#","loginName":"#, &u.login_name)?;
         entry_opt(&mut out, br#","firstName":"#, &u.first_name)?;
@@ -1155,9 +1237,16 @@ impl Serialize for SystemInfoEvent<'_> {
 /// the text is written without growing (and copying) the buffer on the way.
 const CALL_EVENT_CAPACITY: usize = 4096;
 
-/// The buffer the participants of a call event are written into (two
-/// parties of a golden call take about 400 bytes).
-const PARTICIPANTS_CAPACITY: usize = 512;
+/// The buffer of a dialog's media JSON (the golden call's is 600 bytes).
+const MEDIA_CAPACITY: usize = 1024;
+
+/// The buffer of one list's `ButtonStates` and `ActionsAllowed` (the golden
+/// call's take 1,055 bytes).
+const ACTIONS_CAPACITY: usize = 1536;
+
+/// The buffer the participants of a call event are written into (the two
+/// parties of the golden call take 536 bytes).
+const PARTICIPANTS_CAPACITY: usize = 1024;
 
 /// The buffer of the other events (an agent state event is about 400 bytes).
 const SMALL_EVENT_CAPACITY: usize = 512;
@@ -1454,7 +1543,7 @@ mod tests {
         for spec in ACTION_TABLE {
             let direct = serde_json::to_string(&AllowedEntry(spec)).expect("serializes");
             let rendered = rendered_entry(spec).expect("rendered");
-            assert_eq!(rendered.get(), direct, "{}", spec.subtopic);
+            assert_eq!(rendered, direct, "{}", spec.subtopic);
             assert!(direct.starts_with(r#"{"VariableName":""#));
         }
     }

@@ -85,6 +85,18 @@ impl<'o> Object<'o> {
         self.out
     }
 
+    /// `"key":` for any key, escaped as serde_json escapes map keys; hands
+    /// back the buffer for the value.
+    pub(crate) fn any_key(&mut self, key: &str) -> serde_json::Result<&mut Vec<u8>> {
+        if !self.empty {
+            self.out.push(b',');
+        }
+        self.empty = false;
+        string(self.out, key)?;
+        self.out.push(b':');
+        Ok(self.out)
+    }
+
     /// `"key":"value"`.
     pub(crate) fn str(&mut self, key: &str, value: &str) -> serde_json::Result<()> {
         string(self.key(key), value)

@@ -17,7 +17,7 @@ use std::io::Cursor;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::handshake::client::generate_request;
@@ -224,16 +224,16 @@ impl WsClient {
             self.end -= self.start;
             self.start = 0;
         }
-        loop {
-            self.stream.readable().await?;
-            match self.stream.try_read(&mut self.buf[self.end..]) {
-                Ok(0) => return Err(WsError::Eof),
-                Ok(n) => {
-                    self.end += n;
-                    return Ok(());
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => continue,
-                Err(e) => return Err(e.into()),
+        // `AsyncRead::read`, not `readable` + `try_read`: tokio clears the
+        // socket's readiness after a read that did not fill the buffer (the
+        // socket is drained), so the next fill waits for new data instead of
+        // making a read system call that can only answer `WouldBlock`; with
+        // `try_read` every wake cost two `recvfrom`s.
+        match self.stream.read(&mut self.buf[self.end..]).await? {
+            0 => Err(WsError::Eof),
+            n => {
+                self.end += n;
+                Ok(())
             }
         }
     }

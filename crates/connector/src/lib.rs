@@ -6,8 +6,8 @@
 //!   SystemInfo, User, Dialogs, Dialog and Team, and the PUT/POST commands
 //!   (user state, Dialog actions, MAKE_CALL), each sent with a fresh
 //!   `requestId` so the caller can match the notifications Finesse sends for
-//!   it (finesse.md §3, §4); errors are typed ([`RestError`]), with Finesse's
-//!   `ApiErrors` kept and 401/404/503, timeouts and unreachable nodes told
+//!   it (Finesse Developer Guide: REST APIs; requestId); errors are typed
+//!   ([`RestError`]), with Finesse's `ApiErrors` kept and 401/404/503, timeouts and unreachable nodes told
 //!   apart;
 //! - [`session`]: one XMPP notification session per signed-in Finesse user:
 //!   subscriptions, ping, reconnect with back-off and jitter, failover between

@@ -1,4 +1,4 @@
-//! The Finesse REST client (finesse.md §3): typed reads of SystemInfo, User,
+//! The Finesse REST client (Finesse Developer Guide: REST APIs): typed reads of SystemInfo, User,
 //! Dialogs, Dialog and Team, and the commands (user state, Dialog actions,
 //! MAKE_CALL).
 //!
@@ -8,9 +8,9 @@
 //!   returns it as a [`RequestId`] on 200/202: Finesse answers commands before
 //!   doing them, and the notifications the command causes (or the
 //!   asynchronous CTI error it meets) carry that id in `<Update><requestId>`
-//!   (finesse.md §4).
+//!   (Finesse Developer Guide: requestId).
 //! - **Errors are typed** ([`RestError`]): a 4xx/5xx keeps Finesse's
-//!   `ApiErrors` (finesse.md §3.8); 401, 404 and 503 are told apart by
+//!   `ApiErrors` (Finesse Developer Guide: API errors); 401, 404 and 503 are told apart by
 //!   [`RestError::status`] and its helpers; a timeout, an unreachable node
 //!   and an unreadable 200 have their own variants. The failover logic uses
 //!   [`RestError::is_retryable`].
@@ -38,7 +38,7 @@ use switchboard_finesse::{
 /// The URL type of [`FinesseEndpoint::base_url`] (the `url` crate's, through reqwest).
 pub use reqwest::Url;
 
-/// The HTTP request header carrying the client's request id (finesse.md §4).
+/// The HTTP request header carrying the client's request id (Finesse Developer Guide: requestId).
 pub const REQUEST_ID_HEADER: &str = "requestId";
 
 /// Counter of Finesse REST requests, labelled `action` (`GET User`,
@@ -205,7 +205,7 @@ impl From<&str> for Secret {
     }
 }
 
-/// How a request authenticates to Finesse (finesse.md §3): HTTP Basic with
+/// How a request authenticates to Finesse (Finesse Developer Guide: REST APIs): HTTP Basic with
 /// the user's id and password (non-SSO), or an SSO access token.
 #[derive(Debug, Clone)]
 pub enum Credentials {
@@ -273,7 +273,7 @@ impl Credentials {
 
 /// The `requestId` sent with a PUT/POST (a UUID v4); Finesse echoes it in
 /// the `<Update><requestId>` of every notification the request causes
-/// (finesse.md §4).
+/// (Finesse Developer Guide: requestId).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RequestId(pub String);
 
@@ -307,7 +307,7 @@ impl AsRef<str> for RequestId {
 #[derive(Debug, thiserror::Error)]
 pub enum RestError {
     /// Finesse answered 4xx/5xx. `errors` is its `ApiErrors` body
-    /// (finesse.md §3.8), or one synthetic error holding the HTTP reason when
+    /// (Finesse Developer Guide: API errors), or one synthetic error holding the HTTP reason when
     /// the body is not `ApiErrors`. See [`RestError::is_unauthorized`] (401),
     /// [`RestError::is_not_found`] (404), [`RestError::is_unavailable`] (503).
     #[error("Finesse answered {status} to {what}: {}", summarize(.errors))]
@@ -386,7 +386,7 @@ impl RestError {
         }
     }
 
-    /// 503: the node is out of service (finesse.md §3.6); try the other node.
+    /// 503: the node is out of service (Finesse Developer Guide: SystemInfo); try the other node.
     pub fn is_unavailable(&self) -> bool {
         self.status() == Some(503)
     }
@@ -531,7 +531,7 @@ impl FinesseClient {
         &self.inner.config
     }
 
-    /// `GET /finesse/api/SystemInfo` (finesse.md §3.6), without credentials:
+    /// `GET /finesse/api/SystemInfo` (Finesse Developer Guide: SystemInfo), without credentials:
     /// the node's status and both nodes' hosts.
     pub async fn system_info(&self) -> Result<SystemInfo, RestError> {
         let op = self.get(None, "SystemInfo", &["SystemInfo"]);
@@ -540,7 +540,8 @@ impl FinesseClient {
         SystemInfo::from_xml(&body).map_err(|e| bad_response(what, e))
     }
 
-    /// `GET /finesse/api/User/{id}` (finesse.md §3.5). With the user's own
+    /// `GET /finesse/api/User/{id}` (Finesse Developer Guide: User: sign in and change state).
+    /// With the user's own
     /// credentials this is also the sign-in check: wrong ones give
     /// [`RestError::is_unauthorized`].
     pub async fn user(&self, creds: &Credentials, id: &str) -> Result<User, RestError> {
@@ -578,7 +579,8 @@ impl FinesseClient {
         Team::from_xml(&body).map_err(|e| bad_response(what, e))
     }
 
-    /// `PUT /finesse/api/User/{id}` (finesse.md §3.5): sign in (LOGIN with an
+    /// `PUT /finesse/api/User/{id}` (Finesse Developer Guide: User: sign in and change state):
+    /// sign in (LOGIN with an
     /// extension), READY, NOT_READY, LOGOUT. Returns the `requestId` sent;
     /// the result arrives as notifications carrying it.
     pub async fn put_user(
@@ -617,7 +619,7 @@ impl FinesseClient {
         .await
     }
 
-    /// `PUT /finesse/api/Dialog/{id}` (finesse.md §3.1-3.3): ANSWER, HOLD,
+    /// `PUT /finesse/api/Dialog/{id}` (Finesse Developer Guide: Dialog actions): ANSWER, HOLD,
     /// ACCEPT, UPDATE_SCHEDULED_CALLBACK... Returns the `requestId` sent.
     pub async fn dialog_action(
         &self,
@@ -651,8 +653,8 @@ impl FinesseClient {
         .await
     }
 
-    /// `POST /finesse/api/User/{id}/Dialogs` with MAKE_CALL (finesse.md
-    /// §3.4). Returns the `requestId` sent.
+    /// `POST /finesse/api/User/{id}/Dialogs` with MAKE_CALL (Finesse Developer Guide:
+    /// Dialog: make a call). Returns the `requestId` sent.
     pub async fn make_call(
         &self,
         creds: &Credentials,

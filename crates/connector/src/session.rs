@@ -1,7 +1,8 @@
 //! One Finesse user's notification session: the XMPP connection to the
 //! Finesse notification service, kept up for as long as the session lives.
 //!
-//! This module owns, per signed-in user (finesse.md §1.2-1.3, §3.7):
+//! This module owns, per signed-in user (Finesse Developer Guide: Notification Service and
+//! subscriptions; failover):
 //! - sign-in over XMPP (`user@domain/resource`, the resource unique per
 //!   Switchboard node), presence, explicit pubsub subscriptions when configured
 //!   (Finesse subscribes agents itself; Prosody needs it), Team nodes for

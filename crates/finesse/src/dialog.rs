@@ -1,4 +1,5 @@
-//! The Dialog: one call as Finesse describes it (finesse.md §2.1), with its
+//! The Dialog: one call as Finesse describes it (Finesse Developer Guide: Dialog API parameters),
+//! with its
 //! media properties, call variables, participants and scheduled callback.
 //!
 //! Optional text fields are `None` when the element is absent *or empty*:
@@ -134,7 +135,8 @@ pub struct ScheduledCallbackInfo {
     pub callback_number: Option<String>,
 }
 
-/// Outbound Option variables (finesse.md §2.1), in documentation order.
+/// Outbound Option variables (Finesse Developer Guide: Dialog API parameters), in documentation
+/// order.
 pub const BA_VARIABLES: &[&str] = &[
     "BACampaign",
     "BAAccountNumber",
@@ -225,7 +227,7 @@ impl Dialog {
     }
 
     /// True for an Outbound Option call: an `OUTBOUND*` call type, or any `BA*`
-    /// variable present (PROTOCOL.md §5).
+    /// variable present (docs/protocol.md §5).
     pub fn is_outbound(&self) -> bool {
         self.media_properties
             .call_type

@@ -69,7 +69,7 @@ macro_rules! string_enum {
 }
 
 string_enum! {
-    /// State of a voice dialog (finesse.md §2.2).
+    /// State of a voice dialog (Finesse Developer Guide: Dialog API parameter values).
     pub enum DialogState {
         /// The call is being set up by the agent.
         Initiating = "INITIATING",
@@ -114,7 +114,8 @@ string_enum! {
 
 string_enum! {
     /// A participant action: what Finesse allows (`<actions>`) and what a
-    /// client requests (`<requestedAction>`) (finesse.md §2.2, §3.1).
+    /// client requests (`<requestedAction>`) (Finesse Developer Guide: Dialog API parameter
+    /// values; Dialog actions).
     pub enum Action {
         /// Place a call.
         MakeCall = "MAKE_CALL",
@@ -162,7 +163,7 @@ string_enum! {
 }
 
 string_enum! {
-    /// `mediaProperties/callType` (finesse.md §2.2).
+    /// `mediaProperties/callType` (Finesse Developer Guide: Dialog API parameter values).
     pub enum CallType {
         /// Routed inbound call.
         AcdIn = "ACD_IN",
@@ -231,7 +232,7 @@ impl CallType {
 }
 
 string_enum! {
-    /// Agent (user) state (finesse.md §2.3).
+    /// Agent (user) state (Finesse Developer Guide: User states).
     pub enum UserState {
         /// Transient state while signing in.
         Login = "LOGIN",
@@ -261,7 +262,8 @@ string_enum! {
 }
 
 string_enum! {
-    /// `<Update><event>`: what happened to the object (finesse.md §1.5).
+    /// `<Update><event>`: what happened to the object (Finesse Developer Guide: Notification
+    /// Parameters).
     pub enum UpdateEvent {
         /// The object was added.
         Post = "POST",
@@ -273,7 +275,7 @@ string_enum! {
 }
 
 string_enum! {
-    /// `SystemInfo/status` (finesse.md §3.6).
+    /// `SystemInfo/status` (Finesse Developer Guide: SystemInfo).
     pub enum SystemStatus {
         /// Finesse is serving.
         InService = "IN_SERVICE",

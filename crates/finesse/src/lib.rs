@@ -14,9 +14,10 @@
 //! - [`Node`]: the pubsub node and resource paths.
 //!
 //! Every parser returns a typed [`Error`] naming what was wrong; none panics
-//! on any input (property tests and a fuzz target check it). The facts behind
-//! the formats are in `../shared/reference/finesse.md`; section numbers are
-//! cited in each module.
+//! on any input (property tests and a fuzz target check it). The formats
+//! follow Cisco's public *Cisco Finesse Web Services Developer Guide* (cited
+//! as "Finesse Developer Guide: <topic>" in each module) and the notifications
+//! real Finesse servers send.
 
 mod api_error;
 mod dialog;

@@ -1,4 +1,5 @@
-//! Finesse pubsub node paths and REST resource paths (finesse.md §1.3):
+//! Finesse pubsub node paths and REST resource paths (Finesse Developer Guide: subscription
+//! management):
 //! which agent or team a notification is about.
 
 use std::fmt;

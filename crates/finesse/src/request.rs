@@ -1,6 +1,6 @@
 //! REST request bodies: Dialog actions (`PUT /finesse/api/Dialog/{id}`),
 //! MAKE_CALL (`POST /finesse/api/User/{id}/Dialogs`) and user state changes
-//! (`PUT /finesse/api/User/{id}`) (finesse.md §3). Each can be written (the
+//! (`PUT /finesse/api/User/{id}`) (Finesse Developer Guide: REST APIs). Each can be written (the
 //! connector sends it) and parsed (the simulator receives it).
 
 use crate::Error;

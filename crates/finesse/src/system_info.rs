@@ -1,5 +1,5 @@
 //! SystemInfo: whether Finesse is in service, and where its nodes and XMPP
-//! domains are (finesse.md §3.6).
+//! domains are (Finesse Developer Guide: SystemInfo).
 
 use crate::Error;
 use crate::enums::SystemStatus;

@@ -1,5 +1,5 @@
 //! The `<Update>` envelope of every Finesse notification, and the XMPP pubsub
-//! message that carries it (finesse.md §1.4, §1.5).
+//! message that carries it (Finesse Developer Guide: notification format; Notification Parameters).
 //!
 //! [`parse_notification`] takes either a whole XMPP `<message>` (what arrives
 //! on the wire) or a bare `<Update>` (what logs and captures often show). In
@@ -293,7 +293,8 @@ impl Update {
     }
 
     /// The whole XMPP pubsub message Finesse would send for this Update:
-    /// the Update escaped as text inside `<notification>` (finesse.md §1.4).
+    /// the Update escaped as text inside `<notification>` (Finesse Developer Guide: notification
+    /// format).
     pub fn to_stanza_xml(&self, from: &str, to: &str, node: &str, item_id: &str) -> String {
         let mut w = XmlWriter::with_capacity(8192);
         w.raw("<message from='");

@@ -1,4 +1,5 @@
-//! The User: a Finesse agent or supervisor and its state (finesse.md §1.6, §2.3).
+//! The User: a Finesse agent or supervisor and its state (Finesse Developer Guide: notification
+//! pages; User states).
 
 use crate::Error;
 use crate::enums::UserState;

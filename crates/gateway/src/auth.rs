@@ -1,5 +1,5 @@
 //! Who a connection is and what it may do: identities and roles, topic
-//! authorization (PROTOCOL.md §4), JWT verification, resume tokens, and the
+//! authorization (docs/protocol.md §4), JWT verification, resume tokens, and the
 //! throttle on failed sign-ins per address.
 
 use std::collections::BTreeSet;
@@ -89,7 +89,7 @@ impl std::ops::Deref for Identity {
 }
 
 impl Identity {
-    /// Whether this identity may subscribe to `topic` (PROTOCOL.md §4).
+    /// Whether this identity may subscribe to `topic` (docs/protocol.md §4).
     pub fn may_subscribe(&self, topic: &Topic, cache: &StateCache) -> bool {
         if self.role == Role::Admin {
             return true;
@@ -139,7 +139,7 @@ impl Identity {
     }
 }
 
-/// The claims of a sign-in token (PROTOCOL.md §3).
+/// The claims of a sign-in token (docs/protocol.md §3).
 #[derive(Debug, Clone, Deserialize)]
 pub struct Claims {
     /// Subject.

@@ -104,7 +104,7 @@ impl Default for Limits {
     }
 }
 
-/// Token sign-in (PROTOCOL.md §3).
+/// Token sign-in (docs/protocol.md §3).
 #[derive(Debug, Clone, Default)]
 pub struct AuthConfig {
     /// How tokens are verified; `None` refuses token sign-in.

@@ -11,7 +11,7 @@ use switchboard_connector::{Credentials, FinesseClient, RestError, SessionManage
 
 /// The Finesse REST API of a node pair. Requests go to the active node; when
 /// it is unreachable or answers 503 the request is tried once on the other
-/// node, which then becomes active (finesse.md §6: failover).
+/// node, which then becomes active (Finesse Developer Guide: failover).
 #[derive(Debug, Clone)]
 pub struct FinesseRest {
     nodes: Arc<Vec<FinesseClient>>,

@@ -1,5 +1,5 @@
 //! Switchboard's HTTP and WebSocket server: everything a client sees
-//! (`shared/PROTOCOL.md`, written out in `docs/protocol.md`).
+//! (the client protocol of `docs/protocol.md`).
 //!
 //! This crate owns:
 //! - [`server`]: the listener (plain or TLS), the routes (`/ws`, `/healthz`,

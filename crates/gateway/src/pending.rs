@@ -1,7 +1,7 @@
 //! Commands sent to Finesse whose CTI error may still come: Finesse's
 //! `requestId` -> the client's `requestId` and connection, so that a later
 //! `apiErrors` notification is delivered as `SetAPIError` with the client's
-//! `requestId` (PROTOCOL.md §6). Entries expire after a while (Finesse sends
+//! `requestId` (docs/protocol.md §6). Entries expire after a while (Finesse sends
 //! CTI errors within seconds).
 
 use std::sync::Arc;

@@ -458,7 +458,7 @@ async fn ping_sweep(shared: Arc<Shared>, stop: CancellationToken) {
 
 /// Asks each Finesse node for SystemInfo every probe interval; `/readyz` is
 /// ready when one is in service, and REST requests move to that node when the
-/// active one is not (finesse.md §6: failover).
+/// active one is not (Finesse Developer Guide: failover).
 async fn probe_finesse(shared: Arc<Shared>, stop: CancellationToken) {
     let every = shared.config.readiness_probe_interval;
     loop {

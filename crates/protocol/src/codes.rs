@@ -1,4 +1,4 @@
-//! The documented tables of the protocol (PROTOCOL.md sections 6 and 7): WebSocket close
+//! The documented tables of the protocol (docs/protocol.md sections 6 and 7): WebSocket close
 //! codes ([`CloseCode`]), the `errorType` strings of `Cisco/Error/SetAPIError`
 //! ([`ErrorType`]) and the `ResponseType` codes of command results ([`ResponseType`]).
 //!

@@ -1,4 +1,4 @@
-//! The typed client commands (PROTOCOL.md sections 3, 4 and 6) and their validation:
+//! The typed client commands (docs/protocol.md sections 3, 4 and 6) and their validation:
 //! [`Command::from_frame`] turns a parsed [`Frame`] into a [`Command`] or a [`FrameError`]
 //! that names the problem.
 //!
@@ -130,7 +130,7 @@ pub struct CallCommand {
     pub media_address: Option<String>,
 }
 
-/// The action of a [`CallCommand`], one per call-control subtopic of PROTOCOL.md section 6.
+/// The action of a [`CallCommand`], one per call-control subtopic of docs/protocol.md section 6.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CallAction {
     /// `SetANSWER` (the Acqueon table writes `SetAnswer`). The broker sends it to Finesse as
@@ -273,7 +273,7 @@ pub enum Command {
         /// The entries of `topics` that did not parse, as sent, with the reason.
         rejected: Vec<(String, TopicError)>,
     },
-    /// A call-control command on one dialog (PROTOCOL.md section 6).
+    /// A call-control command on one dialog (docs/protocol.md section 6).
     Call(CallCommand),
     /// `Cisco/InboundCall|OutboundCall/SetMakeCall {toAddress}`.
     MakeCall {

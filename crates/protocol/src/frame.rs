@@ -1,4 +1,4 @@
-//! The envelope every frame shares, in both directions (PROTOCOL.md section 2), its tolerant
+//! The envelope every frame shares, in both directions (docs/protocol.md section 2), its tolerant
 //! parser, and [`FrameError`], the error for anything wrong with client input.
 //!
 //! Input keys are matched case-insensitively after trimming whitespace, because the published

@@ -1,5 +1,5 @@
 //! The client side of Switchboard: the frames of the client protocol, version 1
-//! (`shared/PROTOCOL.md`, written out in full in `docs/protocol.md`).
+//! (written out in full in `docs/protocol.md`).
 //!
 //! This crate owns what a WebSocket client (an agent widget, a supervisor dashboard, a
 //! softphone) and the broker say to each other, and nothing else: it does no I/O, holds no
@@ -45,7 +45,7 @@ pub use command::{CallAction, CallCommand, CallTopic, Command, Secret, StreamPos
 pub use frame::{Frame, FrameError, MAX_REQUEST_ID_LEN, get_ci, get_str_ci, request_id_hint};
 pub use topic::{Topic, TopicError};
 
-/// The version of the client protocol this crate implements (`shared/PROTOCOL.md`).
+/// The version of the client protocol this crate implements (`docs/protocol.md`).
 pub const PROTOCOL_VERSION: u32 = 1;
 
 /// The default limit on the size of one client frame, in bytes (64 KiB). A larger frame

@@ -1,4 +1,4 @@
-//! Subscription topics (PROTOCOL.md section 4): `agent/<id>`, `team/<id>`, `dialog/<id>`,
+//! Subscription topics (docs/protocol.md section 4): `agent/<id>`, `team/<id>`, `dialog/<id>`,
 //! `queue/<id>` and `all`, their parser and their canonical text form, which is also the name
 //! of the event stream a topic delivers (`stream` in server events, keys of `since`).
 

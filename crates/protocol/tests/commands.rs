@@ -1,4 +1,4 @@
-//! Every command of PROTOCOL.md sections 3, 4 and 6 parses from a realistic frame, including
+//! Every command of docs/protocol.md sections 3, 4 and 6 parses from a realistic frame, including
 //! the typos of the published Acqueon samples; bad fields are refused with a message that
 //! names them.
 

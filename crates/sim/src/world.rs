@@ -4,8 +4,8 @@
 //! Pure and deterministic but for the wall-clock timestamps it writes: every
 //! operation returns the notifications ([`Outgoing`]) it causes, in the order
 //! Finesse sends them, and the server publishes them. The behaviour follows
-//! `../shared/reference/finesse.md` §1.6 (notification sequences), §2.2
-//! (states, call types, BAStatus), §2.3 (user states) and §3 (REST actions and
+//! the Cisco Finesse Web Services Developer Guide (notification sequences,
+//! dialog states, call types and BAStatus, user states, REST actions and
 //! errors); docs/simulator.md lists where it is simpler than Finesse.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -79,7 +79,8 @@ impl ApiFailure {
     }
 }
 
-/// The kinds of call the scenario API can start (finesse.md §2.2).
+/// The kinds of call the scenario API can start (Finesse Developer Guide: Dialog API parameter
+/// values).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CallKind {
@@ -222,7 +223,7 @@ fn dialog_uri(id: &str) -> String {
     format!("/finesse/api/Dialog/{id}")
 }
 
-/// `YYYY-MM-DDTHH:MM` (finesse.md §3.3).
+/// `YYYY-MM-DDTHH:MM` (Finesse Developer Guide: scheduled callback).
 fn valid_callback_time(s: &str) -> bool {
     let b = s.as_bytes();
     let digits = |r: std::ops::Range<usize>| b[r].iter().all(u8::is_ascii_digit);
@@ -737,7 +738,8 @@ impl World {
 
     // ----- REST: User -----
 
-    /// `PUT /finesse/api/User/{target}` by `actor` (finesse.md §3.5).
+    /// `PUT /finesse/api/User/{target}` by `actor` (Finesse Developer Guide: User: sign in and
+    /// change state).
     pub fn put_user(
         &mut self,
         target: &str,
@@ -1042,7 +1044,8 @@ impl World {
 
     // ----- REST: Dialogs -----
 
-    /// `POST /finesse/api/User/{user}/Dialogs` (MAKE_CALL, finesse.md §3.4).
+    /// `POST /finesse/api/User/{user}/Dialogs` (MAKE_CALL, Finesse Developer Guide: Dialog: make a
+    /// call).
     pub fn make_call(
         &mut self,
         user: &str,
@@ -1284,7 +1287,7 @@ impl World {
         }
     }
 
-    /// `PUT /finesse/api/Dialog/{id}` by `actor` (finesse.md §3.1-3.3).
+    /// `PUT /finesse/api/Dialog/{id}` by `actor` (Finesse Developer Guide: Dialog actions).
     pub fn dialog_action(
         &mut self,
         id: &str,
@@ -1508,7 +1511,8 @@ impl World {
     }
 
     /// ACCEPT of a preview reservation: the reservation is ACCEPTED and removed,
-    /// and the customer call arrives as an OUTBOUND dialog (finesse.md §3.2).
+    /// and the customer call arrives as an OUTBOUND dialog (Finesse Developer Guide: Outbound
+    /// Option preview reservation).
     fn accept_reservation(
         &mut self,
         out: &mut Vec<Outgoing>,

@@ -1,7 +1,8 @@
 //! Publishing notifications through a real XMPP server (Prosody in tests,
 //! standing in for Finesse's Openfire): one admin session that owns every
 //! Finesse node, creates them, subscribes each user's bare JID to its own
-//! nodes (Finesse's automatic subscriptions, finesse.md §1.3) and publishes
+//! nodes (Finesse's automatic subscriptions, Finesse Developer Guide: subscription management) and
+//! publishes
 //! each `<Update>` as escaped text inside `<notification>` (§1.4).
 
 use std::collections::BTreeSet;

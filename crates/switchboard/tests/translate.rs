@@ -28,20 +28,8 @@ fn translate(args: &[&str], stdin: &[u8]) -> Output {
 }
 
 fn seed(file: &str) -> Vec<u8> {
-    let shared = repo().join("../shared/fixtures");
-    let dir = if shared.is_dir() {
-        shared
-    } else {
-        repo().join("tests/fixtures/seed")
-    };
-    let path = dir.join(file);
-    let found = std::fs::read(&path);
-    let alt = repo()
-        .join("tests/fixtures/seed")
-        .join(file.trim_start_matches("finesse/"));
-    found
-        .or_else(|_| std::fs::read(&alt))
-        .expect("seed fixture readable")
+    let path = repo().join("tests/fixtures/seed").join(file);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
 #[test]

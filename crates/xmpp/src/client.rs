@@ -1,8 +1,9 @@
 //! A small XMPP pubsub client: the connector's sessions, the simulator's publisher, tests.
 //!
 //! This module owns one client session on tokio-xmpp 6.0's [`StanzaStream`] (not its
-//! `Client`, which loses wake-ups on multi-thread runtimes, see
-//! `shared/reference/xmpp-prosody.md` §4): TCP with STARTTLS (rustls, aws-lc-rs provider,
+//! `Client`, which can lose a wake-up and stall on a multi-thread runtime:
+//! its receiver returns `Pending` without registering a waker while a send holds the stream's
+//! lock): TCP with STARTTLS (rustls, aws-lc-rs provider,
 //! the platform's roots plus an optional extra CA; see [`TlsMode`]) or, only when configured,
 //! plaintext TCP; SASL (whatever the server offers that tokio-xmpp supports), resource binding, available presence with priority 0,
 //! IQ requests matched by id with a timeout, the XEP-0060 calls a Finesse-like setup needs
@@ -682,7 +683,8 @@ impl XmppClient {
     }
 
     /// Publishes one item whose payload is `<notification xmlns='http://jabber.org/protocol/pubsub'>`
-    /// holding `payload_text` as escaped text, exactly like Finesse (finesse.md §1.4):
+    /// holding `payload_text` as escaped text, exactly like Finesse (Finesse Developer Guide:
+    /// notification format):
     /// `<Update>` goes on the wire as `&lt;Update&gt;`. Waits for the server's answer; run
     /// several publishes concurrently to pipeline them. Subscribers get the text back exactly,
     /// except that a carriage return arrives as a line feed (Prosody re-serializes it raw and

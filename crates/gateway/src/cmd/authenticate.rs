@@ -1,5 +1,5 @@
 //! Token sign-in: `Broker/Session/Authenticate {token}` or `?access_token=`
-//! on the WebSocket URL (PROTOCOL.md §3).
+//! on the WebSocket URL (docs/protocol.md §3).
 //!
 //! The token is either a JWT (claims `sub`, `role`, optional `agentId` and
 //! `teams`; verified with the configured HS256 secret or RS256/ES256 public

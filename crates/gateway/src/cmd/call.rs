@@ -1,6 +1,6 @@
 //! Call control on one dialog (`SetANSWER`, `SetACCEPT`, `SetREJECT`,
 //! `SetCLOSE`, `SetHOLD`, ..., `SetUPDATE_SCHEDULED_CALLBACK`): the checks of
-//! PROTOCOL.md §6 against the cache, then `PUT /finesse/api/Dialog/{id}`.
+//! docs/protocol.md §6 against the cache, then `PUT /finesse/api/Dialog/{id}`.
 //!
 //! Checks, in order, each refused without any Finesse call: the dialog is
 //! known (2), the sender's extension is one of its participants (3), the

@@ -1,4 +1,4 @@
-//! The commands of PROTOCOL.md §6, one file each (mini-redis style):
+//! The commands of docs/protocol.md §6, one file each (mini-redis style):
 //! [`sign_in`], [`authenticate`], [`ping`], [`subscribe`], [`call`],
 //! [`call_data`], [`make_call`], [`agent_state`], [`team`].
 //!

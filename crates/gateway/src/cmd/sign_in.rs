@@ -1,5 +1,5 @@
 //! `Cisco/Agent/SetUserInfo {username, password, extension}`: agent or
-//! supervisor sign-in with Finesse credentials (PROTOCOL.md §3).
+//! supervisor sign-in with Finesse credentials (docs/protocol.md §3).
 //!
 //! 1. The address's throttle: recent failures delay the attempt, too many
 //!    refuse it for a while.

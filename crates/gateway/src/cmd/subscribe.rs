@@ -1,5 +1,5 @@
 //! `Broker/Subscription/Subscribe {topics, since?}` and `Unsubscribe {topics}`
-//! (PROTOCOL.md §4).
+//! (docs/protocol.md §4).
 //!
 //! Each topic is authorized alone: a refused or malformed one gets its own
 //! `SetAPIError` and the others apply. The reply `Subscribed {topics,

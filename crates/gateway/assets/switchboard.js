@@ -154,8 +154,13 @@
   /* ------------------------------------------------------------------ the client */
 
   /**
-   * new Switchboard({url, source, onEvent, onState, onError, onSubscribed,
+   * new Switchboard({url, source, onEvent, onState, onError, onSubscribed, onCredentialsNeeded,
    *                  reconnect: {minMs, maxMs}, timeoutMs, WebSocket})
+   *
+   * `onCredentialsNeeded({reason, errorType})` (optional) is asked when, after a reconnect, the
+   * server refuses both the resume token and the credentials or token held (a changed password,
+   * an expired token); it returns, or resolves with, `{username, password, extension}`,
+   * `{token}`, or nothing (the session is then lost).
    */
   function Switchboard(options) {
     var opts = options || {};
@@ -165,6 +170,7 @@
     this.onState = opts.onState || noop;
     this.onError = opts.onError || noop;
     this.onSubscribed = opts.onSubscribed || noop;
+    this.onCredentialsNeeded = opts.onCredentialsNeeded || null;
     var rc = opts.reconnect || {};
     this.reconnectMinMs = rc.minMs !== undefined ? rc.minMs : DEFAULTS.reconnect.minMs;
     this.reconnectMaxMs = rc.maxMs !== undefined ? rc.maxMs : DEFAULTS.reconnect.maxMs;
@@ -609,32 +615,46 @@
     return { channel: 'Broker', topic: 'Session', subtopic: 'Authenticate', data: { token: String(token) } };
   }
 
+  /** Refusals that may pass: the session is kept and the next reconnect tries again. */
+  var TRANSIENT_ERRORS = { 'Too Many Requests': true, 'Service Unavailable': true, Timeout: true };
+
   /**
-   * After a reconnect: authenticate with the last resumeToken; if refused, sign in again with
-   * what signIn/authenticate was given; then re-subscribe the explicit topics from the stored
-   * positions. A close on the way rejects everything and the next reconnect starts over.
+   * After a reconnect: authenticate with the last resumeToken; when the server does not take it
+   * (`Resume Token Unknown`: used, expired, or issued before a server restart; or any other
+   * refusal), sign in again with what signIn/authenticate was given; then re-subscribe the
+   * explicit topics from the stored positions.
+   * - A refusal that may pass (`Too Many Requests`, `Service Unavailable`, `Timeout`) keeps the
+   *   session: this connection is closed and the next reconnect, after its back-off, tries again.
+   * - Credentials or a token the server refuses as wrong (`Authorization Failure`): the page's
+   *   `onCredentialsNeeded` is asked for new ones; without it, or when it gives none, the
+   *   session is lost ('closed' state, onError).
+   * A close on the way rejects everything and the next reconnect starts over.
    */
   Switchboard.prototype._restoreSession = function () {
     var self = this;
-    var auth = this._auth;
     var resumeToken = this.session && this.session.resumeToken;
-    // A refused resume token is expected (e.g. expired): not an error for the page.
+    // A refused resume token is expected (a restart, an expiry): not an error for the page.
     var first = resumeToken
       ? this._request(authenticateFrame(resumeToken), 'session', undefined, true)
       : Promise.reject(new Error('no resume token'));
     first
       .catch(function (err) {
         if (err && err.code) throw err; // the connection closed: wait for the next attempt
-        var frame = auth.token ? authenticateFrame(auth.token) : signInFrame(auth);
-        return self._request(frame, 'session');
+        return self._signInAgain();
       })
       .then(function () {
         return self._resubscribe();
       })
       .catch(function (err) {
         if (err && err.code) return; // closed again; the close handler reconnects
+        if (err && err.apiError && TRANSIENT_ERRORS[err.errorType]) {
+          // Throttled, or Finesse unavailable: keep the session and try again later.
+          if (self._socket) self._socket.close(4000, 'sign-in refused for now');
+          return;
+        }
         if (err && err.apiError) {
-          // The server refused both: the session is gone. Stop and tell the page.
+          // The server refused what we hold, and the page gave nothing better: the session is
+          // gone. Stop and tell the page.
           var lost = new Error('sign-in after reconnect failed: ' + err.message);
           lost.errorType = err.errorType;
           self.onError(lost);
@@ -644,6 +664,43 @@
         // No answer in time: drop this connection; the close handler tries again later.
         if (self._socket) self._socket.close(4000, 'resume timed out');
       });
+  };
+
+  /**
+   * Signs in again with what signIn/authenticate was given; when the server refuses it as wrong
+   * (`Authorization Failure`: a changed password, an expired token), asks the page through
+   * `onCredentialsNeeded({reason, errorType})`, which returns (or resolves with)
+   * `{username, password, extension}`, `{token}`, or nothing.
+   */
+  Switchboard.prototype._signInAgain = function () {
+    var self = this;
+    var auth = this._auth;
+    // Quiet: what the page must know is told once, by onCredentialsNeeded or the lost session.
+    var frame = auth.token ? authenticateFrame(auth.token) : signInFrame(auth);
+    return this._request(frame, 'session', undefined, true).catch(
+      function (err) {
+        if (err && err.code) throw err;
+        if (!(err && err.apiError && err.errorType === 'Authorization Failure')) throw err;
+        if (!self.onCredentialsNeeded) throw err;
+        return Promise.resolve(self.onCredentialsNeeded({ reason: err.message, errorType: err.errorType })).then(
+          function (given) {
+            if (!given || !self._auth) throw err; // nothing given, or disconnect() meanwhile
+            var next = given.token
+              ? { token: String(given.token) }
+              : {
+                  username: String(given.username),
+                  password: String(given.password),
+                  extension: String(given.extension)
+                };
+            var retry = next.token ? authenticateFrame(next.token) : signInFrame(next);
+            return self._request(retry, 'session', undefined, true).then(function (ready) {
+              self._auth = next; // kept in memory only, as signIn does
+              return ready;
+            });
+          }
+        );
+      }
+    );
   };
 
   Switchboard.prototype._resubscribe = function () {

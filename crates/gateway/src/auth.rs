@@ -1,10 +1,9 @@
 //! Who a connection is and what it may do: identities and roles, topic
-//! authorization (docs/protocol.md §4), JWT verification, resume tokens, and the
-//! throttle on failed sign-ins per address.
+//! authorization (docs/protocol.md §4), JWT verification and resume tokens.
+//! The sign-in throttle is [`crate::throttle`].
 
 use std::collections::BTreeSet;
-use std::net::IpAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
@@ -17,6 +16,7 @@ use switchboard_protocol::Topic;
 
 use crate::config::{AuthConfig, JwtKey, Limits};
 use crate::finesse::Lease;
+use crate::throttle::Throttle;
 
 /// What a signed-in connection may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -154,18 +154,39 @@ pub struct Claims {
     pub teams: Vec<String>,
 }
 
-/// Why a token was refused (the message never repeats the token).
+/// Why a token was refused. The text a client sees never repeats the token
+/// or the verifier's own message (that is logged, [`TokenError::detail`]).
 #[derive(Debug, thiserror::Error)]
 pub enum TokenError {
     /// Token sign-in is not configured.
     #[error("token sign-in is not enabled on this server")]
     Disabled,
-    /// The signature, expiry or format is wrong.
-    #[error("invalid token: {0}")]
+    /// The signature, a time (`exp`, `nbf`), the issuer, the audience, a
+    /// `crit` header or the format is wrong.
+    #[error("invalid token")]
     Invalid(String),
     /// The role claim is not one of agent, supervisor, admin.
     #[error("invalid token: role must be agent, supervisor or admin")]
     Role,
+    /// The configured key does not parse (at start-up).
+    #[error("{0}")]
+    Key(String),
+}
+
+impl TokenError {
+    /// What exactly was wrong, for the log.
+    pub fn detail(&self) -> String {
+        match self {
+            TokenError::Invalid(why) => why.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+/// Whether a token is one of this server's resume tokens rather than a JWT
+/// (a JWT always has three dot-separated parts; a resume token has no dot).
+pub fn is_resume_token(token: &str) -> bool {
+    !token.contains('.')
 }
 
 /// A resume token's grant: the identity to restore without a password.
@@ -176,29 +197,13 @@ pub struct ResumeGrant {
     expires: Option<Instant>,
 }
 
-#[derive(Debug, Default)]
-struct Failures {
-    count: u32,
-    last: Option<Instant>,
-    locked_until: Option<Instant>,
-}
-
-/// What the throttle says about a sign-in attempt from an address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Throttle {
-    /// Go ahead (after waiting this long, which is zero without recent failures).
-    Allow(Duration),
-    /// Refused until the lockout ends.
-    Locked(Duration),
-}
-
 /// Token verification, resume tokens and the sign-in throttle.
 pub struct Auth {
     jwt: Option<(DecodingKey, Validation)>,
-    limits: Limits,
     resume_ttl: Duration,
     resume: DashMap<String, ResumeGrant>,
-    failures: DashMap<IpAddr, Mutex<Failures>>,
+    /// The sign-in throttle.
+    pub throttle: Throttle,
 }
 
 impl std::fmt::Debug for Auth {
@@ -223,28 +228,42 @@ impl Auth {
                     ),
                     JwtKey::Rs256 { public_key_pem } => (
                         DecodingKey::from_rsa_pem(public_key_pem.as_bytes())
-                            .map_err(|e| TokenError::Invalid(format!("RS256 public key: {e}")))?,
+                            .map_err(|e| TokenError::Key(format!("RS256 public key: {e}")))?,
                         Algorithm::RS256,
                     ),
                     JwtKey::Es256 { public_key_pem } => (
                         DecodingKey::from_ec_pem(public_key_pem.as_bytes())
-                            .map_err(|e| TokenError::Invalid(format!("ES256 public key: {e}")))?,
+                            .map_err(|e| TokenError::Key(format!("ES256 public key: {e}")))?,
                         Algorithm::ES256,
                     ),
                 };
                 let mut validation = Validation::new(alg);
                 validation.leeway = config.jwt_leeway.as_secs();
-                validation.set_required_spec_claims(&["exp", "sub"]);
+                validation.validate_nbf = true;
+                let mut required = vec!["exp", "sub"];
+                if let Some(iss) = &config.jwt_issuer {
+                    validation.set_issuer(&[iss]);
+                    required.push("iss");
+                }
+                if let Some(aud) = &config.jwt_audience {
+                    validation.set_audience(&[aud]);
+                    required.push("aud");
+                }
+                validation.set_required_spec_claims(&required);
                 Some((key, validation))
             }
         };
         Ok(Auth {
             jwt,
-            limits,
             resume_ttl: config.resume_token_ttl,
             resume: DashMap::new(),
-            failures: DashMap::new(),
+            throttle: Throttle::new(limits),
         })
+    }
+
+    /// Whether token (JWT) sign-in is configured.
+    pub fn tokens_enabled(&self) -> bool {
+        self.jwt.is_some()
     }
 
     /// Verifies a token and returns its claims and role.
@@ -252,6 +271,15 @@ impl Auth {
         let Some((key, validation)) = &self.jwt else {
             return Err(TokenError::Disabled);
         };
+        // jsonwebtoken does not look at `crit`; this server understands no
+        // extension, so a token that marks any as critical is refused (RFC 7515 §4.1.11).
+        let header =
+            jsonwebtoken::decode_header(token).map_err(|e| TokenError::Invalid(e.to_string()))?;
+        if let Some(crit) = header.crit {
+            return Err(TokenError::Invalid(format!(
+                "unsupported critical header parameters {crit:?}"
+            )));
+        }
         let data = jsonwebtoken::decode::<Claims>(token, key, validation)
             .map_err(|e| TokenError::Invalid(e.to_string()))?;
         let role = match data.claims.role.to_ascii_lowercase().as_str() {
@@ -288,10 +316,12 @@ impl Auth {
     }
 
     /// Drops the resume grants expired by `now` (the gateway's maintenance,
-    /// every 10 s; [`Auth::take_resume`] refuses an expired one meanwhile).
+    /// every 10 s; [`Auth::take_resume`] refuses an expired one meanwhile),
+    /// and the throttle's forgotten failures.
     pub fn sweep(&self, now: Instant) {
         self.resume
             .retain(|_, g| g.expires.is_none_or(|at| at > now));
+        self.throttle.sweep(now);
     }
 
     /// Resume grants held (connected clients' and those counting down).
@@ -306,51 +336,6 @@ impl Auth {
             .expires
             .is_none_or(|at| at > Instant::now())
             .then_some(grant)
-    }
-
-    /// Checks an address before a sign-in attempt.
-    pub fn throttle(&self, addr: IpAddr) -> Throttle {
-        let Some(entry) = self.failures.get(&addr) else {
-            return Throttle::Allow(Duration::ZERO);
-        };
-        let mut f = entry
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
-        if let Some(until) = f.locked_until {
-            if until > now {
-                return Throttle::Locked(until - now);
-            }
-            *f = Failures::default();
-        }
-        // Failures older than the lockout period are forgotten.
-        if f.last
-            .is_some_and(|l| now - l > self.limits.sign_in_lockout)
-        {
-            *f = Failures::default();
-        }
-        Throttle::Allow(self.limits.sign_in_failure_delay * f.count)
-    }
-
-    /// Records a failed sign-in; returns true if the address is now locked out.
-    pub fn record_failure(&self, addr: IpAddr) -> bool {
-        let entry = self.failures.entry(addr).or_default();
-        let mut f = entry
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let now = Instant::now();
-        f.count += 1;
-        f.last = Some(now);
-        if f.count >= self.limits.sign_in_failures_before_lockout {
-            f.locked_until = Some(now + self.limits.sign_in_lockout);
-            return true;
-        }
-        false
-    }
-
-    /// Forgets an address's failures after a successful sign-in.
-    pub fn record_success(&self, addr: IpAddr) {
-        self.failures.remove(&addr);
     }
 }
 

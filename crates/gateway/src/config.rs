@@ -17,8 +17,12 @@ pub struct GatewayConfig {
     pub tls: Option<TlsFiles>,
     /// Origins allowed to open a WebSocket from a browser (`server.allowed_origins`).
     /// Empty: same origin only (the `Origin` host equals the `Host` header).
-    /// `"*"`: any. Clients that send no `Origin` (not browsers) are always allowed.
+    /// `"*"`: any. Clients that send no `Origin` (not browsers) are always
+    /// allowed; a malformed `Origin`, or more than one, is refused.
     pub allowed_origins: Vec<String>,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` header names the client
+    /// (`server.trusted_proxies`, default none: the TCP peer is the client).
+    pub trusted_proxies: Vec<crate::forwarded::AddrRange>,
     /// Connection and frame limits.
     pub limits: Limits,
     /// Token sign-in and sign-in throttling.
@@ -58,11 +62,17 @@ pub struct Limits {
     pub max_commands_in_flight: usize,
     /// Time a Finesse command may take before its Result says Timeout (default 10 s).
     pub command_timeout: Duration,
-    /// Failed sign-ins from one address before it is refused (default 10).
+    /// Failed sign-ins of one user name from one client address (or of
+    /// tokens from one address) before that pair is refused (default 10).
     pub sign_in_failures_before_lockout: u32,
-    /// How long an address stays refused after that (default 5 min).
+    /// Failed sign-ins of one account, from any address, before the account
+    /// is refused (default 3: below Finesse's own lockout, so the broker
+    /// never locks an agent out of Finesse).
+    pub sign_in_account_failures: u32,
+    /// How long a pair or an account stays refused, and how long a failure
+    /// is remembered (default 5 min).
     pub sign_in_lockout: Duration,
-    /// Extra delay per failed sign-in from the same address (default 250 ms,
+    /// Extra delay per failed sign-in of the same pair (default 250 ms,
     /// growing linearly up to the lockout).
     pub sign_in_failure_delay: Duration,
     /// The kernel send buffer of each accepted socket (SO_SNDBUF; default
@@ -96,6 +106,7 @@ impl Default for Limits {
             max_commands_in_flight: 8,
             command_timeout: Duration::from_secs(10),
             sign_in_failures_before_lockout: 10,
+            sign_in_account_failures: 3,
             sign_in_lockout: Duration::from_secs(300),
             sign_in_failure_delay: Duration::from_millis(250),
             socket_send_buffer: Some(DEFAULT_SOCKET_SEND_BUFFER),
@@ -111,6 +122,11 @@ pub struct AuthConfig {
     pub jwt: Option<JwtKey>,
     /// Leeway for `exp`/`nbf` (default 30 s).
     pub jwt_leeway: Duration,
+    /// The `iss` a token must carry (`auth.jwt_issuer`); `None`: not checked.
+    pub jwt_issuer: Option<String>,
+    /// The `aud` a token must carry (`auth.jwt_audience`); `None`: a token
+    /// carrying an `aud` is refused.
+    pub jwt_audience: Option<String>,
     /// How long a `resumeToken` stays valid after its connection closed (default 120 s).
     pub resume_token_ttl: Duration,
 }
@@ -188,10 +204,13 @@ impl Default for GatewayConfig {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             tls: None,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             limits: Limits::default(),
             auth: AuthConfig {
                 jwt: None,
                 jwt_leeway: Duration::from_secs(30),
+                jwt_issuer: None,
+                jwt_audience: None,
                 resume_token_ttl: Duration::from_secs(120),
             },
             hub: HubSettings::default(),

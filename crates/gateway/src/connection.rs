@@ -63,8 +63,10 @@ const MAX_BATCH_BYTES: usize = 256 * 1024;
 /// What the HTTP layer knows about a connection.
 #[derive(Debug, Clone)]
 pub struct ConnectionInfo {
-    /// The client's address.
+    /// The TCP peer's address.
     pub peer: SocketAddr,
+    /// The client's address: the peer's, or the one a trusted proxy forwarded.
+    pub client: std::net::IpAddr,
     /// `?access_token=` of the upgrade request, if any.
     pub access_token: Option<String>,
 }
@@ -134,7 +136,7 @@ where
     let mut conn = Conn {
         shared,
         queue: queue.clone(),
-        peer: info.peer,
+        client: info.client,
         identity: None,
         resume_token: None,
         in_flight,

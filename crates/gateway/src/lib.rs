@@ -11,8 +11,10 @@
 //! - [`cmd`]: one file per command (sign-in, token sign-in, ping, subscribe,
 //!   call control, agent state, call data, team), each checking before any
 //!   Finesse call and answering exactly once;
-//! - [`auth`]: identities and roles, topic authorization, JWT verification,
-//!   resume tokens and the per-address sign-in throttle;
+//! - [`auth`]: identities and roles, topic authorization, JWT verification
+//!   and resume tokens; [`throttle`]: the sign-in throttle (per user name and
+//!   client address, and per account); [`forwarded`]: the client's address
+//!   behind a trusted proxy;
 //! - [`pipeline`]: cache changes -> events -> hub streams, with CTI errors
 //!   matched back to the client command that caused them ([`pending`]);
 //! - [`finesse`]: the REST API with node failover and the notification
@@ -29,11 +31,13 @@ pub mod cmd;
 pub mod config;
 pub mod connection;
 pub mod finesse;
+pub mod forwarded;
 pub mod metrics;
 pub mod pending;
 pub mod pipeline;
 pub mod server;
 mod state;
+pub mod throttle;
 
 pub use config::{AuthConfig, GatewayConfig, HubSettings, JwtKey, Limits, TlsFiles};
 pub use finesse::{FinesseRest, Lease, NoLease, Notifications, SessionHealth, SharedFeed};

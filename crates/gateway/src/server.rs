@@ -249,6 +249,7 @@ async fn ws(
             .increment(1);
         return (StatusCode::FORBIDDEN, "origin not allowed\n").into_response();
     }
+    let client = crate::forwarded::client_addr(peer.ip(), headers, &config.trusted_proxies);
     // The RFC 6455 opening handshake, done here (rather than by axum's
     // WebSocketUpgrade) so the connection speaks tungstenite's own types: the
     // hub's frames go to the socket without a copy or a UTF-8 check per client.
@@ -287,6 +288,7 @@ async fn ws(
     let shared = app.shared.clone();
     let info = ConnectionInfo {
         peer,
+        client,
         access_token: query.access_token,
     };
     // Combinators rather than an async block: once upgraded, the connection's
@@ -384,10 +386,20 @@ fn take_socket(upgraded: Upgraded) -> Socket {
 }
 
 /// Browsers send `Origin`; it must be listed, or equal to the `Host` when the
-/// list is empty. Other clients send none and are allowed.
+/// list is empty. Other clients send none and are allowed. More than one
+/// `Origin`, or one that is not a serialized origin (`scheme://host[:port]`
+/// in visible ASCII, or `null`), is refused: a check that let them through
+/// as absent would be walked around by sending them.
 fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|o| o.to_str().ok()) else {
+    let mut values = headers.get_all(header::ORIGIN).iter();
+    let Some(origin) = values.next() else {
         return true;
+    };
+    if values.next().is_some() {
+        return false;
+    }
+    let Some(origin) = origin.to_str().ok().filter(|o| well_formed_origin(o)) else {
+        return false;
     };
     if allowed
         .iter()
@@ -406,6 +418,37 @@ fn origin_allowed(allowed: &[String], headers: &HeaderMap) -> bool {
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
         .is_some_and(|host| host.eq_ignore_ascii_case(authority))
+}
+
+/// `null`, or `scheme://host[:port]` (RFC 6454 §6.1): a scheme of letters,
+/// digits, `+`, `-`, `.`; a host without `/`, `?`, `#`, `@`, spaces or
+/// control characters; a port of digits.
+fn well_formed_origin(origin: &str) -> bool {
+    if origin == "null" {
+        return true;
+    }
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return false;
+    };
+    let scheme_ok = scheme
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    let (host, port) = match rest.rsplit_once(':') {
+        // An IPv6 literal has colons inside its brackets.
+        Some((h, p)) if !p.contains(']') => (h, Some(p)),
+        _ => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host
+            .chars()
+            .all(|c| c.is_ascii_graphic() && !matches!(c, '/' | '?' | '#' | '@' | '\\'));
+    let port_ok =
+        port.is_none_or(|p| !p.is_empty() && p.len() <= 5 && p.chars().all(|c| c.is_ascii_digit()));
+    scheme_ok && host_ok && port_ok
 }
 
 async fn readyz(State(app): State<App>) -> Response {

@@ -4,7 +4,7 @@
 mod common;
 
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use common::*;
 use futures::{SinkExt, StreamExt};
@@ -80,6 +80,13 @@ async fn tokens_and_resume_tokens_sign_in() {
             e["data"]["data"]["errorType"], "Authorization Failure",
             "{why}: {e}"
         );
+        if why != "role" {
+            // The verifier's own words stay in the log.
+            assert_eq!(
+                e["data"]["data"]["errorMessage"], "invalid token",
+                "{why}: {e}"
+            );
+        }
     }
 
     // A supervisor token subscribes to its team.
@@ -124,7 +131,7 @@ async fn tokens_and_resume_tokens_sign_in() {
         .send(json!({"channel":"Broker","topic":"Session","subtopic":"Authenticate","data":{"token":resume},"requestId":"r2"}))
         .await;
     let e = third.wait_for("refusal", |v| v["requestId"] == "r2").await;
-    assert_eq!(e["data"]["data"]["errorType"], "Authorization Failure");
+    assert_eq!(e["data"]["data"]["errorType"], "Resume Token Unknown");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -198,4 +205,339 @@ async fn tls_listener_serves_wss_and_https() {
     };
     assert_eq!(pong["subtopic"], "Pong");
     assert_eq!(pong["data"]["n"], 1);
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+fn ip(s: &str) -> std::net::IpAddr {
+    s.parse().expect("ip")
+}
+
+/// Wrong-password requests for `user` that reached the simulator's REST API.
+fn wrong_guesses(env: &Env, user: &str) -> usize {
+    let path = format!("/finesse/api/User/{user}");
+    env.requests()
+        .iter()
+        .filter(|r| r.method == "GET" && r.path == path && r.user.is_none())
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unknown_used_and_expired_resume_tokens_are_their_own_error_and_no_failed_sign_in() {
+    let env = Env::start(|c| {
+        c.auth.jwt = Some(JwtKey::Hs256 {
+            secret: SECRET.into(),
+        });
+        c.auth.resume_token_ttl = Duration::from_millis(300);
+        c.limits.sign_in_failures_before_lockout = 2;
+        c.limits.sign_in_failure_delay = Duration::ZERO;
+    })
+    .await;
+    let unknown = |e: &Value| {
+        assert_eq!(error_type(e), Some("Resume Token Unknown"), "{e}");
+    };
+    let mut c = Client::connect(&env.url).await;
+    // Unknown (as after a restart), several times: more than the lockout's failures.
+    for _ in 0..4 {
+        unknown(&c.try_authenticate("0123456789abcdef0123456789abcdef").await);
+    }
+    // Used.
+    let mut a = Client::connect(&env.url).await;
+    let resume = a.sign_in("1001001", "5001").await["resumeToken"]
+        .as_str()
+        .expect("resumeToken")
+        .to_owned();
+    let mut b = Client::connect(&env.url).await;
+    assert!(is(
+        &b.try_authenticate(&resume).await,
+        "Broker",
+        "Session",
+        "Ready"
+    ));
+    unknown(&c.try_authenticate(&resume).await);
+    // Expired: released when its connection closed, then past its time.
+    let mut d = Client::connect(&env.url).await;
+    let expiring = d.sign_in("1001002", "5002").await["resumeToken"]
+        .as_str()
+        .expect("resumeToken")
+        .to_owned();
+    d.close().await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    unknown(&c.try_authenticate(&expiring).await);
+    // None of them counted as a failure: a token still signs in from this address.
+    let admin = token(json!({"sub": "wall", "role": "admin", "exp": exp()}));
+    let ready = c.try_authenticate(&admin).await;
+    assert!(is(&ready, "Broker", "Session", "Ready"), "{ready}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jwt_nbf_crit_issuer_and_audience_are_checked_with_a_generic_refusal() {
+    let env = Env::start(|c| {
+        c.auth.jwt = Some(JwtKey::Hs256 {
+            secret: SECRET.into(),
+        });
+        c.auth.jwt_issuer = Some("https://idp.example".into());
+        c.auth.jwt_audience = Some("switchboard".into());
+        c.limits.sign_in_failure_delay = Duration::ZERO;
+    })
+    .await;
+    let claims = |extra: Value| {
+        let mut base = json!({"sub": "dash", "role": "admin", "exp": exp(),
+            "iss": "https://idp.example", "aud": "switchboard"});
+        for (k, v) in extra.as_object().expect("object") {
+            if v.is_null() {
+                base.as_object_mut().expect("object").remove(k);
+            } else {
+                base[k] = v.clone();
+            }
+        }
+        base
+    };
+    let mut crit_header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    crit_header.crit = Some(vec!["http://example.com/unknown-extension".into()]);
+    let crit = jsonwebtoken::encode(
+        &crit_header,
+        &claims(json!({})),
+        &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
+    )
+    .expect("token");
+    let mut c = Client::connect(&env.url).await;
+    for (bad, why) in [
+        (token(claims(json!({"nbf": now() + 3600}))), "not yet valid"),
+        (crit, "unknown crit header"),
+        (token(claims(json!({"iss": null}))), "no issuer"),
+        (
+            token(claims(json!({"iss": "https://evil.example"}))),
+            "wrong issuer",
+        ),
+        (token(claims(json!({"aud": null}))), "no audience"),
+        (
+            token(claims(json!({"aud": "another-service"}))),
+            "wrong audience",
+        ),
+    ] {
+        let e = c.try_authenticate(&bad).await;
+        assert_eq!(error_type(&e), Some("Authorization Failure"), "{why}: {e}");
+        assert_eq!(
+            e["data"]["data"]["errorMessage"], "invalid token",
+            "{why}: {e}"
+        );
+    }
+    let logs = logs();
+    assert!(logs.contains("ImmatureSignature"), "the reason is logged");
+    assert!(logs.contains("InvalidIssuer") && logs.contains("InvalidAudience"));
+    assert!(logs.contains("critical header"));
+    // A token that satisfies all of them, valid since a minute ago, signs in.
+    let good = token(claims(json!({"nbf": now() - 60})));
+    let ready = c.try_authenticate(&good).await;
+    assert!(is(&ready, "Broker", "Session", "Ready"), "{ready}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_throttle_counts_the_forwarded_address_only_from_a_trusted_proxy() {
+    let env = Env::start(|c| {
+        c.trusted_proxies = vec!["127.0.0.2".parse().expect("range")];
+        c.limits.sign_in_failures_before_lockout = 2;
+        c.limits.sign_in_account_failures = 100;
+        c.limits.sign_in_failure_delay = Duration::ZERO;
+    })
+    .await;
+    let server = env.gateway.local_addr();
+    let proxy = ip("127.0.0.2");
+    let locked = |e: &Value| error_type(e) == Some("Too Many Requests");
+    // Behind the trusted proxy: client 203.0.113.1 guesses twice and is locked out...
+    let mut c = Client::connect_with(
+        &env.url,
+        server,
+        proxy,
+        &[("x-forwarded-for", "203.0.113.1")],
+    )
+    .await;
+    for _ in 0..2 {
+        let e = c.try_sign_in("1001001", "wrong", "5001").await;
+        assert_eq!(error_type(&e), Some("Authorization Failure"), "{e}");
+    }
+    assert!(locked(&c.try_sign_in("1001001", PASSWORD, "5001").await));
+    // ... also when the proxy names it in Forwarded ...
+    let mut f = Client::connect_with(
+        &env.url,
+        server,
+        proxy,
+        &[("forwarded", "for=203.0.113.1;proto=https")],
+    )
+    .await;
+    assert!(locked(&f.try_sign_in("1001001", PASSWORD, "5001").await));
+    // ... while another client behind the same proxy signs in as the same user.
+    let mut other = Client::connect_with(
+        &env.url,
+        server,
+        proxy,
+        &[("x-forwarded-for", "203.0.113.2")],
+    )
+    .await;
+    let ready = other.try_sign_in("1001001", PASSWORD, "5001").await;
+    assert!(is(&ready, "Broker", "Session", "Ready"), "{ready}");
+
+    // From an untrusted peer the header is ignored: the peer is the client.
+    let direct = ip("127.0.0.1");
+    let mut g = Client::connect_with(
+        &env.url,
+        server,
+        direct,
+        &[("x-forwarded-for", "198.51.100.1")],
+    )
+    .await;
+    for _ in 0..2 {
+        g.try_sign_in("1001002", "wrong", "5002").await;
+    }
+    let mut h = Client::connect_with(
+        &env.url,
+        server,
+        direct,
+        &[("x-forwarded-for", "198.51.100.2")],
+    )
+    .await;
+    let e = h.try_sign_in("1001002", PASSWORD, "5002").await;
+    assert!(locked(&e), "a forged header changes nothing: {e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_guesses_reaches_finesse_no_more_than_the_account_limit_allows() {
+    // The defaults: 3 failures per account, 250 ms more delay per failure.
+    let env = Env::start(|_| {}).await;
+    let server = env.gateway.local_addr();
+    let here = ip("127.0.0.1");
+    let mut attacker = Client::connect(&env.url).await;
+    for _ in 0..2 {
+        let e = attacker.try_sign_in("1001002", "guess", "5002").await;
+        assert_eq!(error_type(&e), Some("Authorization Failure"), "{e}");
+    }
+    // The attacker's own account, from the same address: clears nothing of 1001002's.
+    let ready = attacker.try_sign_in("1001003", PASSWORD, "5003").await;
+    assert!(is(&ready, "Broker", "Session", "Ready"), "{ready}");
+    assert_eq!(wrong_guesses(&env, "1001002"), 2);
+
+    // 40 guesses at once from two addresses, after the delay.
+    let guesses = (0..40).map(|i| {
+        let url = env.url.clone();
+        let from = if i % 2 == 0 { here } else { ip("127.0.0.4") };
+        tokio::spawn(async move {
+            let mut c = Client::connect_with(&url, server, from, &[]).await;
+            let e = c
+                .try_sign_in("1001002", &format!("guess-{i}"), "5002")
+                .await;
+            error_type(&e).map(str::to_owned)
+        })
+    });
+    let mut outcomes = Vec::new();
+    for g in guesses.collect::<Vec<_>>() {
+        outcomes.push(g.await.expect("task").expect("a SetAPIError"));
+    }
+    let reached = outcomes
+        .iter()
+        .filter(|t| *t == "Authorization Failure")
+        .count();
+    let refused = outcomes
+        .iter()
+        .filter(|t| *t == "Too Many Requests")
+        .count();
+    assert_eq!((reached, refused), (1, 39), "{outcomes:?}");
+    // Three wrong passwords in all reached Finesse, below its lockout of five.
+    assert_eq!(wrong_guesses(&env, "1001002"), 3);
+
+    // The account is refused from any address, even with the right password...
+    let mut elsewhere = Client::connect_with(&env.url, server, ip("127.0.0.5"), &[]).await;
+    let e = elsewhere.try_sign_in("1001002", PASSWORD, "5002").await;
+    assert_eq!(error_type(&e), Some("Too Many Requests"), "{e}");
+    assert!(
+        e["data"]["data"]["errorMessage"]
+            .as_str()
+            .is_some_and(|m| m.contains("this account")),
+        "{e}"
+    );
+    // ... and other users from the attacker's address are not.
+    let mut neighbour = Client::connect(&env.url).await;
+    let ready = neighbour.try_sign_in("1001004", PASSWORD, "5004").await;
+    assert!(is(&ready, "Broker", "Session", "Ready"), "{ready}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_or_repeated_origin_is_refused() {
+    let env = Env::start(|_| {}).await;
+    let server = env.gateway.local_addr();
+    let here = ip("127.0.0.1");
+    let same = format!("http://{server}");
+    let status = |r: Result<Client, tokio_tungstenite::tungstenite::Error>| match r {
+        Ok(_) => 101,
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
+        Err(e) => panic!("unexpected error {e}"),
+    };
+    // The same origin, and no origin at all, are allowed.
+    assert_eq!(
+        status(Client::try_connect_with(&env.url, server, here, &[("origin", &same)]).await),
+        101
+    );
+    assert_eq!(
+        status(Client::try_connect_with(&env.url, server, here, &[]).await),
+        101
+    );
+    for (headers, why) in [
+        (
+            vec![("origin", same.as_str()), ("origin", same.as_str())],
+            "two origins",
+        ),
+        (
+            vec![
+                ("origin", same.as_str()),
+                ("origin", "https://evil.example"),
+            ],
+            "two different origins",
+        ),
+        (vec![("origin", "not an origin")], "unparsable"),
+        (vec![("origin", "http://evil.example/path")], "with a path"),
+    ] {
+        assert_eq!(
+            status(Client::try_connect_with(&env.url, server, here, &headers).await),
+            403,
+            "{why}"
+        );
+    }
+    // A non-ASCII Origin (a WebSocket client library will not send one: raw bytes).
+    assert_eq!(
+        raw_upgrade_status(server, b"Origin: http://\xc3\xa9vil.example\r\n").await,
+        403
+    );
+    assert_eq!(
+        raw_upgrade_status(server, b"").await,
+        101,
+        "the raw request itself is fine"
+    );
+}
+
+/// Sends a WebSocket upgrade request with `extra` header lines as raw bytes;
+/// the response's status.
+async fn raw_upgrade_status(server: std::net::SocketAddr, extra: &[u8]) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(server)
+        .await
+        .expect("connect");
+    let mut request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {server}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+    )
+    .into_bytes();
+    request.extend_from_slice(extra);
+    request.extend_from_slice(b"\r\n");
+    tcp.write_all(&request).await.expect("write");
+    let mut head = [0u8; 12];
+    tcp.read_exact(&mut head).await.expect("status line");
+    std::str::from_utf8(&head[9..12])
+        .expect("ascii")
+        .parse()
+        .expect("status")
 }

@@ -111,15 +111,18 @@ pub enum ErrorType {
     FinesseUnavailable,
     /// `"Timeout"`: Finesse did not answer in time.
     Timeout,
-    /// `"Too Many Requests"`: too many commands in flight or sign-ins from one address.
+    /// `"Too Many Requests"`: too many commands in flight, or the sign-in throttle.
     TooManyRequests,
     /// `"Call Operation Failure"`: a Finesse CTI error for a call request.
     CallOperationFailure,
+    /// `"Resume Token Unknown"`: the resume token is unknown to this server
+    /// (used, expired, or issued before a restart); not a failed sign-in.
+    ResumeTokenUnknown,
 }
 
 impl ErrorType {
     /// Every error type.
-    pub const ALL: [ErrorType; 10] = [
+    pub const ALL: [ErrorType; 11] = [
         ErrorType::InvalidInput,
         ErrorType::AuthorizationFailure,
         ErrorType::NotSignedIn,
@@ -130,6 +133,7 @@ impl ErrorType {
         ErrorType::Timeout,
         ErrorType::TooManyRequests,
         ErrorType::CallOperationFailure,
+        ErrorType::ResumeTokenUnknown,
     ];
 
     /// The `errorType` text on the wire, e.g. `"Invalid Input"`.
@@ -145,6 +149,7 @@ impl ErrorType {
             ErrorType::Timeout => "Timeout",
             ErrorType::TooManyRequests => "Too Many Requests",
             ErrorType::CallOperationFailure => "Call Operation Failure",
+            ErrorType::ResumeTokenUnknown => "Resume Token Unknown",
         }
     }
 }

@@ -416,6 +416,7 @@ fn error_types_are_the_documented_strings() {
         (ErrorType::Timeout, "Timeout"),
         (ErrorType::TooManyRequests, "Too Many Requests"),
         (ErrorType::CallOperationFailure, "Call Operation Failure"),
+        (ErrorType::ResumeTokenUnknown, "Resume Token Unknown"),
     ];
     assert_eq!(ErrorType::ALL.len(), expected.len());
     for (error_type, text) in expected {

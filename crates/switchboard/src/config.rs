@@ -12,6 +12,7 @@ use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use switchboard_core::hub::HistoryLimits;
+use switchboard_gateway::forwarded::AddrRange;
 use switchboard_gateway::{AuthConfig, GatewayConfig, HubSettings, JwtKey, Limits, TlsFiles};
 
 /// The whole configuration.
@@ -35,6 +36,7 @@ pub(crate) struct Server {
     pub(crate) tls_cert: String,
     pub(crate) tls_key: String,
     pub(crate) allowed_origins: Vec<String>,
+    pub(crate) trusted_proxies: Vec<String>,
     #[serde(with = "humantime_serde")]
     pub(crate) shutdown_grace: Duration,
 }
@@ -46,6 +48,7 @@ impl Default for Server {
             tls_cert: String::new(),
             tls_key: String::new(),
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             shutdown_grace: Duration::from_secs(10),
         }
     }
@@ -67,6 +70,7 @@ pub(crate) struct LimitsSection {
     #[serde(with = "humantime_serde")]
     pub(crate) command_timeout: Duration,
     pub(crate) sign_in_failures_before_lockout: u32,
+    pub(crate) sign_in_account_failures: u32,
     #[serde(with = "humantime_serde")]
     pub(crate) sign_in_lockout: Duration,
     #[serde(with = "humantime_serde")]
@@ -87,6 +91,7 @@ impl Default for LimitsSection {
             max_commands_in_flight: l.max_commands_in_flight,
             command_timeout: l.command_timeout,
             sign_in_failures_before_lockout: l.sign_in_failures_before_lockout,
+            sign_in_account_failures: l.sign_in_account_failures,
             sign_in_lockout: l.sign_in_lockout,
             sign_in_failure_delay: l.sign_in_failure_delay,
             socket_send_buffer: l.socket_send_buffer.unwrap_or(0),
@@ -104,6 +109,8 @@ pub(crate) struct Auth {
     pub(crate) jwt_public_key_file: String,
     #[serde(with = "humantime_serde")]
     pub(crate) jwt_leeway: Duration,
+    pub(crate) jwt_issuer: String,
+    pub(crate) jwt_audience: String,
     #[serde(with = "humantime_serde")]
     pub(crate) resume_token_ttl: Duration,
 }
@@ -121,6 +128,8 @@ impl std::fmt::Debug for Auth {
                 },
             )
             .field("jwt_public_key_file", &self.jwt_public_key_file)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
             .finish_non_exhaustive()
     }
 }
@@ -132,6 +141,8 @@ impl Default for Auth {
             jwt_secret: String::new(),
             jwt_public_key_file: String::new(),
             jwt_leeway: Duration::from_secs(30),
+            jwt_issuer: String::new(),
+            jwt_audience: String::new(),
             resume_token_ttl: Duration::from_secs(120),
         }
     }
@@ -336,7 +347,18 @@ impl Config {
                 problems.push(format!("{key}: file {path} does not exist"));
             }
         }
+        for proxy in &s.trusted_proxies {
+            if let Err(e) = proxy.parse::<AddrRange>() {
+                problems.push(format!("server.trusted_proxies: {e}"));
+            }
+        }
         let l = &self.limits;
+        if l.sign_in_failures_before_lockout == 0 || l.sign_in_account_failures == 0 {
+            problems.push(
+                "limits.sign_in_failures_before_lockout and limits.sign_in_account_failures must be at least 1"
+                    .to_owned(),
+            );
+        }
         if l.max_connections == 0 {
             problems.push("limits.max_connections must be at least 1".to_owned());
         }
@@ -460,6 +482,13 @@ impl Config {
                 key: PathBuf::from(&self.server.tls_key),
             }),
             allowed_origins: self.server.allowed_origins.clone(),
+            trusted_proxies: self
+                .server
+                .trusted_proxies
+                .iter()
+                .map(|p| p.parse::<AddrRange>())
+                .collect::<Result<_, _>>()
+                .map_err(|e| ConfigError::Invalid(vec![format!("server.trusted_proxies: {e}")]))?,
             limits: Limits {
                 max_connections: l.max_connections,
                 max_frame_bytes: l.max_frame_bytes,
@@ -469,6 +498,7 @@ impl Config {
                 max_commands_in_flight: l.max_commands_in_flight,
                 command_timeout: l.command_timeout,
                 sign_in_failures_before_lockout: l.sign_in_failures_before_lockout,
+                sign_in_account_failures: l.sign_in_account_failures,
                 sign_in_lockout: l.sign_in_lockout,
                 sign_in_failure_delay: l.sign_in_failure_delay,
                 socket_send_buffer: (l.socket_send_buffer > 0).then_some(l.socket_send_buffer),
@@ -477,6 +507,10 @@ impl Config {
             auth: AuthConfig {
                 jwt,
                 jwt_leeway: self.auth.jwt_leeway,
+                jwt_issuer: (!self.auth.jwt_issuer.is_empty())
+                    .then(|| self.auth.jwt_issuer.clone()),
+                jwt_audience: (!self.auth.jwt_audience.is_empty())
+                    .then(|| self.auth.jwt_audience.clone()),
                 resume_token_ttl: self.auth.resume_token_ttl,
             },
             hub: HubSettings {

@@ -334,7 +334,7 @@ test('reconnect: resume token, then credentials, then re-subscribe with since', 
   assert.deepStrictEqual([auth.channel, auth.topic, auth.subtopic, auth.data], ['Broker', 'Session', 'Authenticate', { token: 'rt-1' }]);
   // Resume token refused: signs in again with the credentials held in memory.
   const errorsBefore = seen.errors.length;
-  next.receive(apiErrorFrame(auth.requestId, 'Authorization Failure', 'resume token expired'));
+  next.receive(apiErrorFrame(auth.requestId, 'Resume Token Unknown', 'this resume token is unknown'));
   await tick();
   assert.strictEqual(seen.errors.length, errorsBefore, 'a refused resume token is not an error');
   const again = next.last();
@@ -387,6 +387,90 @@ test('reconnect: both sign-ins refused, the session is lost', async () => {
   const sockets = FakeSocket.all.length;
   await tick(5);
   assert.strictEqual(FakeSocket.all.length, sockets, 'no further reconnect');
+});
+
+test('reconnect after a restart: throttled sign-in keeps the session and tries again later', async () => {
+  const { client, seen, socket } = await signedIn();
+  socket.serverClose(4000, 'shutdown');
+  await tick(5);
+  const next = FakeSocket.all[FakeSocket.all.length - 1];
+  next.open();
+  await tick();
+  next.receive(apiErrorFrame(next.last().requestId, 'Resume Token Unknown', 'unknown resume token'));
+  await tick();
+  assert.strictEqual(next.last().subtopic, 'SetUserInfo');
+  next.receive(apiErrorFrame(next.last().requestId, 'Too Many Requests', 'try again in 3 s'));
+  await tick();
+  // Not lost: the session and the credentials are kept, and a new connection tries again.
+  assert.notStrictEqual(client.session, null);
+  assert.strictEqual(seen.errors.length, 0, seen.errors.map(String).join());
+  assert.ok(seen.states.some((s) => s[0] === 'reconnecting' && s[1].reason === 'sign-in refused for now'));
+  await tick(5);
+  const third = FakeSocket.all[FakeSocket.all.length - 1];
+  assert.notStrictEqual(third, next);
+  third.open();
+  await tick();
+  assert.deepStrictEqual(third.last().data, { token: 'rt-1' });
+  third.receive(apiErrorFrame(third.last().requestId, 'Resume Token Unknown', 'unknown resume token'));
+  await tick();
+  const again = third.last();
+  assert.deepStrictEqual(again.data, { username: '1001001', password: 'demo', extension: '5001' });
+  third.receive(ready(again.requestId, Object.assign({}, READY, { resumeToken: 'rt-3' })));
+  await tick();
+  assert.strictEqual(client.state, 'signed-in');
+  assert.strictEqual(client.session.resumeToken, 'rt-3');
+  client.disconnect();
+});
+
+test('reconnect: credentials refused, the page is asked for new ones', async () => {
+  const asked = [];
+  const { client, seen, socket } = await signedIn({
+    onCredentialsNeeded: (info) => {
+      asked.push(info);
+      return Promise.resolve({ token: 'fresh-jwt' });
+    }
+  });
+  socket.serverClose(1006, '');
+  await tick(5);
+  const next = FakeSocket.all[FakeSocket.all.length - 1];
+  next.open();
+  await tick();
+  next.receive(apiErrorFrame(next.last().requestId, 'Resume Token Unknown', 'unknown resume token'));
+  await tick();
+  next.receive(apiErrorFrame(next.last().requestId, 'Authorization Failure', 'wrong user name or password'));
+  await tick();
+  assert.deepStrictEqual(asked, [{ reason: 'wrong user name or password', errorType: 'Authorization Failure' }]);
+  const auth = next.last();
+  assert.deepStrictEqual([auth.subtopic, auth.data], ['Authenticate', { token: 'fresh-jwt' }]);
+  next.receive(ready(auth.requestId, Object.assign({}, READY, { resumeToken: 'rt-9' })));
+  await tick();
+  assert.strictEqual(client.state, 'signed-in');
+  assert.strictEqual(seen.errors.length, 0);
+  // What the page gave is what the next fallback uses.
+  next.serverClose(1006, '');
+  await tick(5);
+  const third = FakeSocket.all[FakeSocket.all.length - 1];
+  third.open();
+  await tick();
+  third.receive(apiErrorFrame(third.last().requestId, 'Resume Token Unknown', 'unknown resume token'));
+  await tick();
+  assert.deepStrictEqual(third.last().data, { token: 'fresh-jwt' });
+  client.disconnect();
+});
+
+test('reconnect: the page gives nothing, the session is lost', async () => {
+  const { client, seen, socket } = await signedIn({ onCredentialsNeeded: () => null });
+  socket.serverClose(1006, '');
+  await tick(5);
+  const next = FakeSocket.all[FakeSocket.all.length - 1];
+  next.open();
+  await tick();
+  next.receive(apiErrorFrame(next.last().requestId, 'Resume Token Unknown', 'unknown resume token'));
+  await tick();
+  next.receive(apiErrorFrame(next.last().requestId, 'Authorization Failure', 'wrong user name or password'));
+  await tick();
+  assert.strictEqual(client.state, 'closed');
+  assert.ok(/wrong user name or password/.test(seen.errors[seen.errors.length - 1].message));
 });
 
 test('no reconnect after 4403, 4503 or disconnect()', async () => {

@@ -19,7 +19,7 @@ pub mod sign_in;
 pub mod subscribe;
 pub mod team;
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use switchboard_connector::{Credentials, RequestId, RestError};
@@ -37,7 +37,9 @@ use crate::state::Shared;
 pub struct Conn {
     pub(crate) shared: Arc<Shared>,
     pub(crate) queue: Arc<ClientQueue>,
-    pub(crate) peer: SocketAddr,
+    /// The client's address: the peer, or what a trusted proxy forwarded
+    /// ([`crate::forwarded`]); the sign-in throttle counts by it.
+    pub(crate) client: IpAddr,
     pub(crate) identity: Option<Arc<Identity>>,
     pub(crate) resume_token: Option<String>,
     pub(crate) in_flight: Arc<Semaphore>,

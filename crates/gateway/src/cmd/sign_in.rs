@@ -1,8 +1,9 @@
 //! `Cisco/Agent/SetUserInfo {username, password, extension}`: agent or
 //! supervisor sign-in with Finesse credentials (docs/protocol.md §3).
 //!
-//! 1. The address's throttle: recent failures delay the attempt, too many
-//!    refuse it for a while.
+//! 1. The throttle ([`crate::throttle`]): recent failures of this user name
+//!    from this client address delay the attempt; too many, or too many of
+//!    this account from anywhere, refuse it for a while.
 //! 2. `GET /finesse/api/User/{username}` with the credentials: 401/404 is an
 //!    `Authorization Failure` (the connection stays open to retry).
 //! 3. If the user is signed out or on another extension: `PUT User` LOGIN
@@ -25,8 +26,10 @@ use switchboard_finesse::{User, UserRequest, UserState};
 use switchboard_protocol::{ErrorType, Secret, Topic, reply};
 
 use super::{Conn, Origin, auth_failure, rest_refusal};
-use crate::auth::{Identity, Profile, Role, Throttle, supervised_teams};
+use crate::auth::{Identity, Profile, Role, supervised_teams};
 use crate::metrics as m;
+use crate::state::Shared;
+use crate::throttle::{Attempt, Refused};
 
 /// Signs in with Finesse credentials.
 pub(crate) async fn run(
@@ -38,10 +41,13 @@ pub(crate) async fn run(
 ) {
     let rid = origin.request_id().map(str::to_owned);
     let rid = rid.as_deref();
-    if !admit(conn, rid).await {
+    if signed_in_already(conn, rid) {
         return;
     }
     let shared = conn.shared.clone();
+    let Some(attempt) = admit(conn, &shared, Some(&username), rid).await else {
+        return;
+    };
     let credentials = Credentials::basic(username.clone(), password.expose().to_owned());
     drop(password);
 
@@ -50,12 +56,18 @@ pub(crate) async fn run(
         .call(|n| n.user(&credentials, &username))
         .await
     {
-        Ok(user) => user,
+        Ok(user) => {
+            attempt.succeeded();
+            user
+        }
         Err(e) if e.is_unauthorized() || e.is_not_found() => {
-            failed(conn, rid, "wrong user name or password");
+            let locked = attempt.failed();
+            failed(conn, rid, "wrong user name or password", locked);
             return;
         }
         Err(e) => {
+            // Finesse did not say: neither a failure nor a success.
+            drop(attempt);
             finesse_error(conn, rid, &e);
             return;
         }
@@ -75,7 +87,6 @@ pub(crate) async fn run(
             return;
         }
     };
-    shared.auth.record_success(conn.peer.ip());
     for change in shared
         .cache
         .reconcile(&user.login_id, user.clone(), dialogs)
@@ -119,46 +130,63 @@ pub(crate) async fn run(
     establish(conn, identity, rid, "password");
 }
 
-/// The throttle check shared by every sign-in method; false when refused.
-pub(crate) async fn admit(conn: &Conn, rid: Option<&str>) -> bool {
+/// Refuses a second sign-in on a signed-in connection; true when refused.
+pub(crate) fn signed_in_already(conn: &Conn, rid: Option<&str>) -> bool {
     if conn.identity.is_some() {
         conn.send(reply::api_error(
             ErrorType::InvalidInput,
             "this connection is already signed in; open another connection to sign in as someone else",
             rid,
         ));
-        return false;
+        return true;
     }
-    match conn.shared.auth.throttle(conn.peer.ip()) {
-        Throttle::Locked(left) => {
-            metrics::counter!(m::SIGN_INS_TOTAL, "method" => "any", "outcome" => "locked")
-                .increment(1);
-            conn.send(reply::api_error(
-                ErrorType::TooManyRequests,
-                &format!(
-                    "too many failed sign-ins from this address; try again in {} s",
-                    left.as_secs().max(1)
-                ),
-                rid,
-            ));
-            false
-        }
-        Throttle::Allow(delay) => {
-            if !delay.is_zero() {
-                tokio::time::sleep(delay).await;
-            }
-            true
-        }
-    }
+    false
 }
 
-/// Records a failed sign-in and tells the client.
-pub(crate) fn failed(conn: &Conn, rid: Option<&str>, why: &str) {
-    let locked = conn.shared.auth.record_failure(conn.peer.ip());
+/// The throttle for a password (`user`) or token (`None`) sign-in from the
+/// connection's client address: waits its delay, then admits the attempt
+/// or tells the client why not.
+pub(crate) async fn admit<'a>(
+    conn: &Conn,
+    shared: &'a Shared,
+    user: Option<&str>,
+    rid: Option<&str>,
+) -> Option<Attempt<'a>> {
+    let refused = match shared.auth.throttle.admit(user, conn.client).await {
+        Ok(attempt) => return Some(attempt),
+        Err(refused) => refused,
+    };
+    metrics::counter!(m::SIGN_INS_TOTAL, "method" => "any", "outcome" => "locked").increment(1);
+    tracing::info!(client = conn.queue.id(), address = %conn.client, ?refused, "sign-in throttled");
+    let secs = |left: std::time::Duration| left.as_secs().max(1);
+    let text = match (refused, user) {
+        (Refused::Pair(left), Some(_)) => format!(
+            "too many failed sign-ins for this user from this address; try again in {} s",
+            secs(left)
+        ),
+        (Refused::Pair(left), None) => format!(
+            "too many failed token sign-ins from this address; try again in {} s",
+            secs(left)
+        ),
+        (Refused::Account(left), _) => format!(
+            "too many failed sign-ins for this account; try again in {} s",
+            secs(left)
+        ),
+        (Refused::Busy, _) => {
+            "too many sign-in attempts in progress for this account; try again later".to_owned()
+        }
+    };
+    conn.send(reply::api_error(ErrorType::TooManyRequests, &text, rid));
+    None
+}
+
+/// Tells the client a sign-in failed (its attempt already recorded;
+/// `locked`: this failure locked the user name or the account).
+pub(crate) fn failed(conn: &Conn, rid: Option<&str>, why: &str, locked: bool) {
     metrics::counter!(m::SIGN_INS_TOTAL, "method" => "any", "outcome" => "refused").increment(1);
-    tracing::info!(client = conn.queue.id(), peer = %conn.peer.ip(), "sign-in refused");
+    tracing::info!(client = conn.queue.id(), address = %conn.client, "sign-in refused");
     let message = if locked {
-        format!("{why}; too many failures: this address is refused for a while")
+        format!("{why}; too many failures: further sign-ins are refused for a while")
     } else {
         why.to_owned()
     };

@@ -259,6 +259,69 @@ impl Client {
         Client::from_ws(ws)
     }
 
+    /// Connects from the local address `from` (any 127.x.y.z works on
+    /// Linux's loopback) with extra request headers.
+    pub async fn connect_with(
+        url: &str,
+        server: std::net::SocketAddr,
+        from: std::net::IpAddr,
+        headers: &[(&str, &str)],
+    ) -> Client {
+        Client::try_connect_with(url, server, from, headers)
+            .await
+            .unwrap_or_else(|e| panic!("connect {url} from {from}: {e}"))
+    }
+
+    /// As [`Client::connect_with`], returning the handshake's error (e.g. a 403).
+    pub async fn try_connect_with(
+        url: &str,
+        server: std::net::SocketAddr,
+        from: std::net::IpAddr,
+        headers: &[(&str, &str)],
+    ) -> Result<Client, tokio_tungstenite::tungstenite::Error> {
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+        use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
+        let mut request = url.into_client_request()?;
+        for (k, v) in headers {
+            request.headers_mut().append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                HeaderValue::from_bytes(v.as_bytes()).unwrap(),
+            );
+        }
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(std::net::SocketAddr::new(from, 0)).unwrap();
+        let tcp = socket.connect(server).await.unwrap();
+        let (ws, _) = tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(tcp)).await?;
+        Ok(Client::from_ws(ws))
+    }
+
+    /// Sends `SetUserInfo` with `password`; returns the reply (Ready or SetAPIError).
+    pub async fn try_sign_in(&mut self, id: &str, password: &str, extension: &str) -> Value {
+        let rid = self.request_id();
+        self.send(
+            json!({"channel":"Cisco","topic":"Agent","subtopic":"SetUserInfo",
+            "data":{"username":id,"password":password,"extension":extension},"requestId":rid}),
+        )
+        .await;
+        self.wait_for("sign-in reply", |v| {
+            v["requestId"] == rid.as_str()
+                && (is(v, "Broker", "Session", "Ready") || v["subtopic"] == "SetAPIError")
+        })
+        .await
+    }
+
+    /// Sends `Authenticate {token}`; returns the reply (Ready or SetAPIError).
+    pub async fn try_authenticate(&mut self, token: &str) -> Value {
+        let rid = self.request_id();
+        self.send(json!({"channel":"Broker","topic":"Session","subtopic":"Authenticate","data":{"token":token},"requestId":rid}))
+            .await;
+        self.wait_for("authenticate reply", |v| {
+            v["requestId"] == rid.as_str()
+                && (is(v, "Broker", "Session", "Ready") || v["subtopic"] == "SetAPIError")
+        })
+        .await
+    }
+
     /// Connects with a small kernel receive buffer (for a client that stops reading).
     pub async fn connect_small_buffer(url: &str, addr: std::net::SocketAddr) -> Client {
         let socket = tokio::net::TcpSocket::new_v4().unwrap();
@@ -447,6 +510,11 @@ impl Client {
 
 pub fn is(v: &Value, channel: &str, topic: &str, subtopic: &str) -> bool {
     v["channel"] == channel && v["topic"] == topic && v["subtopic"] == subtopic
+}
+
+/// The errorType of a SetAPIError frame (None for anything else, e.g. Ready).
+pub fn error_type(frame: &Value) -> Option<&str> {
+    frame["data"]["data"]["errorType"].as_str()
 }
 
 pub fn response_type(result: &Value) -> u64 {

@@ -564,6 +564,27 @@ mod tests {
     }
 
     #[test]
+    fn trusted_proxies_and_jwt_claims_reach_the_gateway() {
+        let mut c = Config::default();
+        c.server.trusted_proxies = vec!["10.0.0.0/8".into(), "192.0.2.7".into()];
+        c.auth.jwt_issuer = "https://idp.example".into();
+        let g = c.gateway().unwrap();
+        assert_eq!(g.trusted_proxies.len(), 2);
+        assert!(g.trusted_proxies[0].contains("10.9.8.7".parse().unwrap()));
+        assert_eq!(g.auth.jwt_issuer.as_deref(), Some("https://idp.example"));
+        assert_eq!(g.auth.jwt_audience, None, "empty: not configured");
+        assert_eq!(g.limits.sign_in_account_failures, 3);
+        c.server.trusted_proxies.push("lb.example".into());
+        c.limits.sign_in_account_failures = 0;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(
+            e.contains("server.trusted_proxies") && e.contains("lb.example"),
+            "{e}"
+        );
+        assert!(e.contains("limits.sign_in_account_failures"), "{e}");
+    }
+
+    #[test]
     #[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
     fn unknown_keys_and_bad_values_are_refused_naming_them() {
         // In a Jail: figment's lock keeps the environment test's variables out.

@@ -17,8 +17,10 @@
 //!   that wait for the ones in progress (a success lets them through).
 //! - A success forgets that pair's and that account's failures only.
 //! - Failures older than the lockout are forgotten; the sweep drops them,
-//!   and each table holds at most [`MAX_ENTRIES`] entries (when full, those
-//!   holding no lockout and no attempt in progress go first).
+//!   and each table holds at most [`MAX_ENTRIES`] entries: when full, those
+//!   holding no lockout and no attempt in progress go first, and if only
+//!   lockouts are left, a new key is not tracked until room is freed (its
+//!   attempt goes ahead rather than refusing people who never failed).
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -206,24 +208,28 @@ impl Throttle {
         if !room(&p, pair_limit) || !room(&a, account_limit) {
             return Ok(false);
         }
-        if !make_room(&mut tables.pairs, pair, now, lockout) {
-            tracing::warn!("sign-in throttle: the failure table is full of lockouts");
-            return Err(Refused::Busy);
+        // A table full of lockouts (a flood of invented names) tracks no new
+        // key until the sweep frees room: the attempt goes ahead untracked
+        // rather than refusing people who never failed.
+        if make_room(&mut tables.pairs, pair, now, lockout) {
+            let mut p = p.unwrap_or_else(|| Failures::new(now));
+            p.in_flight += 1;
+            tables.pairs.insert(pair.clone(), p);
+        } else {
+            tracing::debug!(
+                "sign-in throttle: the table is full of lockouts; a new key is not tracked"
+            );
         }
-        let mut p = p.unwrap_or_else(|| Failures::new(now));
-        p.in_flight += 1;
-        tables.pairs.insert(pair.clone(), p);
         if let Some(k) = account {
-            if !make_room(&mut tables.accounts, k, now, lockout) {
-                tracing::warn!("sign-in throttle: the account table is full of lockouts");
-                if let Some(f) = tables.pairs.get_mut(pair) {
-                    f.in_flight -= 1;
-                }
-                return Err(Refused::Busy);
+            if make_room(&mut tables.accounts, k, now, lockout) {
+                let mut a = a.unwrap_or_else(|| Failures::new(now));
+                a.in_flight += 1;
+                tables.accounts.insert(k.into(), a);
+            } else {
+                tracing::debug!(
+                    "sign-in throttle: the account table is full of lockouts; a new account is not tracked"
+                );
             }
-            let mut a = a.unwrap_or_else(|| Failures::new(now));
-            a.in_flight += 1;
-            tables.accounts.insert(k.into(), a);
         }
         Ok(true)
     }
@@ -414,6 +420,32 @@ mod tests {
             first.succeeded();
         });
         assert!(second.is_ok());
+    }
+
+    #[tokio::test]
+    async fn the_tables_stay_bounded_and_a_lockout_outlives_a_flood_of_names() {
+        let t = throttle(10, 1);
+        assert!(t.admit(Some("victim"), A).await.expect("admitted").failed());
+        for i in 0..MAX_ENTRIES + 10 {
+            t.admit(Some(&format!("invented-{i}")), B)
+                .await
+                .expect("admitted")
+                .failed();
+        }
+        let (pairs, accounts) = t.entries();
+        assert!(
+            pairs <= MAX_ENTRIES && accounts <= MAX_ENTRIES,
+            "{pairs} {accounts}"
+        );
+        // Full of lockouts: someone who never failed is still let through.
+        t.admit(Some("newcomer"), A)
+            .await
+            .expect("admitted untracked")
+            .succeeded();
+        assert!(matches!(
+            t.admit(Some("victim"), A).await,
+            Err(Refused::Account(_))
+        ));
     }
 
     #[test]

@@ -172,8 +172,11 @@ pub(crate) async fn admit<'a>(
             "too many failed sign-ins for this account; try again in {} s",
             secs(left)
         ),
-        (Refused::Busy, _) => {
+        (Refused::Busy, Some(_)) => {
             "too many sign-in attempts in progress for this account; try again later".to_owned()
+        }
+        (Refused::Busy, None) => {
+            "too many token sign-ins in progress from this address; try again later".to_owned()
         }
     };
     conn.send(reply::api_error(ErrorType::TooManyRequests, &text, rid));

@@ -167,9 +167,16 @@ impl<'a> CallEvent<'a> {
         self.encode_with(Shared::default())
     }
 
-    /// The actions Finesse allows the agent's participant (none if the agent
-    /// does not take part): what `ButtonStates` and `ActionsAllowed` show.
+    /// The actions Finesse allows the agent's participant: what
+    /// `ButtonStates` and `ActionsAllowed` show. None when the agent does not
+    /// take part, and none for a deleted dialog: Finesse's last view of it
+    /// may still list actions (a rejected preview reservation keeps ACCEPT,
+    /// REJECT and CLOSE), but a dialog gone from the agent's list can no
+    /// longer be acted on.
     pub fn actions(&self) -> &'a [switchboard_finesse::Action] {
+        if self.deleted {
+            return &[];
+        }
         self.participant().map_or(&[][..], |p| &p.actions[..])
     }
 

@@ -177,6 +177,27 @@ fn dialogs_delete_is_a_deleted_event() {
 }
 
 #[test]
+fn a_deleted_dialog_offers_no_actions_and_no_buttons() {
+    // Finesse's last view of a rejected reservation still lists ACCEPT,
+    // REJECT and CLOSE; the DELETED event offers none of them.
+    let e = &events_both_ways(
+        &fixture("dialogs-delete-preview-reservation.update.xml"),
+        &agent("1001001", "5001"),
+    )[0];
+    assert_eq!(e["data"]["event"], "DELETED");
+    let call = &e["data"]["call"];
+    assert_eq!(
+        call["ButtonStates"],
+        serde_json::json!({"items": {}, "count": 0})
+    );
+    assert_eq!(
+        call["ActionsAllowed"],
+        serde_json::json!({"items": {}, "count": 0})
+    );
+    assert_eq!(call["id"], "16817521");
+}
+
+#[test]
 fn user_put_is_set_agent_state() {
     let e = &events_both_ways(
         &fixture("user-put-not-ready.update.xml"),

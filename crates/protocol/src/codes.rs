@@ -111,7 +111,8 @@ pub enum ErrorType {
     FinesseUnavailable,
     /// `"Timeout"`: Finesse did not answer in time.
     Timeout,
-    /// `"Too Many Requests"`: too many commands in flight, or the sign-in throttle.
+    /// `"Too Many Requests"`: too many commands in flight or per second, too many
+    /// connections of one user, or the sign-in throttle.
     TooManyRequests,
     /// `"Call Operation Failure"`: a Finesse CTI error for a call request.
     CallOperationFailure,
@@ -199,11 +200,14 @@ pub enum ResponseType {
     TooManyInFlight = 9,
     /// 10: the connection has not signed in.
     NotSignedIn = 10,
+    /// 11: over the command rate of the connection or of its user; the command did not
+    /// reach Finesse. Wait and send again.
+    RateLimited = 11,
 }
 
 impl ResponseType {
     /// Every response type, in ascending order of code.
-    pub const ALL: [ResponseType; 11] = [
+    pub const ALL: [ResponseType; 12] = [
         ResponseType::Success,
         ResponseType::InvalidInput,
         ResponseType::UnknownDialog,
@@ -215,6 +219,7 @@ impl ResponseType {
         ResponseType::Timeout,
         ResponseType::TooManyInFlight,
         ResponseType::NotSignedIn,
+        ResponseType::RateLimited,
     ];
 
     /// The numeric `ResponseType` on the wire.
@@ -241,6 +246,7 @@ impl ResponseType {
             ResponseType::Timeout => "Timeout",
             ResponseType::TooManyInFlight => "Too many requests in flight",
             ResponseType::NotSignedIn => "Not signed in",
+            ResponseType::RateLimited => "Too many commands",
         }
     }
 
@@ -258,7 +264,9 @@ impl ResponseType {
             ResponseType::FinesseRefused => Some(ErrorType::FinesseError),
             ResponseType::FinesseUnavailable => Some(ErrorType::FinesseUnavailable),
             ResponseType::Timeout => Some(ErrorType::Timeout),
-            ResponseType::TooManyInFlight => Some(ErrorType::TooManyRequests),
+            ResponseType::TooManyInFlight | ResponseType::RateLimited => {
+                Some(ErrorType::TooManyRequests)
+            }
             ResponseType::NotSignedIn => Some(ErrorType::NotSignedIn),
         }
     }

@@ -74,6 +74,8 @@ struct TopicsData<'a> {
     topics: &'a [Topic],
     #[serde(skip_serializing_if = "Option::is_none")]
     recovered: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a str>,
 }
 
 /// Serializes a reply. These types cannot fail to serialize (all map keys are strings); if
@@ -173,7 +175,11 @@ pub fn subscribed(topics: &[Topic], recovered: Option<bool>, request_id: Option<
         channel: "Broker",
         topic: "Subscription",
         subtopic: "Subscribed",
-        data: TopicsData { topics, recovered },
+        data: TopicsData {
+            topics,
+            recovered,
+            reason: None,
+        },
         request_id,
     })
 }
@@ -187,8 +193,30 @@ pub fn unsubscribed(topics: &[Topic], request_id: Option<&str>) -> String {
         data: TopicsData {
             topics,
             recovered: None,
+            reason: None,
         },
         request_id,
+    })
+}
+
+/// The reason of an [`ended`] subscription whose subscriber no longer takes part in the
+/// dialog.
+pub const LEFT_DIALOG: &str = "left_dialog";
+
+/// `Broker/Subscription/Unsubscribed {topics, reason}` sent by the server on its own (no
+/// `requestId`): the subscriptions to `topics` ended because the connection may no longer
+/// have them ([`LEFT_DIALOG`]: a `dialog/<id>` whose dialog left the subscriber's list).
+pub fn ended(topics: &[Topic], reason: &str) -> String {
+    to_json_text(&Envelope {
+        channel: "Broker",
+        topic: "Subscription",
+        subtopic: "Unsubscribed",
+        data: TopicsData {
+            topics,
+            recovered: None,
+            reason: Some(reason),
+        },
+        request_id: None,
     })
 }
 

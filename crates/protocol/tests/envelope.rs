@@ -443,7 +443,12 @@ fn response_types_are_the_documented_codes() {
         ResponseType::TooManyInFlight.error_type(),
         Some(ErrorType::TooManyRequests)
     );
-    assert_eq!(ResponseType::from_code(11), None);
+    assert_eq!(ResponseType::RateLimited.code(), 11);
+    assert_eq!(
+        ResponseType::RateLimited.error_type(),
+        Some(ErrorType::TooManyRequests)
+    );
+    assert_eq!(ResponseType::from_code(12), None);
 }
 
 #[test]

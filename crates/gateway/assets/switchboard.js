@@ -500,7 +500,14 @@
         return;
       case 'Subscription/Unsubscribed':
         id = this._pendingFor(frame, 'unsubscribe');
-        if (id) this._settle(id, true, data);
+        if (id) {
+          this._settle(id, true, data);
+          return;
+        }
+        // Ended by the server (data.reason, e.g. left_dialog): not re-subscribed
+        // after a reconnect, and told to the application.
+        if (Array.isArray(data.topics)) this._forget(data.topics);
+        this.onEvent(frame);
         return;
       case 'Session/Pong':
         id = this._pendingFor(frame, 'ping');
@@ -559,6 +566,13 @@
       var t = canonicalTopic(topics[i]);
       if (t !== own && this._topics.indexOf(t) < 0) this._topics.push(t);
     }
+  };
+
+  Switchboard.prototype._forget = function (topics) {
+    var list = topics.map(canonicalTopic);
+    this._topics = this._topics.filter(function (t) {
+      return list.indexOf(t) < 0;
+    });
   };
 
   /* ---------------- sign-in and resume */
@@ -730,9 +744,7 @@
   /** `Broker/Subscription/Unsubscribe {topics}`; resolves with `{topics}`. */
   Switchboard.prototype.unsubscribe = function (topics) {
     var list = toTopicList(topics);
-    this._topics = this._topics.filter(function (t) {
-      return list.indexOf(t) < 0;
-    });
+    this._forget(list);
     var frame = { channel: 'Broker', topic: 'Subscription', subtopic: 'Unsubscribe', data: { topics: list } };
     return this._request(frame, 'unsubscribe');
   };

@@ -60,8 +60,28 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Commands waiting for Finesse per connection (default 8); more get ResponseType 9.
     pub max_commands_in_flight: usize,
-    /// Time a Finesse command may take before its Result says Timeout (default 10 s).
+    /// Time a Finesse command may take before its Result says Timeout (default
+    /// 10 s). Longer than the REST client's own timeout (`finesse.request_timeout`
+    /// plus `finesse.connect_timeout`), so that it is the REST timeout that
+    /// ends a slow request, with its Finesse `requestId` known.
     pub command_timeout: Duration,
+    /// How long after a command was sent a CTI error for it is still matched
+    /// to the connection that sent it (default 60 s), whatever its Result said.
+    pub cti_error_window: Duration,
+    /// Commands that reach Finesse, per second, per connection (default 5): a
+    /// token bucket refilled at this rate, holding at most `command_burst`.
+    /// More get ResponseType 11.
+    pub commands_per_second: u32,
+    /// The burst a connection may send at once (default 10).
+    pub command_burst: u32,
+    /// Commands that reach Finesse, per second, per user over all its
+    /// connections (default 10).
+    pub user_commands_per_second: u32,
+    /// The burst a user may send at once over all its connections (default 20).
+    pub user_command_burst: u32,
+    /// Signed-in connections per user at most (default 16); a sign-in beyond
+    /// it is refused and its connection closed with 4429.
+    pub max_connections_per_user: usize,
     /// Failed sign-ins of one user name from one client address (or of
     /// tokens from one address) before that pair is refused (default 10).
     pub sign_in_failures_before_lockout: u32,
@@ -105,6 +125,12 @@ impl Default for Limits {
             idle_timeout: Duration::from_secs(60),
             max_commands_in_flight: 8,
             command_timeout: Duration::from_secs(10),
+            cti_error_window: crate::pending::DEFAULT_CTI_ERROR_WINDOW,
+            commands_per_second: 5,
+            command_burst: 10,
+            user_commands_per_second: 10,
+            user_command_burst: 20,
+            max_connections_per_user: 16,
             sign_in_failures_before_lockout: 10,
             sign_in_account_failures: 3,
             sign_in_lockout: Duration::from_secs(300),

@@ -134,6 +134,10 @@ where
     let config = reader_config(shared.config.limits.max_frame_bytes);
     let in_flight = Arc::new(Semaphore::new(shared.config.limits.max_commands_in_flight));
     let mut conn = Conn {
+        commands: std::sync::Mutex::new(crate::rate::Bucket::new(
+            shared.config.limits.commands_per_second,
+            shared.config.limits.command_burst,
+        )),
         shared,
         queue: queue.clone(),
         client: info.client,

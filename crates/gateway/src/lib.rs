@@ -16,7 +16,10 @@
 //!   client address, and per account); [`forwarded`]: the client's address
 //!   behind a trusted proxy;
 //! - [`pipeline`]: cache changes -> events -> hub streams, with CTI errors
-//!   matched back to the client command that caused them ([`pending`]);
+//!   matched back to the client command that caused them ([`pending`]), and
+//!   `dialog/` subscriptions ended when their subscriber leaves the dialog;
+//! - [`rate`]: the per-connection and per-user rate of commands that reach
+//!   Finesse, and the count of each user's connections;
 //! - [`finesse`]: the REST API with node failover and the notification
 //!   sessions, as the gateway needs them;
 //! - [`metrics`]: the Prometheus recorder and the metric names;
@@ -35,6 +38,7 @@ pub mod forwarded;
 pub mod metrics;
 pub mod pending;
 pub mod pipeline;
+pub mod rate;
 pub mod server;
 mod state;
 pub mod throttle;

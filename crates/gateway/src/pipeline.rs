@@ -1,9 +1,12 @@
 //! From cache changes to the hub: each change is rendered once
 //! (`StateCache::render`), routed to its topics (`hub::route`) and published
-//! on each topic's stream. A CTI error is matched to the pending command that
-//! caused it so it carries the client's `requestId`; SystemInfo is broadcast
+//! on each topic's stream. A CTI error is published without any client's
+//! `requestId`; when it matches a pending command, the connection that sent
+//! it also gets its own copy carrying that `requestId`. SystemInfo is broadcast
 //! to every client; an agent signed out in Finesse has its connections closed
-//! with 4403 after the event that says so.
+//! with 4403 after the event that says so; a `dialog/<id>` subscriber whose
+//! identity no longer allows it (the dialog left its list) is unsubscribed
+//! after the `DELETED` event, with an `Unsubscribed` frame giving the reason.
 //!
 //! Also here: the maintenance tick (expired history, pending commands, ended
 //! dialogs; the hub and cache gauges).
@@ -12,12 +15,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use switchboard_core::hub::{Wire, route};
-use switchboard_core::{ApiErrorEvent, Change};
+use switchboard_core::{ApiErrorEvent, Change, DialogChange};
 use switchboard_finesse::UserState;
-use switchboard_protocol::CloseCode;
+use switchboard_protocol::{CloseCode, Topic, reply};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::Role;
 use crate::metrics as m;
 use crate::state::Shared;
 
@@ -39,7 +43,7 @@ pub(crate) async fn run(
 }
 
 /// Publishes one change.
-pub(crate) fn publish(shared: &Shared, change: &Change) {
+pub(crate) fn publish(shared: &Arc<Shared>, change: &Change) {
     let cache = &shared.cache;
     let json = match change {
         Change::System { .. } => {
@@ -52,17 +56,26 @@ pub(crate) fn publish(shared: &Shared, change: &Change) {
             request_id,
             ..
         } => {
-            let pending = request_id.as_deref().and_then(|r| shared.pending.get(r));
-            ApiErrorEvent {
+            let event = ApiErrorEvent {
                 error,
                 dialog_id: dialog_id.as_deref(),
                 finesse_request_id: request_id.as_deref(),
-                client_request_id: pending
-                    .as_ref()
-                    .and_then(|p| p.client_request_id.as_deref()),
+                client_request_id: None,
+            };
+            // The streams are shared (another connection of the same agent, a
+            // supervisor): they carry the error without the client's
+            // requestId. The connection that sent the command gets its own
+            // copy carrying it.
+            if let Some(p) = request_id.as_deref().and_then(|r| shared.pending.get(r))
+                && let Some(client_request_id) = p.client_request_id.as_deref()
+            {
+                let own = ApiErrorEvent {
+                    client_request_id: Some(client_request_id),
+                    ..event
+                };
+                let _ = p.client.push(&Wire::from(own.encode().json));
             }
-            .encode()
-            .json
+            event.encode().json
         }
         _ => cache.render(change).json,
     };
@@ -72,6 +85,15 @@ pub(crate) fn publish(shared: &Shared, change: &Change) {
     }
     metrics::counter!(m::EVENTS_TOTAL).increment(topics.len() as u64);
 
+    if let Change::Dialog {
+        dialog,
+        change: DialogChange::Removed,
+        ..
+    } = change
+    {
+        end_dialog_subscriptions(shared, &dialog.id);
+    }
+
     if let Change::Agent { user, .. } = change
         && user.state == UserState::Logout
         && let Some((_, clients)) = shared.agents.remove(&user.login_id)
@@ -80,6 +102,51 @@ pub(crate) fn publish(shared: &Shared, change: &Change) {
             c.close(CloseCode::SignedOut);
         }
         tracing::info!(agent = %user.login_id, "agent signed out in Finesse: connections closed with 4403");
+    }
+}
+
+/// How long after a dialog left an agent's list the subscriptions of
+/// supervisors (and of anyone but agents) are checked again: a transfer
+/// between two agents of a team removes the dialog from the first list
+/// before the second one has it.
+pub const DIALOG_SETTLE: Duration = Duration::from_secs(2);
+
+/// Ends the `dialog/<id>` subscriptions whose subscriber may no longer have
+/// them, each with `Unsubscribed {topics, reason: "left_dialog"}`. An agent
+/// may have one while the dialog is in its own list: when it leaves (the
+/// call transferred away or dropped, or a resync found it gone) the agent's
+/// subscription ends at once, after the `DELETED` event that says so.
+/// Supervisors keep the dialogs of their teams' agents, admins every dialog
+/// (the rules of a subscribe): theirs are checked again after
+/// [`DIALOG_SETTLE`].
+fn end_dialog_subscriptions(shared: &Arc<Shared>, dialog_id: &str) {
+    let topic = Topic::Dialog(dialog_id.to_owned());
+    end_unauthorized(shared, &topic, |role| role == Role::Agent);
+    let shared = shared.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(DIALOG_SETTLE).await;
+        end_unauthorized(&shared, &topic, |_| true);
+    });
+}
+
+/// Ends the subscriptions to `topic` of the subscribers of the roles `which`
+/// selects that may no longer subscribe to it.
+fn end_unauthorized(shared: &Shared, topic: &Topic, which: impl Fn(Role) -> bool) {
+    let dialog_id = topic.to_string();
+    let topic = topic.clone();
+    for client in shared.hub.subscribers(&topic) {
+        let id = client.id();
+        let Some(identity) = shared.watchers.get(&id).map(|w| w.clone()) else {
+            continue;
+        };
+        if !which(identity.role) || identity.may_subscribe(&topic, &shared.cache) {
+            continue;
+        }
+        let ended = shared.hub.unsubscribe(id, std::slice::from_ref(&topic));
+        if !ended.is_empty() {
+            let _ = client.push(&Wire::from(reply::ended(&ended, reply::LEFT_DIALOG)));
+            tracing::info!(client = id, user = %identity.user_id, topic = %dialog_id, "dialog subscription ended: no longer in the dialog");
+        }
     }
 }
 

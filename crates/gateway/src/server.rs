@@ -42,6 +42,7 @@ use crate::config::{GatewayConfig, TlsFiles};
 use crate::connection::{self, ConnectionInfo};
 use crate::finesse::{FinesseRest, Notifications};
 use crate::pending::Pending;
+use crate::rate::Users;
 use crate::state::Shared;
 
 /// What the gateway is wired to (built by the binary or a test).
@@ -134,7 +135,13 @@ impl Gateway {
             finesse: parts.finesse,
             notifications: parts.notifications,
             changes: parts.changes_tx,
-            pending: Pending::default(),
+            pending: Pending::new(config.limits.cti_error_window),
+            users: Users::new(
+                config.limits.user_commands_per_second,
+                config.limits.user_command_burst,
+                config.limits.max_connections_per_user,
+            ),
+            watchers: dashmap::DashMap::new(),
             agents: dashmap::DashMap::new(),
             next_client: AtomicU64::new(1),
             connections: AtomicUsize::new(0),

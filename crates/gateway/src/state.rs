@@ -9,10 +9,11 @@ use switchboard_core::{Change, StateCache};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use crate::auth::Auth;
+use crate::auth::{Auth, Identity};
 use crate::config::GatewayConfig;
 use crate::finesse::{FinesseRest, Notifications};
 use crate::pending::Pending;
+use crate::rate::Users;
 
 /// Shared by every connection and task of one gateway.
 #[derive(Debug)]
@@ -28,6 +29,12 @@ pub(crate) struct Shared {
     /// pipeline as the sessions' changes.
     pub(crate) changes: mpsc::UnboundedSender<Change>,
     pub(crate) pending: Pending,
+    /// Each user's signed-in connections and command bucket.
+    pub(crate) users: Users,
+    /// The identity of each connection that subscribed to a topic, by client
+    /// id: a `dialog/` subscription is checked again when the dialog leaves a
+    /// list ([`crate::pipeline`]).
+    pub(crate) watchers: DashMap<u64, Arc<Identity>>,
     pub(crate) auth: Auth,
     /// Signed-in connections by agent id (to close them with 4403 when the
     /// agent is signed out).

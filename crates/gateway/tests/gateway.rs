@@ -561,6 +561,8 @@ async fn a_slow_client_is_closed_with_4408_and_100_others_get_every_event() {
         c.limits.socket_send_buffer = Some(8 * 1024);
         // The flusher threads write (the other tests use the writer tasks).
         c.hub.flushers = 2;
+        // 101 connections of the simulator's one supervisor.
+        c.limits.max_connections_per_user = 200;
     })
     .await;
     let mut a1 = env.agent(A1.0, A1.1).await;

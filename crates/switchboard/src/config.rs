@@ -69,6 +69,13 @@ pub(crate) struct LimitsSection {
     pub(crate) max_commands_in_flight: usize,
     #[serde(with = "humantime_serde")]
     pub(crate) command_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) cti_error_window: Duration,
+    pub(crate) commands_per_second: u32,
+    pub(crate) command_burst: u32,
+    pub(crate) user_commands_per_second: u32,
+    pub(crate) user_command_burst: u32,
+    pub(crate) max_connections_per_user: usize,
     pub(crate) sign_in_failures_before_lockout: u32,
     pub(crate) sign_in_account_failures: u32,
     #[serde(with = "humantime_serde")]
@@ -90,6 +97,12 @@ impl Default for LimitsSection {
             idle_timeout: l.idle_timeout,
             max_commands_in_flight: l.max_commands_in_flight,
             command_timeout: l.command_timeout,
+            cti_error_window: l.cti_error_window,
+            commands_per_second: l.commands_per_second,
+            command_burst: l.command_burst,
+            user_commands_per_second: l.user_commands_per_second,
+            user_command_burst: l.user_command_burst,
+            max_connections_per_user: l.max_connections_per_user,
             sign_in_failures_before_lockout: l.sign_in_failures_before_lockout,
             sign_in_account_failures: l.sign_in_account_failures,
             sign_in_lockout: l.sign_in_lockout,
@@ -215,8 +228,8 @@ impl Default for Finesse {
             xmpp_domain: String::new(),
             pubsub: String::new(),
             explicit_subscribe: false,
-            request_timeout: Duration::from_secs(10),
-            connect_timeout: Duration::from_secs(3),
+            request_timeout: switchboard_connector::RestConfig::default().request_timeout,
+            connect_timeout: switchboard_connector::RestConfig::default().connect_timeout,
             xmpp_ping_interval: Duration::from_secs(30),
             xmpp_timeout: Duration::from_secs(10),
             reconnect_min: Duration::from_secs(1),
@@ -373,10 +386,35 @@ impl Config {
             ("limits.ping_interval", l.ping_interval),
             ("limits.idle_timeout", l.idle_timeout),
             ("limits.command_timeout", l.command_timeout),
+            ("limits.cti_error_window", l.cti_error_window),
         ] {
             if d.is_zero() {
                 problems.push(format!("{key} must be more than 0"));
             }
+        }
+        for (key, n) in [
+            ("limits.commands_per_second", l.commands_per_second),
+            ("limits.command_burst", l.command_burst),
+            (
+                "limits.user_commands_per_second",
+                l.user_commands_per_second,
+            ),
+            ("limits.user_command_burst", l.user_command_burst),
+        ] {
+            if n == 0 {
+                problems.push(format!("{key} must be at least 1"));
+            }
+        }
+        if l.max_connections_per_user == 0 {
+            problems.push("limits.max_connections_per_user must be at least 1".to_owned());
+        }
+        let rest = self.finesse.request_timeout + self.finesse.connect_timeout;
+        if l.command_timeout <= rest {
+            problems.push(format!(
+                "limits.command_timeout ({:?}) must be longer than finesse.request_timeout plus finesse.connect_timeout ({rest:?}): \
+                 a command's Finesse request must end by its own timeout, with its requestId known, and leave time for the other node",
+                l.command_timeout
+            ));
         }
         if l.idle_timeout <= l.ping_interval {
             problems
@@ -497,6 +535,12 @@ impl Config {
                 idle_timeout: l.idle_timeout,
                 max_commands_in_flight: l.max_commands_in_flight,
                 command_timeout: l.command_timeout,
+                cti_error_window: l.cti_error_window,
+                commands_per_second: l.commands_per_second,
+                command_burst: l.command_burst,
+                user_commands_per_second: l.user_commands_per_second,
+                user_command_burst: l.user_command_burst,
+                max_connections_per_user: l.max_connections_per_user,
                 sign_in_failures_before_lockout: l.sign_in_failures_before_lockout,
                 sign_in_account_failures: l.sign_in_account_failures,
                 sign_in_lockout: l.sign_in_lockout,
@@ -641,6 +685,21 @@ mod tests {
             assert_eq!(c.hub.history_size, 7);
             Ok(())
         });
+    }
+
+    #[test]
+    fn the_command_timeout_must_outlast_the_rest_timeout() {
+        let mut c = Config::default();
+        c.finesse.request_timeout = c.limits.command_timeout;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("limits.command_timeout"), "{e}");
+        assert!(e.contains("finesse.request_timeout"), "{e}");
+        c.finesse.request_timeout = Duration::from_secs(2);
+        c.validate().unwrap();
+        assert_eq!(
+            c.gateway().unwrap().limits.max_connections_per_user,
+            Limits::default().max_connections_per_user
+        );
     }
 
     #[test]

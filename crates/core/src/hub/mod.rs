@@ -116,6 +116,9 @@ pub trait Engine: Send + Sync + fmt::Debug {
     /// The client's subscriptions.
     fn subscriptions(&self, client: u64) -> Vec<Topic>;
 
+    /// The clients subscribed to `topic`.
+    fn subscribers(&self, topic: &Topic) -> Vec<Arc<ClientQueue>>;
+
     /// A stream's current position (offset 0 and a fresh epoch if it has none).
     fn position(&self, topic: &Topic) -> StreamPosition;
 
@@ -337,6 +340,14 @@ impl Engine for MemoryHub {
         self.clients
             .get(&client)
             .map(|e| lock(&e.topics).iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn subscribers(&self, topic: &Topic) -> Vec<Arc<ClientQueue>> {
+        self.topics
+            .get(topic)
+            .map(|t| t.clone())
+            .map(|t| lock(&t).subscribers.values().cloned().collect())
             .unwrap_or_default()
     }
 

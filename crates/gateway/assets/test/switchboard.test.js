@@ -369,6 +369,18 @@ test('reconnect: resume token, then credentials, then re-subscribe with since', 
   assert.strictEqual(seen.states.find((s) => s[0] === 'reconnecting')[1].code, 4000);
 });
 
+test('a subscription the server ends goes to onEvent and is not re-subscribed', async () => {
+  const { client, seen, socket } = await signedIn();
+  const sub = client.subscribe(['dialog/42', 'team/5000']);
+  const subFrame = socket.last();
+  socket.receive({ channel: 'Broker', topic: 'Subscription', subtopic: 'Subscribed', data: { topics: ['dialog/42', 'team/5000'] }, requestId: subFrame.requestId });
+  await sub;
+  const ended = { channel: 'Broker', topic: 'Subscription', subtopic: 'Unsubscribed', data: { topics: ['dialog/42'], reason: 'left_dialog' } };
+  socket.receive(ended);
+  assert.deepStrictEqual(seen.events[seen.events.length - 1], ended);
+  assert.deepStrictEqual(client.topics(), ['team/5000']);
+});
+
 test('reconnect: both sign-ins refused, the session is lost', async () => {
   const { client, seen, socket } = await signedIn();
   socket.serverClose(1006, '');

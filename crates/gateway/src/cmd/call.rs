@@ -4,7 +4,8 @@
 //!
 //! Checks, in order, each refused without any Finesse call: the dialog is
 //! known (2), the sender's extension is one of its participants (3), the
-//! Finesse action is in that participant's current `actions` (4).
+//! `MediaAddress`, when given, is that extension (5: it names the leg Finesse
+//! acts on), the Finesse action is in that participant's current `actions` (4).
 //! `SetANSWER` on a preview reservation is sent as `ACCEPT`.
 
 use switchboard_finesse::{Action, CallVariable, Dialog, DialogAction, DialogRequest, Participant};
@@ -27,19 +28,35 @@ fn check(
     let (identity, credentials) = conn.finesse_identity()?;
     let extension = identity.extension.clone().unwrap_or_default();
     let (dialog, participant) = participant_of(conn, &call.call_id, &extension)?;
+    own_leg(call.media_address.as_deref(), &extension, &call.call_id)?;
     let action = dialog_action(&call.action, &dialog);
     allowed(&participant, &action.action(), &call.call_id)?;
-    let media_address = call.media_address.clone().unwrap_or(extension);
     Ok((
         credentials,
         FinesseRequest::Dialog {
             dialog_id: dialog.id.clone(),
             body: DialogRequest {
                 action,
-                target_media_address: Some(media_address),
+                target_media_address: Some(extension),
             },
         },
     ))
+}
+
+/// Refuses (5) a `MediaAddress` other than the sender's extension. It is the
+/// leg Finesse acts on (`targetMediaAddress`): every call command acts on the
+/// sender's own leg, and none of them is a supervisor action that Finesse
+/// allows on another participant's leg.
+fn own_leg(media_address: Option<&str>, extension: &str, call_id: &str) -> Result<(), Refusal> {
+    match media_address {
+        Some(target) if target != extension => Err(Refusal::new(
+            ResponseType::NotAuthorized,
+            format!(
+                "MediaAddress {target} is not this connection's extension {extension}: a call command acts only on the sender's own leg of dialog {call_id}"
+            ),
+        )),
+        _ => Ok(()),
+    }
 }
 
 /// The dialog and the sender's participant in it, or the refusal (2 or 3).

@@ -20,7 +20,7 @@ pub mod subscribe;
 pub mod team;
 
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use switchboard_connector::{Credentials, RequestId, RestError};
 use switchboard_core::hub::{ClientQueue, Wire};
@@ -30,6 +30,7 @@ use tokio::sync::Semaphore;
 
 use crate::auth::Identity;
 use crate::metrics as m;
+use crate::rate::{Bucket, Limited};
 use crate::state::Shared;
 
 /// One connection as its commands see it.
@@ -43,6 +44,8 @@ pub struct Conn {
     pub(crate) identity: Option<Arc<Identity>>,
     pub(crate) resume_token: Option<String>,
     pub(crate) in_flight: Arc<Semaphore>,
+    /// The connection's bucket of commands that reach Finesse ([`crate::rate`]).
+    pub(crate) commands: Mutex<Bucket>,
 }
 
 /// The names a reply repeats: the command frame's channel, topic, subtopic (as
@@ -156,14 +159,31 @@ impl Conn {
     }
 
     /// Sends a checked request to Finesse on a task of its own; its Result
-    /// follows when Finesse answers. Refuses with ResponseType 9 when the
-    /// connection has too many commands in flight.
+    /// follows when Finesse answers. Refuses with ResponseType 11 over the
+    /// connection's or the user's command rate, and with ResponseType 9 when
+    /// the connection has too many commands in flight.
     pub(crate) fn send_to_finesse(
         &self,
         origin: Origin,
         credentials: Credentials,
         request: FinesseRequest,
     ) {
+        let limits = &self.shared.config.limits;
+        let user = self.identity.as_ref().map_or("", |i| i.user_id.as_str());
+        if let Err(limited) = self.shared.users.admit(user, &self.commands) {
+            let message = match limited {
+                Limited::Connection => format!(
+                    "too many commands on this connection (at most {} per second, {} at once); wait and send again",
+                    limits.commands_per_second, limits.command_burst
+                ),
+                Limited::User => format!(
+                    "too many commands from user {user} over all its connections (at most {} per second, {} at once); wait and send again",
+                    limits.user_commands_per_second, limits.user_command_burst
+                ),
+            };
+            self.refuse(&origin, &Refusal::new(ResponseType::RateLimited, message));
+            return;
+        }
         let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
             self.refuse(
                 &origin,
@@ -203,21 +223,35 @@ impl Conn {
                     );
                 }
                 Ok(Err(e)) => {
-                    shared.pending.remove(request_id.as_str());
                     let (response, text) = rest_refusal(&e);
-                    tracing::info!(command = origin.command, error = %e, "Finesse refused a command");
-                    send_result(&queue, &origin, response, Some(&text), None);
+                    tracing::info!(command = origin.command, finesse_request_id = %request_id, error = %e, "a command's Finesse request failed");
+                    // A request that may have reached Finesse (no answer in
+                    // time, or the connection broke) may still be carried out
+                    // or fail later: its Result names its requestId and its
+                    // pending entry stays for a late CTI error.
+                    let maybe_sent =
+                        matches!(e, RestError::Timeout { .. } | RestError::Connect { .. });
+                    if !maybe_sent {
+                        shared.pending.remove(request_id.as_str());
+                    }
+                    send_result(
+                        &queue,
+                        &origin,
+                        response,
+                        Some(&text),
+                        maybe_sent.then_some(request_id.as_str()),
+                    );
                 }
                 Err(_) => {
-                    // Finesse may still carry it out: keep the pending entry, so a
-                    // later CTI error still reaches the client.
+                    // The REST timeout is shorter (configuration checks it), so
+                    // this is a failover that took too long. Finesse may still
+                    // carry it out: keep the pending entry.
+                    tracing::info!(command = origin.command, finesse_request_id = %request_id, "a command's Finesse request took longer than limits.command_timeout");
                     send_result(
                         &queue,
                         &origin,
                         ResponseType::Timeout,
-                        Some(
-                            "Finesse did not answer in time; the request may still be carried out",
-                        ),
+                        Some(TIMEOUT_TEXT),
                         Some(request_id.as_str()),
                     );
                 }
@@ -230,6 +264,10 @@ impl Conn {
     pub(crate) fn leave(&mut self) {
         let id = self.queue.id();
         self.shared.hub.disconnect(id);
+        self.shared.watchers.remove(&id);
+        if let Some(identity) = &self.identity {
+            self.shared.users.leave(&identity.user_id);
+        }
         if let Some(identity) = self.identity.take()
             && let Some(agent) = identity.agent_id.as_deref()
         {
@@ -303,7 +341,12 @@ async fn execute(
     }
 }
 
-/// The ResponseType and text of a failed Finesse request (docs/protocol.md §7.1).
+/// The `ResponseText` of a command Finesse did not answer in time.
+const TIMEOUT_TEXT: &str = "Timeout: Finesse did not answer in time; the request may still be carried out (a CTI error for it would still arrive)";
+
+/// The ResponseType and text of a failed Finesse request (docs/protocol.md
+/// §7.1). The text says what happened without the request's URL (the
+/// Finesse node's internal address): the caller logs the whole error.
 pub(crate) fn rest_refusal(e: &RestError) -> (ResponseType, String) {
     let response = match e {
         RestError::Timeout { .. } => ResponseType::Timeout,
@@ -325,7 +368,17 @@ pub(crate) fn rest_refusal(e: &RestError) -> (ResponseType, String) {
         .collect::<Vec<_>>()
         .join("; ");
     let text = if detail.is_empty() {
-        format!("{}: {e}", response.text())
+        match e {
+            RestError::Timeout { .. } => TIMEOUT_TEXT.to_owned(),
+            RestError::Connect { .. } => format!("{}: cannot reach Finesse", response.text()),
+            RestError::Finesse { status, .. } => {
+                format!("{}: Finesse answered HTTP {status}", response.text())
+            }
+            RestError::BadResponse { .. } => {
+                format!("{}: unusable answer from Finesse", response.text())
+            }
+            _ => format!("{}: the request could not be sent", response.text()),
+        }
     } else {
         format!("{}: {detail}", response.text())
     };

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use switchboard_connector::Credentials;
 use switchboard_core::hub::Wire;
 use switchboard_finesse::{User, UserRequest, UserState};
-use switchboard_protocol::{ErrorType, Secret, Topic, reply};
+use switchboard_protocol::{CloseCode, ErrorType, Secret, Topic, reply};
 
 use super::{Conn, Origin, auth_failure, rest_refusal};
 use crate::auth::{Identity, Profile, Role, supervised_teams};
@@ -237,13 +237,31 @@ async fn sign_in_to_extension(
 }
 
 /// Completes a sign-in: subscribes the agent's own topic with its snapshot,
-/// then sends `Ready` (in that order, before any live event).
+/// then sends `Ready` (in that order, before any live event). A user who
+/// already has `limits.max_connections_per_user` connections is refused
+/// (`Too Many Requests`) and the connection closed with 4429.
 pub(crate) fn establish(
     conn: &mut Conn,
     identity: Identity,
     rid: Option<&str>,
     method: &'static str,
 ) {
+    if !conn.shared.users.join(&identity.user_id) {
+        let most = conn.shared.config.limits.max_connections_per_user;
+        metrics::counter!(m::SIGN_INS_TOTAL, "method" => method, "outcome" => "too_many_connections")
+            .increment(1);
+        tracing::info!(user = %identity.user_id, client = conn.queue.id(), "sign-in refused: too many connections for the user");
+        conn.send(reply::api_error(
+            ErrorType::TooManyRequests,
+            &format!(
+                "too many connections for user {} (at most {most}); close another one first",
+                identity.user_id
+            ),
+            rid,
+        ));
+        conn.queue.close(CloseCode::TooManyConnections);
+        return;
+    }
     let identity = Arc::new(identity);
     let resume = conn.shared.auth.issue_resume(&identity);
     let session_id = uuid::Uuid::new_v4().simple().to_string();

@@ -9,6 +9,10 @@
 //! offset so the client can resume from it), and only then live events.
 //! `recovered` is present when `since` named at least one new topic: true when
 //! every such topic was replayed without a gap.
+//!
+//! A `dialog/<id>` subscription is authorized again whenever the dialog
+//! leaves someone's list ([`crate::pipeline`]): the connection's identity is
+//! kept in `Shared::watchers` for that.
 
 use std::collections::BTreeMap;
 
@@ -46,6 +50,11 @@ pub(crate) fn subscribe(
                 rid,
             ));
         }
+    }
+    if allowed.iter().any(|t| matches!(t, Topic::Dialog(_))) {
+        conn.shared
+            .watchers
+            .insert(conn.queue.id(), identity.clone());
     }
     let entries: Vec<(Topic, Option<StreamPosition>)> = allowed
         .iter()

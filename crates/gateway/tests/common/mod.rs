@@ -76,11 +76,87 @@ pub struct Env {
     pub gateway: Gateway,
     pub shutdown: CancellationToken,
     pub url: String,
+    /// The relay the gateway's REST requests go through, when started with one.
+    pub relay: Option<Relay>,
+}
+
+/// A TCP relay between the gateway's REST client and the simulator that can
+/// hold each request back before passing it on (Finesse answering late: the
+/// request still reaches the simulator and is carried out, after the delay).
+pub struct Relay {
+    pub addr: std::net::SocketAddr,
+    delay: Arc<Mutex<Duration>>,
+}
+
+impl Relay {
+    pub async fn start(upstream: std::net::SocketAddr, shutdown: CancellationToken) -> Relay {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let delay = Arc::new(Mutex::new(Duration::ZERO));
+        let held = delay.clone();
+        tokio::spawn(async move {
+            loop {
+                let (client, _) = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    a = listener.accept() => match a { Ok(a) => a, Err(_) => return },
+                };
+                let held = held.clone();
+                tokio::spawn(async move {
+                    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                    let Ok(upstream) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    let (mut cr, mut cw) = client.into_split();
+                    let (mut ur, mut uw) = upstream.into_split();
+                    // Client -> simulator, each chunk held back by the delay
+                    // in force when it arrived. The simulator's write half is
+                    // kept open after the client goes (a closed half would
+                    // cancel the request being held).
+                    let up = tokio::spawn(async move {
+                        let mut buf = vec![0u8; 64 * 1024];
+                        loop {
+                            let n = match cr.read(&mut buf).await {
+                                Ok(0) | Err(_) => break,
+                                Ok(n) => n,
+                            };
+                            let d = *held.lock().unwrap();
+                            if !d.is_zero() {
+                                tokio::time::sleep(d).await;
+                            }
+                            if uw.write_all(&buf[..n]).await.is_err() {
+                                break;
+                            }
+                        }
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        drop(uw);
+                    });
+                    let _ = tokio::io::copy(&mut ur, &mut cw).await;
+                    up.abort();
+                });
+            }
+        });
+        Relay { addr, delay }
+    }
+
+    /// Holds every request that arrives from now on back by `d`.
+    pub fn delay_requests(&self, d: Duration) {
+        *self.delay.lock().unwrap() = d;
+    }
 }
 
 impl Env {
     /// Starts everything; `tweak` adjusts the gateway's configuration.
     pub async fn start(tweak: impl FnOnce(&mut GatewayConfig)) -> Env {
+        Env::start_with(RestConfig::default(), false, tweak).await
+    }
+
+    /// Starts everything with `rest` as the REST client's settings and, when
+    /// `relay`, the gateway's REST requests through a [`Relay`].
+    pub async fn start_with(
+        rest: RestConfig,
+        relay: bool,
+        tweak: impl FnOnce(&mut GatewayConfig),
+    ) -> Env {
         init_logs();
         let mut sim_config = SimConfig::default();
         for u in &mut sim_config.users {
@@ -109,8 +185,14 @@ impl Env {
         })
         .await
         .expect("simulator");
-        let rest = FinesseClient::new(&format!("http://{}", sim.primary), RestConfig::default())
-            .expect("REST client");
+        let shutdown = CancellationToken::new();
+        let relay = if relay {
+            Some(Relay::start(sim.primary, shutdown.clone()).await)
+        } else {
+            None
+        };
+        let rest_addr = relay.as_ref().map_or(sim.primary, |r| r.addr);
+        let rest = FinesseClient::new(&format!("http://{rest_addr}"), rest).expect("REST client");
         let session_config = Arc::new(SessionConfig {
             nodes: vec![FinesseNodeAddr {
                 rest: rest.clone(),
@@ -127,7 +209,6 @@ impl Env {
             prefer_primary: false,
             tls: TlsMode::Plain,
         });
-        let shutdown = CancellationToken::new();
         let cache = Arc::new(StateCache::new(CacheConfig::default()));
         let (tx, rx) = mpsc::unbounded_channel();
         let sessions = SessionManager::new(
@@ -164,6 +245,7 @@ impl Env {
             gateway,
             shutdown,
             url,
+            relay,
         }
     }
 

@@ -50,6 +50,11 @@ struct Args {
     /// With --load: simulated agents hang up after this many seconds of talk.
     #[arg(long, default_value_t = 10.0)]
     talk_for: f64,
+    /// With --load: agents left to people (comma-separated or repeated, e.g.
+    /// --manual 1001001): offered calls when READY like the others, but nothing
+    /// answers, accepts or hangs up for them.
+    #[arg(long, value_delimiter = ',')]
+    manual: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -79,6 +84,16 @@ async fn run(args: Args) -> anyhow::Result<()> {
         }
         None => SimConfig::default(),
     };
+    if let Some(unknown) = args
+        .manual
+        .iter()
+        .find(|id| !config.users.iter().any(|u| &u.id == *id))
+    {
+        anyhow::bail!("--manual {unknown}: no such user in the simulator's configuration");
+    }
+    if !args.manual.is_empty() && args.load.is_none() {
+        anyhow::bail!("--manual needs --load (without the load generator nothing acts for agents)");
+    }
     let sink = match args.xmpp {
         Some(addr) => NoticeSink::Xmpp(XmppTarget {
             addr,
@@ -108,7 +123,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
                 mix: Vec::new(),
                 answer_after: args.answer_after,
                 talk_for: args.talk_for,
-                manual: Vec::new(),
+                manual: args.manual.clone(),
             },
         );
     }

@@ -181,6 +181,11 @@ struct Agent {
     user: User,
     /// When wrap-up (WORK_READY) ends.
     wrap_until: Option<Instant>,
+    /// The agent went into its current call from NOT_READY (its own call, or
+    /// one it answered while not ready): it returns to NOT_READY, with the
+    /// same reason code, when its last call ends (Finesse Developer Guide:
+    /// User—Change Agent State, TALKING -> NOT_READY).
+    not_ready_before_call: bool,
 }
 
 /// The whole simulated deployment.
@@ -292,6 +297,7 @@ impl World {
                         config: u.clone(),
                         user,
                         wrap_until: None,
+                        not_ready_before_call: false,
                     },
                 )
             })
@@ -575,6 +581,7 @@ impl World {
             a.user.pending_state = None;
             a.user.state_change_time = Some(now_iso());
             a.wrap_until = None;
+            a.not_ready_before_call = false;
         }
     }
 
@@ -604,8 +611,11 @@ impl World {
         };
         let pending = a.user.pending_state.clone();
         let reason = a.user.reason_code_id.clone();
+        let not_ready_before = a.not_ready_before_call;
         match pending {
             Some(UserState::NotReady) => self.set_state(agent, UserState::NotReady, reason),
+            // Back to the state before the call: NOT_READY, same reason, no wrap-up.
+            None if not_ready_before => self.set_state(agent, UserState::NotReady, reason),
             Some(UserState::Logout) => {
                 self.set_state(agent, UserState::Logout, reason);
                 if let Some(a) = self.agents.get_mut(agent) {
@@ -647,6 +657,9 @@ impl World {
         if let Some(a) = self.agents.get_mut(agent)
             && a.user.state != state
         {
+            if a.user.state == UserState::NotReady {
+                a.not_ready_before_call = true;
+            }
             a.user.state = state;
             a.user.state_change_time = Some(now_iso());
         }

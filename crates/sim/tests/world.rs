@@ -632,6 +632,76 @@ fn make_call_to_an_outside_number() {
     );
 }
 
+/// An agent's own call started from NOT_READY ends in NOT_READY with the same
+/// reason code, without wrap-up (Finesse Developer Guide: User—Change Agent
+/// State, "the agent transitions to NOT_READY if that agent was in NOT_READY
+/// state before the call"); a READY asked during the call still wins.
+#[test]
+fn own_call_returns_the_agent_to_its_state_before_the_call() {
+    let mut w = World::new(SimConfig {
+        wrap_up: std::time::Duration::from_secs(60),
+        ..SimConfig::default()
+    });
+    sign_in(&mut w, A1, "5001");
+    let not_ready = UserRequest {
+        state: UserState::NotReady,
+        reason_code_id: Some("12".into()),
+        ..UserRequest::default()
+    };
+    w.put_user(A1, A1, &not_ready, None).expect("not ready");
+    let call = |w: &mut World| {
+        let mc = MakeCallRequest {
+            from_address: "5001".into(),
+            to_address: "6175550142".into(),
+            call_variables: vec![],
+        };
+        let out = w.make_call(A1, &mc, None).expect("202");
+        let UpdateData::Dialogs(ds) = &out[0].update.data else {
+            panic!("first a Dialogs POST: {:?}", summary(&out));
+        };
+        ds[0].id.clone()
+    };
+    let id = call(&mut w);
+    assert_eq!(state_of(&w, A1), UserState::Talking);
+    let out = w
+        .dialog_action(&id, A1, &req(DialogAction::Drop, "5001"), None)
+        .expect("drop");
+    let user = w.user(A1).expect("user");
+    assert_eq!(user.state, UserState::NotReady, "{:?}", summary(&out));
+    assert_eq!(user.reason_code_id.as_deref(), Some("12"));
+    assert!(
+        summary(&out).contains(&"/finesse/api/User/1001001 PUT user 1001001 NOT_READY".to_owned()),
+        "{:?}",
+        summary(&out)
+    );
+
+    // Through hold and retrieve too.
+    let id = call(&mut w);
+    w.dialog_action(&id, A1, &req(DialogAction::Hold, "5001"), None)
+        .expect("hold");
+    assert_eq!(state_of(&w, A1), UserState::Hold);
+    w.dialog_action(&id, A1, &req(DialogAction::Retrieve, "5001"), None)
+        .expect("retrieve");
+    w.dialog_action(&id, A1, &req(DialogAction::Drop, "5001"), None)
+        .expect("drop");
+    assert_eq!(state_of(&w, A1), UserState::NotReady);
+
+    // A READY asked during the call wins (then wrap-up, as after any call).
+    let id = call(&mut w);
+    let ready = UserRequest {
+        state: UserState::Ready,
+        ..UserRequest::default()
+    };
+    w.put_user(A1, A1, &ready, None).expect("pending ready");
+    w.dialog_action(&id, A1, &req(DialogAction::Drop, "5001"), None)
+        .expect("drop");
+    assert_eq!(
+        state_of(&w, A1),
+        UserState::WorkReady,
+        "wrap-up after a pending READY"
+    );
+}
+
 #[test]
 fn out_of_service_and_wrap_up_timer() {
     let mut w = World::new(SimConfig {

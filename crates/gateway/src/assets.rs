@@ -1,5 +1,5 @@
-//! The web pages, embedded in the binary (no build step): the landing page
-//! `/`, the agent widget `/agent`, the supervisor dashboard `/supervisor`,
+//! The web pages, embedded in the binary (no build step): the demo's landing
+//! page (served at `/` by `switchboard demo` only, [`demo_landing_page`]), the agent widget `/agent`, the supervisor dashboard `/supervisor`,
 //! the client library `/switchboard.js` and their scripts (`pages.js` shared by
 //! both pages) and style under `/assets/`. The files live in `crates/gateway/assets/`; docs/client.md
 //! describes the library.
@@ -20,11 +20,6 @@ pub struct Asset {
 
 /// Every embedded file.
 pub const ASSETS: &[Asset] = &[
-    Asset {
-        path: "/",
-        content_type: "text/html; charset=utf-8",
-        body: include_str!("../assets/index.html"),
-    },
     Asset {
         path: "/agent",
         content_type: "text/html; charset=utf-8",
@@ -65,8 +60,33 @@ pub const ASSETS: &[Asset] = &[
 /// The asset at `path` (`/agent.html` is accepted for `/agent`).
 pub fn find(path: &str) -> Option<&'static Asset> {
     let path = path.strip_suffix(".html").unwrap_or(path);
-    let path = if path == "/index" { "/" } else { path };
     ASSETS.iter().find(|a| a.path == path)
+}
+
+/// The demo's landing page: the simulated deployment (its users and their
+/// password) and how to drive the simulator, whose REST and scenario API are
+/// at `simulator` (e.g. `http://127.0.0.1:8082`).
+pub fn demo_landing_page(simulator: &str) -> String {
+    include_str!("../assets/index.html").replace("{{SIMULATOR}}", simulator)
+}
+
+/// An HTML page built at run time, with the headers of the embedded ones.
+pub(crate) fn html(body: String) -> Response {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+            (
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// Serves an embedded file, or 404.

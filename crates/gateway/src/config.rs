@@ -34,6 +34,11 @@ pub struct GatewayConfig {
     pub shutdown_grace: Duration,
     /// How often `/readyz` asks Finesse for SystemInfo (default 5 s).
     pub readiness_probe_interval: Duration,
+    /// Serve `/metrics` on this address only, over plain HTTP (`server.metrics_listen`;
+    /// default `None`: on the main port).
+    pub metrics_listen: Option<SocketAddr>,
+    /// The HTML served at `/` (the demo's landing page); `None`: 404.
+    pub landing_page: Option<String>,
 }
 
 /// PEM files for TLS.
@@ -242,6 +247,8 @@ impl Default for GatewayConfig {
             hub: HubSettings::default(),
             shutdown_grace: Duration::from_secs(10),
             readiness_probe_interval: Duration::from_secs(5),
+            metrics_listen: None,
+            landing_page: None,
         }
     }
 }

@@ -115,7 +115,7 @@ where
         .connections
         .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
         + 1;
-    metrics::gauge!(m::CONNECTIONS).set(open as f64);
+    metrics::gauge!(m::CONNECTIONS_OPEN).set(open as f64);
     let admitted = open <= shared.config.limits.max_connections && !shared.shutdown.is_cancelled();
     if admitted {
         metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "accepted").increment(1);
@@ -169,7 +169,7 @@ where
             .connections
             .fetch_sub(1, std::sync::atomic::Ordering::AcqRel)
             - 1;
-        metrics::gauge!(m::CONNECTIONS).set(open as f64);
+        metrics::gauge!(m::CONNECTIONS_OPEN).set(open as f64);
     })
 }
 

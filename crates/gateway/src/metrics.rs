@@ -1,13 +1,15 @@
-//! The Prometheus recorder behind `/metrics` and the names of the gateway's
-//! metrics (documented in docs/operations.md). Labels never carry a user
-//! name, a password or a token: only command names, outcomes and close codes.
+//! The Prometheus recorder behind `/metrics`: the names and help texts of the
+//! gateway's metrics and of the connector's (documented in docs/operations.md),
+//! the latency histograms' buckets, the build-info metric and the process
+//! metrics read from `/proc` at each scrape. Labels never carry a user name, a
+//! password or a token: only command names, outcomes and close codes.
 
 use std::sync::OnceLock;
 
-use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
 /// Open WebSocket connections (gauge).
-pub const CONNECTIONS: &str = "switchboard_connections";
+pub const CONNECTIONS_OPEN: &str = "switchboard_connections_open";
 /// Connections accepted or refused, by `outcome` (counter).
 pub const CONNECTIONS_TOTAL: &str = "switchboard_connections_total";
 /// Connections closed by the server, by `code` name (counter).
@@ -32,6 +34,107 @@ pub const FLUSHER_WRITES_TOTAL: &str = "switchboard_flusher_writes_total";
 pub const FLUSHER_HANDOFFS_TOTAL: &str = "switchboard_flusher_handoffs_total";
 /// Dialogs in the state cache (gauge).
 pub const CACHE_DIALOGS: &str = "switchboard_cache_dialogs";
+/// Always 1, labelled with the version (gauge).
+pub const BUILD_INFO: &str = "switchboard_build_info";
+
+/// The bucket bounds of every `_seconds` histogram (the Finesse REST latency):
+/// from 5 ms to the default REST timeout (10 s).
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Every metric with its help text, by kind.
+const GAUGES: &[(&str, &str)] = &[
+    (CONNECTIONS_OPEN, "Open WebSocket connections."),
+    (
+        SUBSCRIPTIONS,
+        "Subscriptions in the hub (updated every 10 s).",
+    ),
+    (
+        HISTORY_BYTES,
+        "Bytes held by the streams' resume history (updated every 10 s).",
+    ),
+    (
+        CACHE_DIALOGS,
+        "Dialogs in the state cache (updated every 10 s).",
+    ),
+    (
+        BUILD_INFO,
+        "Always 1; the version of this build in its label.",
+    ),
+    (
+        "switchboard_finesse_sessions",
+        "Users with a Finesse notification session (held or in its grace period).",
+    ),
+    (
+        "switchboard_xmpp_sessions_up",
+        "Notification sessions connected to Finesse.",
+    ),
+];
+
+const COUNTERS: &[(&str, &str)] = &[
+    (
+        CONNECTIONS_TOTAL,
+        "WebSocket upgrades, by outcome (accepted, refused, origin_refused).",
+    ),
+    (
+        CLOSES_TOTAL,
+        "Connections closed by the server, by close-code name.",
+    ),
+    (
+        FRAMES_TOTAL,
+        "Frames received from clients, by outcome (ok, invalid, binary, too_large).",
+    ),
+    (
+        COMMANDS_TOTAL,
+        "Commands answered with a Result, by command and ResponseType.",
+    ),
+    (
+        SIGN_INS_TOTAL,
+        "Sign-ins, by method (password, token, resume, any) and outcome.",
+    ),
+    (
+        EVENTS_TOTAL,
+        "Events published into streams (one per topic an event goes to).",
+    ),
+    (
+        FLUSHER_WRITES_TOTAL,
+        "Vectored writes made by the flusher threads (updated every 10 s).",
+    ),
+    (
+        FLUSHER_HANDOFFS_TOTAL,
+        "Connections the flusher threads handed to their writer task (socket would block, or closing).",
+    ),
+    (
+        switchboard_connector::METRIC_REQUESTS_TOTAL,
+        "Finesse REST requests, by action and status (HTTP status, timeout or connect).",
+    ),
+    (
+        "switchboard_xmpp_reconnects_total",
+        "Notification session reconnect attempts.",
+    ),
+    (
+        "switchboard_finesse_failovers_total",
+        "Notification sessions moved to the other Finesse node.",
+    ),
+    (
+        "switchboard_resyncs_total",
+        "Resyncs (GET User and Dialogs, then reconcile) of notification sessions.",
+    ),
+    (
+        "switchboard_notifications_total",
+        "Finesse notifications received, by kind.",
+    ),
+    (
+        "switchboard_notification_parse_errors_total",
+        "Finesse notifications that could not be parsed (skipped and logged).",
+    ),
+];
+
+const HISTOGRAMS: &[(&str, &str)] = &[(
+    switchboard_connector::METRIC_LATENCY_SECONDS,
+    "Finesse REST request latency in seconds, by action.",
+)];
 
 /// Installs the process-wide Prometheus recorder once and returns its handle
 /// (later calls return the same handle). `None` if another recorder was
@@ -39,6 +142,141 @@ pub const CACHE_DIALOGS: &str = "switchboard_cache_dialogs";
 pub fn install() -> Option<PrometheusHandle> {
     static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
     HANDLE
-        .get_or_init(|| PrometheusBuilder::new().install_recorder().ok())
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), LATENCY_BUCKETS)
+                .ok()?
+                .install_recorder()
+                .ok()?;
+            describe();
+            metrics::gauge!(BUILD_INFO, "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+            Some(handle)
+        })
         .clone()
+}
+
+fn describe() {
+    for &(name, help) in GAUGES {
+        metrics::describe_gauge!(name, help);
+    }
+    for &(name, help) in COUNTERS {
+        metrics::describe_counter!(name, help);
+    }
+    for &(name, help) in HISTOGRAMS {
+        metrics::describe_histogram!(name, help);
+    }
+}
+
+/// The registry's text for a scrape, followed by the process metrics read
+/// from `/proc/self` at this moment (Linux; elsewhere none). They are written
+/// here rather than recorded because the recorder's counters are integers and
+/// CPU seconds are not.
+pub(crate) fn render(handle: &PrometheusHandle) -> String {
+    let mut text = handle.render();
+    #[cfg(target_os = "linux")]
+    if let Some(p) = linux::read() {
+        use std::fmt::Write;
+        let mut family = |name: &str, kind: &str, help: &str, value: f64| {
+            let _ = write!(
+                text,
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n\n"
+            );
+        };
+        family(
+            "process_cpu_seconds_total",
+            "counter",
+            "User and system CPU time spent, in seconds.",
+            p.cpu_ticks as f64 / linux::TICKS as f64,
+        );
+        family(
+            "process_resident_memory_bytes",
+            "gauge",
+            "Resident memory size in bytes.",
+            p.rss_bytes as f64,
+        );
+        family(
+            "process_virtual_memory_bytes",
+            "gauge",
+            "Virtual memory size in bytes.",
+            p.vsize_bytes as f64,
+        );
+        family(
+            "process_start_time_seconds",
+            "gauge",
+            "Start time of the process since the Unix epoch, in seconds.",
+            p.start_time_seconds,
+        );
+        if let Some(n) = p.open_fds {
+            family(
+                "process_open_fds",
+                "gauge",
+                "Open file descriptors.",
+                n as f64,
+            );
+        }
+        if let Some(n) = p.max_fds {
+            family(
+                "process_max_fds",
+                "gauge",
+                "Limit of open file descriptors.",
+                n as f64,
+            );
+        }
+    }
+    text
+}
+
+#[cfg(target_os = "linux")]
+mod linux {
+    /// Clock ticks per second of `/proc` times (`USER_HZ`, 100 on Linux).
+    pub(super) const TICKS: u64 = 100;
+
+    /// What one scrape reports about the process.
+    pub(super) struct Process {
+        pub(super) rss_bytes: u64,
+        pub(super) vsize_bytes: u64,
+        /// User plus system time, in clock ticks.
+        pub(super) cpu_ticks: u64,
+        pub(super) start_time_seconds: f64,
+        pub(super) open_fds: Option<u64>,
+        pub(super) max_fds: Option<u64>,
+    }
+
+    pub(super) fn read() -> Option<Process> {
+        let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let rest = &stat[stat.rfind(')')? + 2..];
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        // `rest` starts at field 3 (state); field N is fields[N - 3].
+        let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+        let (utime, stime, start_ticks, vsize) = (field(14)?, field(15)?, field(22)?, field(23)?);
+        let status = std::fs::read_to_string("/proc/self/status").ok()?;
+        let rss_kib = status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())?;
+        let boot = std::fs::read_to_string("/proc/stat")
+            .ok()?
+            .lines()
+            .find_map(|l| l.strip_prefix("btime "))
+            .and_then(|v| v.trim().parse::<u64>().ok())?;
+        let open_fds = std::fs::read_dir("/proc/self/fd")
+            .ok()
+            .map(|d| d.count() as u64);
+        let max_fds = std::fs::read_to_string("/proc/self/limits")
+            .ok()
+            .and_then(|l| {
+                l.lines()
+                    .find_map(|l| l.strip_prefix("Max open files"))
+                    .and_then(|v| v.split_whitespace().next()?.parse::<u64>().ok())
+            });
+        Some(Process {
+            rss_bytes: rss_kib * 1024,
+            vsize_bytes: vsize,
+            cpu_ticks: utime + stime,
+            start_time_seconds: boot as f64 + start_ticks as f64 / TICKS as f64,
+            open_fds,
+            max_fds,
+        })
+    }
 }

@@ -1,6 +1,8 @@
 //! The HTTP server: one port for the WebSocket (`/ws`), health (`/healthz`,
-//! `/readyz`), metrics (`/metrics`) and the web pages; plain or TLS (rustls,
-//! certificate and key from PEM files); graceful shutdown.
+//! `/readyz`), metrics (`/metrics`, or on a port of its own with
+//! `metrics_listen`) and the web pages (the landing page `/` only when one is
+//! configured: the demo's); plain or TLS (rustls, certificate and key from PEM
+//! files); graceful shutdown.
 //!
 //! Connections are accepted by our own loop over hyper (HTTP/1.1 with
 //! upgrades) so that each TLS handshake runs on the connection's own task and
@@ -89,6 +91,7 @@ pub enum GatewayError {
 #[derive(Debug)]
 pub struct Gateway {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     shared: Arc<Shared>,
     accepting: CancellationToken,
     tasks: CancellationToken,
@@ -98,6 +101,7 @@ pub struct Gateway {
 struct App {
     shared: Arc<Shared>,
     metrics: Option<PrometheusHandle>,
+    landing_page: Option<Arc<str>>,
     shutting_down: Arc<AtomicBool>,
 }
 
@@ -120,8 +124,18 @@ impl Gateway {
             addr: config.listen,
             source,
         })?;
+        let metrics_listener = match config.metrics_listen {
+            Some(addr) => {
+                let bind = |source| GatewayError::Bind { addr, source };
+                let listener = listen(addr, 128).map_err(bind)?;
+                let bound = listener.local_addr().map_err(bind)?;
+                Some((listener, bound))
+            }
+            None => None,
+        };
         let tasks = shutdown.child_token();
         let accepting = tasks.child_token();
+        let landing_page = config.landing_page.as_deref().map(Arc::from);
         let shared = Arc::new(Shared {
             auth: Auth::new(&config.auth, config.limits)?,
             hub: Arc::new(MemoryHub::new(HubConfig {
@@ -164,9 +178,28 @@ impl Gateway {
         let app = App {
             shared: shared.clone(),
             metrics: parts.metrics,
+            landing_page,
             shutting_down: Arc::new(AtomicBool::new(false)),
         };
-        let router = router(app);
+        let metrics_addr = match metrics_listener {
+            Some((listener, bound)) => {
+                // Served until the very end (like `/healthz`), on plain HTTP.
+                let metrics_router = Router::new()
+                    .route("/metrics", get(metrics))
+                    .with_state(app.clone());
+                tokio::spawn(accept_loop(
+                    listener,
+                    None,
+                    metrics_router,
+                    None,
+                    tasks.clone(),
+                ));
+                tracing::info!(addr = %bound, "metrics listening");
+                Some(bound)
+            }
+            None => None,
+        };
+        let router = router(app, metrics_addr.is_none());
         tokio::spawn(accept_loop(
             listener,
             tls,
@@ -177,6 +210,7 @@ impl Gateway {
         tracing::info!(%addr, tls = shared.config.tls.is_some(), "gateway listening");
         Ok(Gateway {
             addr,
+            metrics_addr,
             shared,
             accepting,
             tasks,
@@ -186,6 +220,11 @@ impl Gateway {
     /// The address it listens on.
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address `/metrics` has of its own (`metrics_listen`), if any.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// Open WebSocket connections.
@@ -226,15 +265,26 @@ impl Gateway {
     }
 }
 
-fn router(app: App) -> Router {
-    Router::new()
+/// The main port's routes; `/metrics` among them unless it has a port of its own.
+fn router(app: App, with_metrics: bool) -> Router {
+    let router = Router::new()
         .route("/ws", get(ws))
         .route("/healthz", get(|| async { "ok\n" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
-        .fallback(get(
-            |uri: Uri| async move { crate::assets::serve(uri.path()) },
-        ))
+        .route("/readyz", get(readyz));
+    let router = if with_metrics {
+        router.route("/metrics", get(metrics))
+    } else {
+        router
+    };
+    router
+        .fallback(get(|State(app): State<App>, uri: Uri| async move {
+            match (uri.path(), &app.landing_page) {
+                ("/" | "/index" | "/index.html", Some(page)) => {
+                    crate::assets::html(page.to_string())
+                }
+                (path, _) => crate::assets::serve(path),
+            }
+        }))
         .with_state(app)
 }
 
@@ -485,7 +535,7 @@ async fn metrics(State(app): State<App>) -> Response {
     match &app.metrics {
         Some(handle) => (
             [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            handle.render(),
+            crate::metrics::render(handle),
         )
             .into_response(),
         None => (StatusCode::NOT_FOUND, "metrics are not enabled\n").into_response(),

@@ -1,15 +1,14 @@
 //! The configuration: a TOML file, then `SWITCHBOARD_<SECTION>_<KEY>`
 //! environment variables, then command-line flags, each overriding the one
 //! before (figment). Every key, with its default, is documented in
-//! `deploy/switchboard.example.toml`; [`Config::validate`] names the key of
-//! every problem.
+//! `deploy/switchboard.example.toml`. A load reports every problem at once,
+//! each under the name the user wrote it by (the environment variable, the
+//! file's `[section] key` or the command line: `sources.rs`).
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use switchboard_core::hub::HistoryLimits;
 use switchboard_gateway::forwarded::AddrRange;
@@ -39,6 +38,8 @@ pub(crate) struct Server {
     pub(crate) trusted_proxies: Vec<String>,
     #[serde(with = "humantime_serde")]
     pub(crate) shutdown_grace: Duration,
+    /// `/metrics` on this address only (plain HTTP); empty: on `listen`.
+    pub(crate) metrics_listen: String,
 }
 
 impl Default for Server {
@@ -50,6 +51,7 @@ impl Default for Server {
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             shutdown_grace: Duration::from_secs(10),
+            metrics_listen: String::new(),
         }
     }
 }
@@ -289,16 +291,13 @@ impl Default for Demo {
     }
 }
 
-/// The sections of the file, as environment variables spell them (lower case).
-const SECTIONS: [&str; 7] = ["server", "limits", "auth", "hub", "finesse", "log", "demo"];
-
 /// Why the configuration could not be used.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConfigError {
     /// Reading or parsing failed (figment names the key and the source).
     #[error("{0}")]
     Load(Box<figment::Error>),
-    /// Values that parse but cannot be used, one line each naming the key.
+    /// Problems with keys or values, one line each naming the key.
     #[error("invalid configuration:\n  {}", .0.join("\n  "))]
     Invalid(Vec<String>),
 }
@@ -310,39 +309,26 @@ impl Config {
         file: Option<&Path>,
         flags: &serde_json::Value,
     ) -> Result<Config, ConfigError> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
-        if let Some(file) = file {
-            if !file.exists() {
-                return Err(ConfigError::Invalid(vec![format!(
-                    "config file {} does not exist",
-                    file.display()
-                )]));
-            }
-            figment = figment.merge(Toml::file(file));
+        if let Some(file) = file
+            && !file.exists()
+        {
+            return Err(ConfigError::Invalid(vec![format!(
+                "config file {} does not exist",
+                file.display()
+            )]));
         }
-        figment = figment
-            .merge(
-                Env::prefixed("SWITCHBOARD_")
-                    // Only SWITCHBOARD_<SECTION>_<KEY>: other variables with the
-                    // prefix (SWITCHBOARD_CONFIG, or SWITCHBOARD_PORT and the like
-                    // that Kubernetes injects for a Service named switchboard) are
-                    // not configuration keys.
-                    .filter(|key| {
-                        let key = key.as_str().to_ascii_lowercase();
-                        SECTIONS.iter().any(|s| {
-                            key.strip_prefix(s)
-                                .is_some_and(|rest| rest.starts_with('_'))
-                        })
-                    })
-                    .map(|key| key.as_str().replacen('_', ".", 1).into())
-                    .lowercase(true),
-            )
-            .merge(Serialized::defaults(flags));
-        let config: Config = figment
-            .extract()
-            .map_err(|e| ConfigError::Load(Box::new(e)))?;
-        config.validate()?;
-        Ok(config)
+        let defaults = Config::default();
+        let figment = crate::sources::figment(&defaults, file, flags);
+        let (config, mut problems) =
+            crate::sources::extract(&figment, &defaults).map_err(ConfigError::Load)?;
+        if let Err(ConfigError::Invalid(more)) = config.validate() {
+            problems.extend(crate::sources::locate(&figment, more));
+        }
+        if problems.is_empty() {
+            Ok(config)
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
     }
 
     /// Checks values that parse but cannot work; each message names its key.
@@ -461,11 +447,26 @@ impl Config {
                 self.log.format
             ));
         }
-        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+        if let Err(why) = check_log_level(&self.log.level) {
+            problems.push(format!("log.level {:?}: {why}", self.log.level));
+        } else if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
             problems.push(format!(
                 "log.level {:?} is not a valid filter (e.g. info, debug)",
                 self.log.level
             ));
+        }
+        if !s.metrics_listen.is_empty() {
+            match s.metrics_listen.parse::<SocketAddr>() {
+                Err(_) => problems.push(format!(
+                    "server.metrics_listen: {:?} is not an address like 127.0.0.1:9090",
+                    s.metrics_listen
+                )),
+                Ok(addr) if addr == s.listen => problems.push(
+                    "server.metrics_listen must differ from server.listen (leave it empty to serve /metrics on server.listen)"
+                        .to_owned(),
+                ),
+                Ok(_) => {}
+            }
         }
         if !(0.0..=1000.0).contains(&self.demo.call_rate) {
             problems.push("demo.call_rate must be between 0 and 1000 calls per second".to_owned());
@@ -571,8 +572,36 @@ impl Config {
             },
             shutdown_grace: self.server.shutdown_grace,
             readiness_probe_interval: Duration::from_secs(5),
+            metrics_listen: self.server.metrics_listen.parse().ok(),
+            landing_page: None,
         })
     }
+}
+
+/// The levels `log.level` accepts, alone or after `target=`.
+const LOG_LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+
+/// A `log.level` is comma-separated directives, each a level or
+/// `target=level`. A bare word that is not a level would be read by the
+/// tracing filter as a target name, silencing everything else
+/// (`verbose` would log nothing), so it is refused.
+fn check_log_level(filter: &str) -> Result<(), String> {
+    let levels = LOG_LEVELS.join(", ");
+    if filter.trim().is_empty() {
+        return Err(format!("empty; use a level ({levels})"));
+    }
+    for directive in filter.split(',').map(str::trim) {
+        let level = directive.rsplit_once('=').map_or(directive, |(_, l)| l);
+        if !LOG_LEVELS
+            .iter()
+            .any(|l| l.eq_ignore_ascii_case(level.trim()))
+        {
+            return Err(format!(
+                "{directive:?} is not a level ({levels}) nor target=level (e.g. switchboard_connector=debug,info)"
+            ));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -663,7 +692,10 @@ mod tests {
             let e = Config::load(None, &serde_json::json!({}))
                 .unwrap_err()
                 .to_string();
-            assert!(e.contains("no_such_key"), "{e}");
+            assert!(
+                e.contains("SWITCHBOARD_LIMITS_NO_SUCH_KEY: unknown key"),
+                "{e}"
+            );
             Ok(())
         });
     }
@@ -699,6 +731,89 @@ mod tests {
         assert_eq!(
             c.gateway().unwrap().limits.max_connections_per_user,
             Limits::default().max_connections_per_user
+        );
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closure returns figment::Error
+    fn every_problem_at_once_under_the_name_the_user_wrote() {
+        figment::Jail::expect_with(|jail| {
+            let dir = tempfile::tempdir().unwrap();
+            let file = dir.path().join("c.toml");
+            std::fs::write(
+                &file,
+                "[server]\nlisen = \"1.2.3.4:5\"\n[limits]\nidle_timeout = \"soon\"\n[sever]\nlisten = 1\n",
+            )
+            .unwrap();
+            jail.set_env("SWITCHBOARD_SERVER_LISTN", "127.0.0.1:9");
+            jail.set_env("SWITCHBOARD_LIMITS_MAX_CONNECTIONS", "0");
+            jail.set_env("SWITCHBOARD_HUB_HISTORY_SIZE", "many");
+            let flags = serde_json::json!({"log": {"level": "verbose"}});
+            let e = Config::load(Some(&file), &flags).unwrap_err().to_string();
+            let f = file.display();
+            for expected in [
+                format!("{f} [server] lisen: unknown key"),
+                format!("{f} [limits] idle_timeout: "),
+                format!("{f} [sever]: unknown section"),
+                "SWITCHBOARD_SERVER_LISTN: unknown key".to_owned(),
+                "SWITCHBOARD_HUB_HISTORY_SIZE: ".to_owned(),
+                "SWITCHBOARD_LIMITS_MAX_CONNECTIONS: limits.max_connections must be at least 1"
+                    .to_owned(),
+                "command line (log.level): log.level \"verbose\"".to_owned(),
+            ] {
+                assert!(e.contains(&expected), "no {expected:?} in:\n{e}");
+            }
+            assert_eq!(e.lines().count(), 8, "a heading and 7 problems:\n{e}");
+            assert!(
+                !e.contains("default."),
+                "figment's profile is internal:\n{e}"
+            );
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn log_level_is_levels_or_target_directives() {
+        for good in [
+            "info",
+            "DEBUG",
+            "off",
+            "switchboard_connector=debug,info",
+            "warn, h2=error",
+        ] {
+            check_log_level(good).unwrap_or_else(|e| panic!("{good}: {e}"));
+        }
+        for bad in ["verbose", "", "info,", "switchboard_gateway", "x=loud"] {
+            assert!(check_log_level(bad).is_err(), "{bad:?} accepted");
+        }
+        let mut c = Config::default();
+        c.log.level = "verbose".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("log.level \"verbose\""), "{e}");
+    }
+
+    #[test]
+    fn metrics_listen_is_an_address_other_than_listen() {
+        let mut c = Config::default();
+        assert_eq!(c.gateway().unwrap().metrics_listen, None);
+        c.server.metrics_listen = "127.0.0.1:9090".into();
+        assert_eq!(
+            c.gateway().unwrap().metrics_listen,
+            Some("127.0.0.1:9090".parse().unwrap())
+        );
+        c.server.metrics_listen = "nine".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("server.metrics_listen")
+        );
+        c.server.metrics_listen = c.server.listen.to_string();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("server.metrics_listen")
         );
     }
 

@@ -7,7 +7,8 @@
 //! - `check-config`: load and validate the configuration, print it (`cmd/check_config.rs`);
 //! - `translate`: a captured Finesse notification in, the client events out.
 //!
-//! `config.rs` owns the configuration (file, environment, flags);
+//! `config.rs` owns the configuration (file, environment, flags) and
+//! `sources.rs` where each value came from (to name it in problems);
 //! `serve.rs` the parts `run` and `demo` share (logging, the gateway, signals,
 //! graceful shutdown); `feed.rs` the in-process notification feed of the demo.
 
@@ -24,6 +25,7 @@ mod cmd;
 mod config;
 mod feed;
 mod serve;
+mod sources;
 
 /// Switchboard: a WebSocket event broker for Cisco Finesse contact centers.
 #[derive(Debug, Parser)]

@@ -15,15 +15,20 @@ use crate::config::{Config, Log};
 
 /// Installs the tracing subscriber: human-readable text on a terminal, JSON
 /// lines otherwise (or as `log.format` says); fields in docs/operations.md.
+/// Text is coloured only when stderr is a terminal and `NO_COLOR` is unset or
+/// empty (<https://no-color.org>).
 pub(crate) fn init_logging(log: &Log) -> anyhow::Result<()> {
     let filter = EnvFilter::try_new(&log.level).context("log.level")?;
+    let terminal = std::io::stderr().is_terminal();
     let json = match log.format.as_str() {
         "json" => true,
         "text" => false,
-        _ => !std::io::stderr().is_terminal(),
+        _ => !terminal,
     };
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(terminal && !no_color)
         .with_writer(std::io::stderr);
     let result = if json {
         builder
@@ -45,15 +50,19 @@ pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("cannot start the async runtime")
 }
 
-/// Serves until SIGTERM or Ctrl-C, then shuts down gracefully. `ready` is
-/// called with the address once listening.
+/// Serves until SIGTERM or Ctrl-C, then shuts down gracefully. `landing_page`
+/// is served at `/` (the demo's; `None`: 404). `ready` is called with the
+/// address once listening.
 pub(crate) async fn serve(
     config: &Config,
     parts: Parts,
     shutdown: &CancellationToken,
+    landing_page: Option<String>,
     ready: impl FnOnce(SocketAddr),
 ) -> anyhow::Result<()> {
-    let gateway = Gateway::start(config.gateway()?, parts, shutdown)
+    let mut gateway_config = config.gateway()?;
+    gateway_config.landing_page = landing_page;
+    let gateway = Gateway::start(gateway_config, parts, shutdown)
         .await
         .context("cannot start the gateway")?;
     ready(gateway.local_addr());

@@ -177,10 +177,17 @@ async fn demo(config: Config) -> anyhow::Result<()> {
         changes_rx,
         metrics: switchboard_gateway::metrics::install(),
     };
-    let sim_addr = sim.primary;
+    // The address as a browser or curl on this machine reaches it.
+    let sim_addr = match sim.primary {
+        a if a.ip().is_unspecified() => {
+            std::net::SocketAddr::new(std::net::Ipv4Addr::LOCALHOST.into(), a.port())
+        }
+        a => a,
+    };
     let simulated_count = simulated.len();
     let call_rate = config.demo.call_rate;
-    let result = crate::serve::serve(&config, parts, &shutdown, |addr| {
+    let landing = switchboard_gateway::assets::demo_landing_page(&format!("http://{sim_addr}"));
+    let result = crate::serve::serve(&config, parts, &shutdown, Some(landing), |addr| {
         println!("Switchboard demo");
         println!("  web pages      http://{addr}/  (agent widget /agent, supervisor dashboard /supervisor)");
         println!("  WebSocket      ws://{addr}/ws");

@@ -157,7 +157,7 @@ async fn broker(config: Config) -> anyhow::Result<()> {
         changes_rx,
         metrics: switchboard_gateway::metrics::install(),
     };
-    crate::serve::serve(&config, parts, &shutdown, |addr| {
+    crate::serve::serve(&config, parts, &shutdown, None, |addr| {
         tracing::info!(%addr, "switchboard serving");
     })
     .await

@@ -167,6 +167,49 @@ fn describe() {
     }
 }
 
+/// The process metrics (name, type, help), the names every Prometheus
+/// client uses.
+const PROCESS: &[(&str, &str, &str)] = &[
+    (
+        "process_cpu_seconds_total",
+        "counter",
+        "User and system CPU time spent, in seconds.",
+    ),
+    (
+        "process_resident_memory_bytes",
+        "gauge",
+        "Resident memory size in bytes.",
+    ),
+    (
+        "process_virtual_memory_bytes",
+        "gauge",
+        "Virtual memory size in bytes.",
+    ),
+    (
+        "process_start_time_seconds",
+        "gauge",
+        "Start time of the process since the Unix epoch, in seconds.",
+    ),
+    ("process_open_fds", "gauge", "Open file descriptors."),
+    (
+        "process_max_fds",
+        "gauge",
+        "Limit of open file descriptors.",
+    ),
+];
+
+/// Every metric family `/metrics` can show, with its Prometheus type
+/// (`counter`, `gauge`, `histogram`): what dashboards and alerts may use.
+pub fn families() -> impl Iterator<Item = (&'static str, &'static str)> {
+    let kind = |k: &'static str| move |&(name, _): &(&'static str, &'static str)| (name, k);
+    GAUGES
+        .iter()
+        .map(kind("gauge"))
+        .chain(COUNTERS.iter().map(kind("counter")))
+        .chain(HISTOGRAMS.iter().map(kind("histogram")))
+        .chain(PROCESS.iter().map(|&(name, k, _)| (name, k)))
+}
+
 /// The registry's text for a scrape, followed by the process metrics read
 /// from `/proc/self` at this moment (Linux; elsewhere none). They are written
 /// here rather than recorded because the recorder's counters are integers and
@@ -176,51 +219,21 @@ pub(crate) fn render(handle: &PrometheusHandle) -> String {
     #[cfg(target_os = "linux")]
     if let Some(p) = linux::read() {
         use std::fmt::Write;
-        let mut family = |name: &str, kind: &str, help: &str, value: f64| {
-            let _ = write!(
-                text,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n\n"
-            );
-        };
-        family(
-            "process_cpu_seconds_total",
-            "counter",
-            "User and system CPU time spent, in seconds.",
-            p.cpu_ticks as f64 / linux::TICKS as f64,
-        );
-        family(
-            "process_resident_memory_bytes",
-            "gauge",
-            "Resident memory size in bytes.",
-            p.rss_bytes as f64,
-        );
-        family(
-            "process_virtual_memory_bytes",
-            "gauge",
-            "Virtual memory size in bytes.",
-            p.vsize_bytes as f64,
-        );
-        family(
-            "process_start_time_seconds",
-            "gauge",
-            "Start time of the process since the Unix epoch, in seconds.",
-            p.start_time_seconds,
-        );
-        if let Some(n) = p.open_fds {
-            family(
-                "process_open_fds",
-                "gauge",
-                "Open file descriptors.",
-                n as f64,
-            );
-        }
-        if let Some(n) = p.max_fds {
-            family(
-                "process_max_fds",
-                "gauge",
-                "Limit of open file descriptors.",
-                n as f64,
-            );
+        let values = [
+            Some(p.cpu_ticks as f64 / linux::TICKS as f64),
+            Some(p.rss_bytes as f64),
+            Some(p.vsize_bytes as f64),
+            Some(p.start_time_seconds),
+            p.open_fds.map(|n| n as f64),
+            p.max_fds.map(|n| n as f64),
+        ];
+        for (&(name, kind, help), value) in PROCESS.iter().zip(values) {
+            if let Some(value) = value {
+                let _ = write!(
+                    text,
+                    "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n\n"
+                );
+            }
         }
     }
     text

@@ -18,6 +18,8 @@ pub const CLOSES_TOTAL: &str = "switchboard_closes_total";
 pub const FRAMES_TOTAL: &str = "switchboard_client_frames_total";
 /// Commands answered, by `command` and `response_type` (counter).
 pub const COMMANDS_TOTAL: &str = "switchboard_commands_total";
+/// Time from a command's frame to its Result, by `command` (histogram).
+pub const COMMAND_SECONDS: &str = "switchboard_command_duration_seconds";
 /// Sign-ins, by `method` (`password`, `token`, `resume`) and `outcome` (counter).
 pub const SIGN_INS_TOTAL: &str = "switchboard_sign_ins_total";
 /// Events published into the hub's streams (counter).
@@ -37,8 +39,8 @@ pub const CACHE_DIALOGS: &str = "switchboard_cache_dialogs";
 /// Always 1, labelled with the version (gauge).
 pub const BUILD_INFO: &str = "switchboard_build_info";
 
-/// The bucket bounds of every `_seconds` histogram (the Finesse REST latency):
-/// from 5 ms to the default REST timeout (10 s).
+/// The bucket bounds of every `_seconds` histogram (the Finesse REST latency,
+/// the command duration): from 5 ms to the default command timeout (10 s).
 pub const LATENCY_BUCKETS: &[f64] = &[
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
@@ -131,10 +133,16 @@ const COUNTERS: &[(&str, &str)] = &[
     ),
 ];
 
-const HISTOGRAMS: &[(&str, &str)] = &[(
-    switchboard_connector::METRIC_LATENCY_SECONDS,
-    "Finesse REST request latency in seconds, by action.",
-)];
+const HISTOGRAMS: &[(&str, &str)] = &[
+    (
+        switchboard_connector::METRIC_LATENCY_SECONDS,
+        "Finesse REST request latency in seconds, by action.",
+    ),
+    (
+        COMMAND_SECONDS,
+        "Time from a command's frame to its Result in seconds, by command.",
+    ),
+];
 
 /// Installs the process-wide Prometheus recorder once and returns its handle
 /// (later calls return the same handle). `None` if another recorder was

@@ -389,6 +389,12 @@ async fn no_password_in_any_frame_log_or_metric() {
         .await
         .unwrap();
     assert!(metrics.contains("switchboard_commands_total"), "{metrics}");
+    assert!(
+        metrics.contains(
+            "switchboard_command_duration_seconds_bucket{command=\"SetANSWER\",le=\"10\"} 1"
+        ),
+        "the command's duration in the histogram: {metrics}"
+    );
 
     let frames = all_frames();
     let logs = logs();

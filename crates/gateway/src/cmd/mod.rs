@@ -49,7 +49,7 @@ pub struct Conn {
 }
 
 /// The names a reply repeats: the command frame's channel, topic, subtopic (as
-/// the client spelled them) and `requestId`.
+/// the client spelled them) and `requestId`; and when the frame arrived.
 #[derive(Debug, Clone)]
 pub struct Origin {
     channel: String,
@@ -57,6 +57,7 @@ pub struct Origin {
     subtopic: String,
     request_id: Option<String>,
     command: &'static str,
+    received: std::time::Instant,
 }
 
 impl Origin {
@@ -67,6 +68,7 @@ impl Origin {
             subtopic: frame.subtopic.trim().to_owned(),
             request_id: frame.request_id.clone(),
             command,
+            received: std::time::Instant::now(),
         }
     }
 
@@ -299,6 +301,8 @@ fn send_result(
         "response_type" => response.code().to_string(),
     )
     .increment(1);
+    metrics::histogram!(m::COMMAND_SECONDS, "command" => origin.command)
+        .record(origin.received.elapsed().as_secs_f64());
     let _ = queue.push(&Wire::from(reply::command_result(
         &origin.channel,
         &origin.topic,

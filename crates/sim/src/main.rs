@@ -58,10 +58,14 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    // Colour only on a terminal, and not with NO_COLOR (like `switchboard`).
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr())
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .init();
     let args = Args::parse();

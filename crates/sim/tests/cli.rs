@@ -3,7 +3,8 @@
 //!
 //! - `--load` with `--manual 1001001` offers calls to both READY agents, answers for
 //!   1001002 and leaves 1001001's call ringing (to a person);
-//! - `--manual` with an unknown user, or without `--load`, is refused (exit 2).
+//! - `--manual` with an unknown user, or without `--load`, is refused (exit 2);
+//! - its log, written to a pipe, carries no colour codes.
 //!
 //! Bounds are generous (a loaded 2-core CI machine); nothing here measures speed.
 
@@ -21,6 +22,8 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 const ANSWER_AFTER: f64 = 0.2;
 
 struct Sim(Child);
+
+// The sim's log is a few lines at start: its pipe never fills.
 
 impl Drop for Sim {
     fn drop(&mut self) {
@@ -87,13 +90,13 @@ fn state_of(states: &[(String, String)], id: &str) -> String {
 #[tokio::test]
 async fn load_leaves_manual_agents_to_people() {
     let port = free_port();
-    let sim = Sim(Command::new(env!("CARGO_BIN_EXE_finesse-sim"))
+    let mut sim = Sim(Command::new(env!("CARGO_BIN_EXE_finesse-sim"))
         .args(["--rest", &format!("127.0.0.1:{port}")])
         .args(["--load", "20", "--answer-after", &ANSWER_AFTER.to_string()])
         .args(["--talk-for", "600", "--manual", "1001001"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .expect("start finesse-sim"));
     let base = format!("http://127.0.0.1:{port}");
@@ -142,7 +145,12 @@ async fn load_leaves_manual_agents_to_people() {
         assert!(Instant::now() < deadline, "no calls offered: {now:?}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let mut stderr = sim.0.stderr.take().expect("stderr");
     drop(sim);
+    let mut log = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut log).expect("read the log");
+    assert!(log.contains("finesse-sim serving"), "{log}");
+    assert!(!log.contains('\u{1b}'), "colour codes in a pipe: {log:?}");
 }
 
 #[test]

@@ -748,6 +748,7 @@ mod tests {
             jail.set_env("SWITCHBOARD_SERVER_LISTN", "127.0.0.1:9");
             jail.set_env("SWITCHBOARD_LIMITS_MAX_CONNECTIONS", "0");
             jail.set_env("SWITCHBOARD_HUB_HISTORY_SIZE", "many");
+            jail.set_env("SWITCHBOARD_SERVER_LISTEN", "anywhere");
             let flags = serde_json::json!({"log": {"level": "verbose"}});
             let e = Config::load(Some(&file), &flags).unwrap_err().to_string();
             let f = file.display();
@@ -756,14 +757,16 @@ mod tests {
                 format!("{f} [limits] idle_timeout: "),
                 format!("{f} [sever]: unknown section"),
                 "SWITCHBOARD_SERVER_LISTN: unknown key".to_owned(),
-                "SWITCHBOARD_HUB_HISTORY_SIZE: ".to_owned(),
+                "SWITCHBOARD_HUB_HISTORY_SIZE: invalid type: found string \"many\"".to_owned(),
+                "SWITCHBOARD_SERVER_LISTEN: invalid socket address syntax (the value is \"anywhere\")"
+                    .to_owned(),
                 "SWITCHBOARD_LIMITS_MAX_CONNECTIONS: limits.max_connections must be at least 1"
                     .to_owned(),
                 "command line (log.level): log.level \"verbose\"".to_owned(),
             ] {
                 assert!(e.contains(&expected), "no {expected:?} in:\n{e}");
             }
-            assert_eq!(e.lines().count(), 8, "a heading and 7 problems:\n{e}");
+            assert_eq!(e.lines().count(), 9, "a heading and 8 problems:\n{e}");
             assert!(
                 !e.contains("default."),
                 "figment's profile is internal:\n{e}"

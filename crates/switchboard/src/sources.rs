@@ -137,7 +137,15 @@ where
                 .extract::<T>();
             match alone {
                 Ok(_) => good = good.merge(Serialized::default(&path, value)),
-                Err(e) => problems.push(format!("{}: {}", name(&path), e.kind)),
+                Err(e) => {
+                    // The value as written, unless the error already quotes it.
+                    let why = e.kind.to_string();
+                    let written = match value.as_str() {
+                        Some(text) if !why.contains(text) => format!(" (the value is {text:?})"),
+                        _ => String::new(),
+                    };
+                    problems.push(format!("{}: {why}{written}", name(&path)));
+                }
             }
         }
     }

@@ -126,7 +126,7 @@ async fn demo_metrics_on_their_own_port_landing_page_and_plain_text_logs() {
         let (status, text) = get(&url).await;
         assert_eq!(status, reqwest::StatusCode::OK, "{url}\n{}", demo.logs());
         // The readiness probe's GET SystemInfo gives the latency histogram its first value.
-        if text.contains("switchboard_connections_open 1")
+        if text.contains("# TYPE switchboard_connections_open gauge")
             && text.contains("switchboard_finesse_rest_latency_seconds_bucket")
         {
             break text;

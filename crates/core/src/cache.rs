@@ -4,10 +4,14 @@
 //! It owns the dialogs by id (one entry per dialog, however many agents see
 //! it: a consult, a conference, a monitored call), the list of dialogs of each
 //! agent, each agent's Finesse user (state, extension, team), and the last
-//! SystemInfo. [`StateCache::apply`] takes one notification as received on one
-//! agent's session and returns the [`Change`]s it made; [`StateCache::reconcile`]
-//! does the same from a REST resync (after a reconnect, when notifications may
-//! have been missed). Notifications of one agent must be applied in arrival
+//! SystemInfo of each node. [`StateCache::apply`] takes one notification as
+//! received on one agent's session and returns the [`Change`]s it made;
+//! [`StateCache::reconcile`] does the same from a REST resync (after a
+//! reconnect, when notifications may have been missed), and
+//! [`StateCache::apply_queued`] applies the notifications that waited while a
+//! resync ran without letting an older one bring back a dialog the resync
+//! removed. A SystemInfo change is made once per node and status, however
+//! many sessions receive it ([`StateCache::apply_system`]). Notifications of one agent must be applied in arrival
 //! order, which the session that receives them guarantees by applying them one
 //! at a time; different agents' sessions may apply concurrently.
 //!
@@ -16,14 +20,14 @@
 //! but whose DELETE never came is removed by [`StateCache::purge`] after the
 //! configured retention.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use switchboard_finesse::{
-    Action, ApiError, Dialog, DialogState, Node, Notification, SystemInfo, Team, UpdateData,
-    UpdateEvent, User,
+    Action, ApiError, Dialog, DialogState, Node, Notification, SystemInfo, SystemStatus, Team,
+    UpdateData, UpdateEvent, User,
 };
 
 use crate::event::{
@@ -144,7 +148,7 @@ pub struct StateCache {
     dialogs: DashMap<String, DialogEntry>,
     agent_dialogs: DashMap<String, BTreeSet<String>>,
     agents: DashMap<String, Arc<User>>,
-    system: Mutex<Option<Arc<SystemInfo>>>,
+    system: Mutex<SystemState>,
     /// Agents whose own session feeds the cache (User node, resync): a Team
     /// node's summary of them is ignored, so two feeds of the same change
     /// (the agent's and its supervisor's) cannot interleave into stale states.
@@ -152,6 +156,42 @@ pub struct StateCache {
     /// `ButtonStates` and `ActionsAllowed` of the action lists last rendered,
     /// the most recent first (at most [`ACTION_LISTS`]).
     actions_json: Mutex<Vec<Arc<ActionsJson>>>,
+}
+
+/// What the cache knows of Finesse's service status.
+#[derive(Debug, Default)]
+struct SystemState {
+    /// The last SystemInfo passed on, whichever node it was about.
+    last: Option<Arc<SystemInfo>>,
+    /// Per node of the pair (0 primary, 1 secondary).
+    nodes: BTreeMap<usize, NodeStatus>,
+}
+
+/// One Finesse node's status as last passed on.
+#[derive(Debug, Default)]
+struct NodeStatus {
+    status: Option<(SystemStatus, Option<String>)>,
+    /// The pubsub item ids of its latest SystemInfo notifications (at most
+    /// [`SYSTEM_ITEMS`]): every session on the node receives the same item.
+    items: VecDeque<String>,
+}
+
+/// SystemInfo item ids remembered per node.
+const SYSTEM_ITEMS: usize = 16;
+
+/// A resync's record of the dialogs it removed from one agent's list, for
+/// the notifications that were queued while it ran
+/// ([`StateCache::apply_queued`]).
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct ResyncFence {
+    removed: BTreeSet<String>,
+}
+
+impl ResyncFence {
+    /// The dialogs the resync removed.
+    pub fn removed(&self) -> &BTreeSet<String> {
+        &self.removed
+    }
 }
 
 /// Action lists whose JSON the cache keeps: one per participant state and
@@ -201,7 +241,10 @@ impl StateCache {
     /// the cache instead of being copied.
     pub fn apply_owned(&self, agent: &str, n: Notification) -> Vec<Change> {
         let Notification {
-            node, update: u, ..
+            node,
+            update: u,
+            item_id,
+            ..
         } = n;
         let request_id = u.request_id;
         let delete = u.event == UpdateEvent::Delete;
@@ -298,16 +341,99 @@ impl StateCache {
                 }
             }
             UpdateData::SystemInfo(info) => {
-                let info: Arc<SystemInfo> = Arc::new(*info);
-                *self
-                    .system
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(info.clone());
-                out.push(Change::System { info });
+                let node = info.describes().map_or(0, |(i, _)| i);
+                out.extend(self.apply_system(node, item_id.as_deref(), *info));
             }
             UpdateData::None | UpdateData::Unknown(_) => {}
         }
         out
+    }
+
+    /// Applies a SystemInfo about Finesse node `node` (0 the primary, 1 the
+    /// secondary), received as pubsub item `item_id` or read from REST
+    /// (`None`). Every session on a node receives the same notification: it
+    /// makes one change, the first time; later copies (the same item id) and
+    /// a status and reason equal to the node's last make none.
+    pub fn apply_system(
+        &self,
+        node: usize,
+        item_id: Option<&str>,
+        info: SystemInfo,
+    ) -> Option<Change> {
+        let mut system = self
+            .system
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let known = system.nodes.entry(node).or_default();
+        if let Some(id) = item_id {
+            if known.items.iter().any(|seen| seen == id) {
+                return None;
+            }
+            if known.items.len() == SYSTEM_ITEMS {
+                known.items.pop_front();
+            }
+            known.items.push_back(id.to_owned());
+        }
+        let status = (info.status.clone(), info.status_reason.clone());
+        if known.status.as_ref() == Some(&status) {
+            return None;
+        }
+        known.status = Some(status);
+        let info = Arc::new(info);
+        system.last = Some(info.clone());
+        Some(Change::System { info })
+    }
+
+    /// Whether node `node`'s last status passed on was not IN_SERVICE (false
+    /// when none was): a session that comes online there reads SystemInfo
+    /// again, so clients learn that the node is back even when the
+    /// notification saying so went to no session.
+    pub fn out_of_service(&self, node: usize) -> bool {
+        self.system
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .nodes
+            .get(&node)
+            .and_then(|n| n.status.as_ref())
+            .is_some_and(|(status, _)| *status != SystemStatus::InService)
+    }
+
+    /// Applies a notification that was queued while `agent`'s resync ran
+    /// (received before the REST read answered, applied after it). The read
+    /// is the newer truth for the dialogs it no longer has: a notification
+    /// about a dialog the resync removed is dropped whatever it says, and so
+    /// is an update (PUT) of a dialog that is not in the agent's list. A
+    /// create (POST) of a dialog the resync did not remove is a new dialog
+    /// and applies. Returns the changes, like [`apply_owned`](Self::apply_owned),
+    /// and how many dialogs were dropped.
+    pub fn apply_queued(
+        &self,
+        agent: &str,
+        mut n: Notification,
+        fence: &ResyncFence,
+    ) -> (Vec<Change>, usize) {
+        let put = n.update.event == UpdateEvent::Put;
+        let admits = |id: &str| {
+            !fence.removed.contains(id)
+                && (!put
+                    || self
+                        .agent_dialogs
+                        .get(agent)
+                        .is_some_and(|list| list.contains(id)))
+        };
+        let dropped = match &mut n.update.data {
+            UpdateData::Dialogs(list) => {
+                let before = list.len();
+                list.retain(|d| admits(&d.id));
+                before - list.len()
+            }
+            UpdateData::Dialog(d) if !admits(&d.id) => 1,
+            _ => 0,
+        };
+        if dropped > 0 && !matches!(&n.update.data, UpdateData::Dialogs(l) if !l.is_empty()) {
+            return (Vec::new(), dropped);
+        }
+        (self.apply_owned(agent, n), dropped)
     }
 
     /// The user to store: a User node carries the whole user; a Team node
@@ -449,7 +575,20 @@ impl StateCache {
     /// a reconnect: dialogs gone are removed, new ones added, changed ones
     /// updated, and the user replaced if it differs. Returns the changes.
     pub fn reconcile(&self, agent: &str, user: User, dialogs: Vec<Dialog>) -> Vec<Change> {
+        self.resync(agent, user, dialogs).0
+    }
+
+    /// [`reconcile`](Self::reconcile), also returning the fence that the
+    /// notifications queued during the resync go through
+    /// ([`apply_queued`](Self::apply_queued)).
+    pub fn resync(
+        &self,
+        agent: &str,
+        user: User,
+        dialogs: Vec<Dialog>,
+    ) -> (Vec<Change>, ResyncFence) {
         self.own_feed.insert(agent.to_owned());
+        let mut fence = ResyncFence::default();
         let mut out = Vec::new();
         let fresh: BTreeMap<String, Dialog> =
             dialogs.into_iter().map(|d| (d.id.clone(), d)).collect();
@@ -470,6 +609,7 @@ impl StateCache {
                     })
                 });
             if let Some((dialog, change)) = self.remove_from(agent, id, last) {
+                fence.removed.insert(id.clone());
                 out.push(Change::Dialog {
                     agent: agent.to_owned(),
                     dialog,
@@ -510,7 +650,7 @@ impl StateCache {
                 origin: Origin::Resync,
             });
         }
-        out
+        (out, fence)
     }
 
     /// Removes dialogs that ended longer ago than the retention without a
@@ -586,11 +726,12 @@ impl StateCache {
         self.agents.get(agent).map(|u| u.clone())
     }
 
-    /// The last SystemInfo received.
+    /// The last SystemInfo passed on (of either node).
     pub fn system_info(&self) -> Option<Arc<SystemInfo>> {
         self.system
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .last
             .clone()
     }
 

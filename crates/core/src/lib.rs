@@ -20,7 +20,9 @@ mod json;
 pub mod testing;
 
 pub use actions::{ACTION_TABLE, ActionSpec, action_for_subtopic, action_spec};
-pub use cache::{AgentSnapshot, CacheConfig, Change, DialogChange, Origin, StateCache};
+pub use cache::{
+    AgentSnapshot, CacheConfig, Change, DialogChange, Origin, ResyncFence, StateCache,
+};
 pub use event::{
     ActionsJson, AgentStateEvent, ApiErrorEvent, CallEvent, DELETED, EncodedEvent, EventKind,
     EventSource, MediaJson, Shared, SignedInAgent, SystemInfoEvent, map_notification,

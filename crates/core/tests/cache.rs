@@ -571,3 +571,108 @@ fn call_events_reuse_kept_json_only_for_their_own_media_and_actions() {
     assert_eq!(event.encode_with(shared_parts), event.encode());
     assert!(!event.encode().json.contains("\"changed\""));
 }
+
+/// Notifications that waited in the session's queue while a resync ran are
+/// older than its REST read: none brings back a dialog the resync removed.
+#[test]
+fn queued_notifications_bring_no_dialog_the_resync_removed_back() {
+    let mut w = World::new(SimConfig::default());
+    let cache = StateCache::new(CacheConfig::default());
+    sign_in(&mut w, &cache, "1001001", "5001");
+    let (call, out) = w
+        .start_call("1001001", CallKind::Inbound, &CallOptions::default())
+        .expect("call");
+    feed(&cache, out);
+    let req = |a| DialogRequest {
+        action: a,
+        target_media_address: Some("5001".into()),
+    };
+    feed(
+        &cache,
+        w.dialog_action(&call, "1001001", &req(DialogAction::Answer), None)
+            .expect("answer"),
+    );
+    // During the resync: the call is held, then dropped and deleted.
+    let mut queued = w
+        .dialog_action(&call, "1001001", &req(DialogAction::Hold), None)
+        .expect("hold");
+    queued.extend(
+        w.dialog_action(&call, "1001001", &req(DialogAction::Drop), None)
+            .expect("drop"),
+    );
+    let (changes, fence) = cache.resync(
+        "1001001",
+        w.user("1001001").expect("u"),
+        w.dialogs_of("1001001").expect("d"),
+    );
+    assert!(changes.iter().any(|c| matches!(c,
+        Change::Dialog { dialog, change: DialogChange::Removed, .. } if dialog.id == call)));
+    assert!(fence.removed().contains(&call));
+    for o in queued
+        .iter()
+        .filter(|o| o.node.agent_id() == Some("1001001"))
+    {
+        let n = Notification {
+            node: Some(o.node.to_string()),
+            update: o.update.clone(),
+            ..Notification::default()
+        };
+        let (changes, _) = cache.apply_queued("1001001", n, &fence);
+        let dialogs: Vec<&Change> = changes
+            .iter()
+            .filter(|c| matches!(c, Change::Dialog { .. }))
+            .collect();
+        assert!(dialogs.is_empty(), "{dialogs:?}");
+    }
+    assert!(cache.dialog(&call).is_none());
+    // A call created while the resync ran (its POST queued) is a new dialog.
+    let (next, out) = w
+        .start_call("1001001", CallKind::Inbound, &CallOptions::default())
+        .expect("call");
+    let post = out
+        .iter()
+        .find(|o| o.update.event == UpdateEvent::Post)
+        .expect("POST");
+    let n = Notification {
+        node: Some(post.node.to_string()),
+        update: post.update.clone(),
+        ..Notification::default()
+    };
+    let (changes, dropped) = cache.apply_queued("1001001", n, &fence);
+    assert_eq!(dropped, 0);
+    assert!(changes.iter().any(|c| matches!(c,
+        Change::Dialog { dialog, change: DialogChange::Added, .. } if dialog.id == next)));
+}
+
+/// Every session on a node receives the same SystemInfo notification: one
+/// change per node and status.
+#[test]
+fn a_system_info_change_is_made_once_per_node() {
+    let cache = StateCache::new(CacheConfig::default());
+    let info = |status| SystemInfo {
+        status,
+        ..SystemInfo::default()
+    };
+    let out = || info(SystemStatus::OutOfService);
+    assert!(cache.apply_system(0, Some("i1"), out()).is_some());
+    assert!(
+        cache.apply_system(0, Some("i1"), out()).is_none(),
+        "same item"
+    );
+    assert!(cache.apply_system(0, None, out()).is_none(), "same status");
+    assert!(
+        cache.apply_system(1, Some("i1"), out()).is_some(),
+        "other node"
+    );
+    assert!(
+        cache
+            .apply_system(0, Some("i2"), info(SystemStatus::InService))
+            .is_some()
+    );
+    // A late copy of the first item changes nothing back.
+    assert!(cache.apply_system(0, Some("i1"), out()).is_none());
+    assert_eq!(
+        cache.system_info().expect("known").status,
+        SystemStatus::InService
+    );
+}

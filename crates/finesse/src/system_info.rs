@@ -61,6 +61,24 @@ impl SystemInfo {
         Ok(info)
     }
 
+    /// The node of the pair this SystemInfo describes: 0 for the primary
+    /// (side A), 1 for the secondary (side B), and its host name. Finesse
+    /// names a node's XMPP domain after the node's host, so the node is the
+    /// one whose `host` equals `xmppDomain` (finesse.js reads it the same way
+    /// to find the alternate host). `None` when `xmppDomain` names neither
+    /// node (absent, or one domain for both): the content does not say.
+    pub fn describes(&self) -> Option<(usize, &str)> {
+        let domain = self.xmpp_domain.as_deref()?;
+        [&self.primary_node, &self.secondary_node]
+            .into_iter()
+            .enumerate()
+            .find_map(|(i, n)| {
+                n.as_ref()
+                    .filter(|n| n.host.eq_ignore_ascii_case(domain))
+                    .map(|n| (i, n.host.as_str()))
+            })
+    }
+
     /// Writes the `<SystemInfo>` document.
     pub fn to_xml(&self) -> String {
         let mut w = XmlWriter::with_capacity(512);

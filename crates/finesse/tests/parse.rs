@@ -346,6 +346,28 @@ fn system_info_and_user_documents() {
 }
 
 #[test]
+fn system_info_says_which_node_it_describes_by_its_xmpp_domain() {
+    let doc = |domain: &str| {
+        SystemInfo::from_xml(&format!(
+            "<SystemInfo><status>OUT_OF_SERVICE</status><xmppDomain>{domain}</xmppDomain>\
+<primaryNode><host>fin-a.example.com</host></primaryNode>\
+<secondaryNode><host>fin-b.example.com</host></secondaryNode></SystemInfo>"
+        ))
+        .expect("parses")
+    };
+    assert_eq!(
+        doc("fin-a.example.com").describes(),
+        Some((0, "fin-a.example.com"))
+    );
+    assert_eq!(
+        doc("FIN-B.example.com").describes(),
+        Some((1, "fin-b.example.com"))
+    );
+    assert_eq!(doc("finesse.example.com").describes(), None);
+    assert_eq!(SystemInfo::default().describes(), None);
+}
+
+#[test]
 fn element_names_with_markup_characters_are_malformed() {
     // Found by the notification fuzz target: quick-xml reads `<a</b>` as an element named `a</b`.
     let xml =

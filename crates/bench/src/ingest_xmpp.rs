@@ -492,6 +492,7 @@ async fn sessions(
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_secs(1),
         prefer_primary: false,
+        failover_spread: switchboard_connector::Spread::new(Duration::ZERO),
         tls: TlsMode::Plain,
     });
     let cache = Arc::new(StateCache::new(CacheConfig::default()));

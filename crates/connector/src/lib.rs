@@ -13,6 +13,8 @@
 //!   subscriptions, ping, reconnect with back-off and jitter, failover between
 //!   the two Finesse nodes, and the resync of the state cache from REST after
 //!   every (re)connect;
+//! - [`spread`]: first connects, failovers and failbacks of many sessions
+//!   spread over a window ([`Spread`]);
 //! - [`manager`]: the registry of sessions, one per user shared by all its
 //!   client connections, closed a grace period after the last one leaves.
 //!
@@ -23,6 +25,7 @@
 pub mod manager;
 pub mod rest;
 pub mod session;
+pub mod spread;
 
 pub use manager::{SessionLease, SessionManager, discover_xmpp};
 pub use rest::{
@@ -30,3 +33,4 @@ pub use rest::{
     REQUEST_ID_HEADER, RequestId, RestConfig, RestError, Secret, Url,
 };
 pub use session::{FinesseNodeAddr, Session, SessionConfig, SessionStatus, backoff};
+pub use spread::Spread;

@@ -9,13 +9,21 @@
 //!   supervisors;
 //! - after every (re)connect a **resync**: `GET /finesse/api/User/{id}` and
 //!   `GET .../Dialogs`, reconciled into the [`StateCache`]; notifications that
-//!   arrive meanwhile wait in the session's queue and are applied after it, so
-//!   none is lost and the cache converges to what Finesse says;
+//!   arrive meanwhile wait in the session's queue and are applied after it
+//!   through the resync's fence ([`StateCache::apply_queued`]: none brings
+//!   back a dialog the newer REST read no longer has), so none is lost and the
+//!   cache converges to what Finesse says;
 //! - live notifications parsed and applied in arrival order; a malformed one is
-//!   logged with its node and skipped;
+//!   logged with its node and skipped; a SystemInfo is matched to the node it
+//!   describes and passed on once per node and change
+//!   ([`StateCache::apply_system`]);
 //! - an XMPP ping every `ping_interval`; reconnect with exponential back-off and
-//!   jitter; failover to the other Finesse node on OUT_OF_SERVICE, 503 or an
-//!   unreachable node, and back to the primary when configured.
+//!   jitter; failover to the other Finesse node when the session's node
+//!   reports OUT_OF_SERVICE or after two failures in a row (lost connection,
+//!   refused, 503), whatever the other node's REST says; back to the primary
+//!   when configured, once its REST is in service and its notification
+//!   service accepts connections. First connects, failovers and failbacks
+//!   wait a random part of `failover_spread` ([`Spread`]).
 //!
 //! Every change the cache makes is sent on the session's change channel.
 
@@ -23,13 +31,16 @@ use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
-use switchboard_core::{Change, StateCache};
-use switchboard_finesse::{DialogMemo, Node, SystemStatus, parse_item_with};
+use switchboard_core::{Change, ResyncFence, StateCache};
+use switchboard_finesse::{
+    DialogMemo, Node, SystemInfo, SystemStatus, UpdateData, parse_item_with,
+};
 use switchboard_xmpp::{ReceivedItem, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use crate::rest::{Credentials, FinesseClient, RestError};
+use crate::spread::Spread;
 
 /// One Finesse node as a session reaches it.
 #[derive(Debug, Clone)]
@@ -63,6 +74,9 @@ pub struct SessionConfig {
     pub backoff_max: Duration,
     /// After failing over, go back to the primary once it is in service again.
     pub prefer_primary: bool,
+    /// First connects, failovers and failbacks are spread over this window
+    /// (shared by every session of this configuration).
+    pub failover_spread: Spread,
     /// TLS to the notification service; Plain only for loopback tests.
     pub tls: TlsMode,
 }
@@ -155,7 +169,7 @@ enum Ended {
     Stopped,
     /// The connection or the node failed: reconnect (maybe elsewhere).
     Lost(String),
-    /// The node went out of service: fail over.
+    /// The session's node went out of service: fail over.
     OutOfService,
     /// Online on a secondary node while the primary serves again: move back.
     FailBack,
@@ -179,33 +193,35 @@ struct Runner {
 impl Runner {
     async fn run(self) {
         let mut node = 0usize;
-        let mut attempt = 0u32;
+        let mut failures = 0u32;
         let nodes = self.config.nodes.len().max(1);
+        // Many sessions start at once after a restart: spread their first connects.
+        let mut delay = self.config.failover_spread.delay();
         loop {
-            if self.stop.is_cancelled() {
-                break;
-            }
-            if self.config.prefer_primary && node != 0 && self.in_service(0).await {
-                tracing::info!(user = %self.user, "primary Finesse node in service again: moving back");
-                node = 0;
+            tokio::select! {
+                _ = self.stop.cancelled() => break,
+                _ = tokio::time::sleep(delay) => {}
             }
             self.status.send_replace(SessionStatus::Connecting(node));
             match self.connected_period(node).await {
                 Ok(Ended::Stopped) => break,
                 Ok(Ended::OutOfService) => {
                     node = (node + 1) % nodes;
-                    attempt = 0;
+                    failures = 0;
+                    delay = self.config.failover_spread.delay();
                     metrics::counter!("switchboard_finesse_failovers_total").increment(1);
-                    tracing::warn!(user = %self.user, node, "Finesse node out of service: failing over");
+                    tracing::warn!(user = %self.user, node, ?delay, "Finesse node out of service: failing over");
                 }
                 Ok(Ended::FailBack) => {
-                    tracing::info!(user = %self.user, "primary Finesse node in service again: moving back");
+                    // The spread delay was waited while still online.
                     node = 0;
-                    attempt = 0;
+                    failures = 0;
+                    delay = Duration::ZERO;
                 }
                 Ok(Ended::Lost(why)) => {
                     tracing::warn!(user = %self.user, node, reason = %why, "notification session lost");
-                    attempt = 1;
+                    failures = 1;
+                    delay = backoff(failures, self.config.backoff_min, self.config.backoff_max);
                 }
                 Err(Fatal::Auth(why)) => {
                     tracing::warn!(user = %self.user, reason = %why, "Finesse refused the credentials; session stopped");
@@ -213,34 +229,70 @@ impl Runner {
                     return;
                 }
                 Err(Fatal::Retry(why)) => {
-                    attempt += 1;
-                    tracing::warn!(user = %self.user, node, attempt, reason = %why, "cannot reach Finesse");
-                    // Unreachable or refusing: after two failed attempts, try the other node.
-                    if attempt.is_multiple_of(2) {
+                    failures += 1;
+                    tracing::warn!(user = %self.user, node, attempt = failures, reason = %why, "cannot reach Finesse");
+                    delay = backoff(failures, self.config.backoff_min, self.config.backoff_max);
+                    // Two failures in a row on a node: the other node, whatever
+                    // this one's REST says (its notification service may be the
+                    // part that is down).
+                    if failures.is_multiple_of(2) && nodes > 1 {
                         node = (node + 1) % nodes;
+                        delay += self.config.failover_spread.delay();
+                        metrics::counter!("switchboard_finesse_failovers_total").increment(1);
+                        tracing::warn!(user = %self.user, node, ?delay, "two failed attempts: failing over to the other Finesse node");
                     }
                 }
             }
             metrics::counter!("switchboard_xmpp_reconnects_total").increment(1);
             self.status
-                .send_replace(SessionStatus::Reconnecting { attempt });
-            let delay = backoff(attempt, self.config.backoff_min, self.config.backoff_max);
-            tokio::select! {
-                _ = self.stop.cancelled() => break,
-                _ = tokio::time::sleep(delay) => {}
-            }
+                .send_replace(SessionStatus::Reconnecting { attempt: failures });
         }
         self.status.send_replace(SessionStatus::Stopped);
     }
 
-    async fn in_service(&self, node: usize) -> bool {
-        match self.config.nodes.get(node) {
-            Some(n) => n
-                .rest
-                .system_info()
-                .await
-                .is_ok_and(|s| s.status == SystemStatus::InService),
-            None => false,
+    /// Whether the primary can take the session back: its REST says
+    /// IN_SERVICE and its notification service accepts connections (its REST
+    /// may answer while the notification service is down). The SystemInfo
+    /// read is passed on like a notification about the primary.
+    async fn primary_serves(&self) -> bool {
+        let Some(primary) = self.config.nodes.first() else {
+            return false;
+        };
+        let Ok(info) = primary.rest.system_info().await else {
+            return false;
+        };
+        let in_service = info.status == SystemStatus::InService;
+        if let Some(change) = self.cache.apply_system(0, None, info) {
+            let _ = self.changes.send(change);
+        }
+        in_service
+            && tokio::time::timeout(
+                self.config.timeout,
+                tokio::net::TcpStream::connect(primary.xmpp),
+            )
+            .await
+            .is_ok_and(|c| c.is_ok())
+    }
+
+    /// The configured node a SystemInfo describes: the node whose REST host
+    /// is the host it names, else by its role (Finesse's primary is the
+    /// first configured node); when it names no node, the node whose
+    /// notification service delivered it.
+    fn node_of(&self, info: &SystemInfo, delivered_by: usize) -> usize {
+        match info.describes() {
+            Some((role, host)) => self
+                .config
+                .nodes
+                .iter()
+                .position(|n| {
+                    n.rest
+                        .endpoint()
+                        .base_url
+                        .host_str()
+                        .is_some_and(|h| h.eq_ignore_ascii_case(host))
+                })
+                .unwrap_or(role),
+            None => delivered_by,
         }
     }
 
@@ -320,9 +372,18 @@ impl Runner {
             .dialogs(&self.credentials, &self.user)
             .await
             .map_err(rest_fatal)?;
-        let changes = self.cache.reconcile(&self.user, user, dialogs);
+        let (changes, fence) = self.cache.resync(&self.user, user, dialogs);
+        // What queued meanwhile is older than the REST read, or as old.
+        let mut queued = items.len();
         metrics::counter!("switchboard_resyncs_total").increment(1);
         for change in changes {
+            let _ = self.changes.send(change);
+        }
+        // The node answered: if it was last known out of service, say it is back.
+        if self.cache.out_of_service(node)
+            && let Ok(info) = n.rest.system_info().await
+            && let Some(change) = self.cache.apply_system(node, None, info)
+        {
             let _ = self.changes.send(change);
         }
         self.status.send_replace(SessionStatus::Online(node));
@@ -331,24 +392,40 @@ impl Runner {
         let mut ping = tokio::time::interval(self.config.ping_interval);
         ping.tick().await;
         let failback = self.config.prefer_primary && node != 0;
+        let mut failback_at: Option<tokio::time::Instant> = None;
         loop {
+            let failback_due = async {
+                match failback_at {
+                    Some(at) => tokio::time::sleep_until(at).await,
+                    None => std::future::pending().await,
+                }
+            };
             tokio::select! {
                 _ = self.stop.cancelled() => return Ok(Ended::Stopped),
                 reason = client.closed() => return Ok(Ended::Lost(reason)),
+                _ = failback_due => {
+                    tracing::info!(user = %self.user, "primary Finesse node in service again: moving back");
+                    return Ok(Ended::FailBack);
+                }
                 _ = ping.tick() => {
                     if let Err(e) = client.ping().await {
                         return Ok(Ended::Lost(format!("ping failed: {e}")));
                     }
-                    // On a secondary node, go back once the primary serves again.
-                    if failback && self.in_service(0).await {
-                        return Ok(Ended::FailBack);
+                    // On a secondary node, go back once the primary serves
+                    // again, at a spread moment; online here until then.
+                    if failback && failback_at.is_none() && self.primary_serves().await {
+                        let delay = self.config.failover_spread.delay();
+                        tracing::debug!(user = %self.user, ?delay, "primary Finesse node serves again");
+                        failback_at = Some(tokio::time::Instant::now() + delay);
                     }
                 }
                 item = items.recv() => {
                     let Some(item) = item else {
                         return Ok(Ended::Lost("notification stream closed".into()));
                     };
-                    if let Some(ended) = self.apply(item) {
+                    let fenced = queued > 0;
+                    queued = queued.saturating_sub(1);
+                    if let Some(ended) = self.apply(node, item, fenced.then_some(&fence)) {
                         return Ok(ended);
                     }
                 }
@@ -356,11 +433,13 @@ impl Runner {
         }
     }
 
-    /// Parses and applies one notification; `Some` when it ends the period.
+    /// Parses and applies one notification received from `node`'s
+    /// notification service; `Some` when it ends the period. `fence` is the
+    /// last resync's, for a notification that was queued while it ran.
     ///
     /// The XMPP client has already read the message and unescaped the
     /// `<Update>`: only that document is parsed here ([`parse_item_with`]).
-    fn apply(&self, item: ReceivedItem) -> Option<Ended> {
+    fn apply(&self, node: usize, item: ReceivedItem, fence: Option<&ResyncFence>) -> Option<Ended> {
         let parsed = match item.notification_text.as_deref() {
             Some(text) => parse_item_with(
                 &mut self.memo.lock().unwrap_or_else(PoisonError::into_inner),
@@ -390,12 +469,36 @@ impl Runner {
             }
         };
         metrics::counter!("switchboard_notifications_total", "kind" => kind).increment(1);
-        let out_of_service = matches!(&n.update.data,
-            switchboard_finesse::UpdateData::SystemInfo(s) if s.status != SystemStatus::InService);
-        for change in self.cache.apply_owned(&self.user, n) {
+        if let UpdateData::SystemInfo(info) = &n.update.data {
+            let about = self.node_of(info, node);
+            let out_of_service = about == node && info.status != SystemStatus::InService;
+            if about != node {
+                tracing::debug!(user = %self.user, node, about, status = ?info.status, "SystemInfo about the other Finesse node");
+            }
+            if let Some(change) =
+                self.cache
+                    .apply_system(about, n.item_id.as_deref(), (**info).clone())
+            {
+                let _ = self.changes.send(change);
+            }
+            return out_of_service.then_some(Ended::OutOfService);
+        }
+        let changes = match fence {
+            Some(fence) => {
+                let (changes, dropped) = self.cache.apply_queued(&self.user, n, fence);
+                if dropped > 0 {
+                    metrics::counter!("switchboard_notifications_stale_total")
+                        .increment(dropped as u64);
+                    tracing::debug!(user = %self.user, dropped, "queued notification older than the resync dropped");
+                }
+                changes
+            }
+            None => self.cache.apply_owned(&self.user, n),
+        };
+        for change in changes {
             let _ = self.changes.send(change);
         }
-        out_of_service.then_some(Ended::OutOfService)
+        None
     }
 }
 

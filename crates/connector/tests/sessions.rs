@@ -95,6 +95,7 @@ async fn env() -> Env {
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_millis(500),
         prefer_primary: false,
+        failover_spread: switchboard_connector::Spread::new(Duration::ZERO),
         tls: TlsMode::Plain,
     });
     let cache = Arc::new(StateCache::new(CacheConfig::default()));
@@ -384,6 +385,7 @@ async fn a_wrong_password_stops_the_session_with_auth_failed() {
         backoff_min: Duration::from_millis(100),
         backoff_max: Duration::from_millis(500),
         prefer_primary: false,
+        failover_spread: switchboard_connector::Spread::new(Duration::ZERO),
         tls: TlsMode::Plain,
     });
     let (tx, _rx) = mpsc::unbounded_channel();
@@ -440,6 +442,7 @@ async fn primary_out_of_service_fails_over_to_the_secondary_and_back() {
         backoff_min: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
         prefer_primary: true,
+        failover_spread: switchboard_connector::Spread::new(Duration::ZERO),
         tls: TlsMode::Plain,
     });
     let cache = Arc::new(StateCache::new(CacheConfig::default()));
@@ -521,6 +524,7 @@ async fn one_session_per_user_shared_and_closed_after_the_grace_period() {
         backoff_min: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
         prefer_primary: false,
+        failover_spread: switchboard_connector::Spread::new(Duration::ZERO),
         tls: TlsMode::Plain,
     });
     let (tx, _rx) = mpsc::unbounded_channel();

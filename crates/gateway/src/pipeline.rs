@@ -3,7 +3,8 @@
 //! on each topic's stream. A CTI error is published without any client's
 //! `requestId`; when it matches a pending command, the connection that sent
 //! it also gets its own copy carrying that `requestId`. SystemInfo is broadcast
-//! to every client; an agent signed out in Finesse has its connections closed
+//! to every client (the cache makes one change per node and status, not one
+//! per session that received it); an agent signed out in Finesse has its connections closed
 //! with 4403 after the event that says so; a `dialog/<id>` subscriber whose
 //! identity no longer allows it (the dialog left its list) is unsubscribed
 //! after the `DELETED` event, with an `Unsubscribed` frame giving the reason.

@@ -1,5 +1,9 @@
 //! Readiness and REST failover between the two Finesse nodes (the simulator's
-//! primary and secondary over real HTTP; no XMPP needed).
+//! primary and secondary over real HTTP), and SystemInfo reaching each client
+//! once per change with several users signed in (Prosody, notification
+//! sessions, WebSocket clients).
+
+mod common;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -99,4 +103,67 @@ async fn readiness_follows_the_node_in_service_and_rest_fails_over() {
     let body = ready(&url, false).await;
     assert_eq!(body["ready"], false);
     shutdown.cancel();
+}
+
+/// Each signed-in user has its own notification session, and each receives
+/// Finesse's SystemInfo notification: a client still gets one event per
+/// change (the issue: one per signed-in user).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_system_info_event_per_change_for_each_client() {
+    const USERS: usize = 5;
+    let env = common::Env::start(|_| {}).await;
+    let mut clients = Vec::new();
+    for i in 1..=USERS {
+        clients.push(
+            env.agent(&format!("{}", 1_001_000 + i), &format!("{}", 5000 + i))
+                .await,
+        );
+    }
+    env.sessions_online(USERS as u64).await;
+    let set = |status: SystemStatus| {
+        env.sim
+            .sim
+            .apply(|w| Ok(((), w.set_status(Side::Primary, status, None))))
+            .expect("status");
+    };
+    let system =
+        |v: &Value, status: &str| v["subtopic"] == "SetSystemInfo" && v["data"]["status"] == status;
+    set(SystemStatus::OutOfService);
+    for c in &mut clients {
+        c.wait_for("OUT_OF_SERVICE", |v| system(v, "OUT_OF_SERVICE"))
+            .await;
+    }
+    // Back in service: the sessions come back and say so once.
+    set(SystemStatus::InService);
+    for c in &mut clients {
+        c.wait_for("IN_SERVICE", |v| system(v, "IN_SERVICE")).await;
+    }
+    env.sessions_online(USERS as u64).await;
+    // Out again: a new change, one event again.
+    set(SystemStatus::OutOfService);
+    for c in &mut clients {
+        let (from, _) = c
+            .wait_from(0, "OUT_OF_SERVICE", |v| system(v, "OUT_OF_SERVICE"))
+            .await;
+        c.wait_from(from + 1, "the second OUT_OF_SERVICE", |v| {
+            system(v, "OUT_OF_SERVICE")
+        })
+        .await;
+    }
+    // Whatever else was on its way has arrived.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    for c in &mut clients {
+        while c.read(Duration::from_millis(100)).await.is_some() {}
+        let seen: Vec<&str> = c
+            .frames
+            .iter()
+            .filter(|v| v["subtopic"] == "SetSystemInfo")
+            .filter_map(|v| v["data"]["status"].as_str())
+            .collect();
+        assert_eq!(
+            seen,
+            ["OUT_OF_SERVICE", "IN_SERVICE", "OUT_OF_SERVICE"],
+            "one event per change"
+        );
+    }
 }

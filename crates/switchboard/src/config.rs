@@ -214,6 +214,10 @@ pub(crate) struct Finesse {
     #[serde(with = "humantime_serde")]
     pub(crate) reconnect_max: Duration,
     pub(crate) prefer_primary: bool,
+    /// First connects, failovers and failbacks of the notification sessions
+    /// are spread over this window (0 = all at once).
+    #[serde(with = "humantime_serde")]
+    pub(crate) failover_spread: Duration,
     #[serde(with = "humantime_serde")]
     pub(crate) session_grace: Duration,
     #[serde(with = "humantime_serde")]
@@ -237,6 +241,7 @@ impl Default for Finesse {
             reconnect_min: Duration::from_secs(1),
             reconnect_max: Duration::from_secs(60),
             prefer_primary: true,
+            failover_spread: Duration::from_secs(5),
             session_grace: Duration::from_secs(5),
             ended_dialog_retention: Duration::from_secs(300),
         }

@@ -207,6 +207,7 @@ impl Env {
             backoff_min: Duration::from_millis(100),
             backoff_max: Duration::from_millis(500),
             prefer_primary: false,
+            failover_spread: switchboard_connector::Spread::new(Duration::ZERO),
             tls: TlsMode::Plain,
         });
         let cache = Arc::new(StateCache::new(CacheConfig::default()));

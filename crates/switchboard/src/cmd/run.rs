@@ -10,7 +10,8 @@ use std::sync::Arc;
 use anyhow::Context;
 use serde_json::{Map, json};
 use switchboard_connector::{
-    FinesseClient, FinesseNodeAddr, RestConfig, SessionConfig, SessionManager, discover_xmpp,
+    FinesseClient, FinesseNodeAddr, RestConfig, SessionConfig, SessionManager, Spread,
+    discover_xmpp,
 };
 use switchboard_core::{CacheConfig, StateCache};
 use switchboard_gateway::{FinesseRest, Parts};
@@ -131,6 +132,7 @@ async fn broker(config: Config) -> anyhow::Result<()> {
         backoff_min: f.reconnect_min,
         backoff_max: f.reconnect_max,
         prefer_primary: f.prefer_primary,
+        failover_spread: Spread::new(f.failover_spread),
         tls: if f.xmpp_tls == "plain" {
             TlsMode::Plain
         } else {

@@ -117,7 +117,7 @@ const COUNTERS: &[(&str, &str)] = &[
     ),
     (
         "switchboard_finesse_failovers_total",
-        "Notification sessions moved to the other Finesse node.",
+        "Notification sessions moved to the other Finesse node (out of service, or two failed attempts).",
     ),
     (
         "switchboard_resyncs_total",
@@ -126,6 +126,10 @@ const COUNTERS: &[(&str, &str)] = &[
     (
         "switchboard_notifications_total",
         "Finesse notifications received, by kind.",
+    ),
+    (
+        "switchboard_notifications_stale_total",
+        "Dialogs in notifications queued during a resync and older than its REST read (dropped).",
     ),
     (
         "switchboard_notification_parse_errors_total",

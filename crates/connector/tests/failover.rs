@@ -21,10 +21,30 @@ use switchboard_sim::{
 };
 use switchboard_testkit::{Prosody, ProsodyOptions, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 const BACKOFF_MIN: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_millis(400);
+const PING: Duration = Duration::from_millis(500);
+
+/// How long the moves took from first to last, and the most of them within
+/// any `slice` of time.
+fn spread_of(moved: &[Instant], slice: Duration) -> (Duration, usize) {
+    let first = moved.iter().min().copied().expect("moves");
+    let last = moved.iter().max().copied().expect("moves");
+    let busiest = moved
+        .iter()
+        .map(|t| {
+            moved
+                .iter()
+                .filter(|u| **u >= *t && **u < *t + slice)
+                .count()
+        })
+        .max()
+        .unwrap_or_default();
+    (last - first, busiest)
+}
 
 fn agent(i: usize) -> String {
     format!("{}", 1_001_000 + i)
@@ -135,7 +155,7 @@ async fn pair(agents: usize, spread: Duration, prefer_primary: bool) -> Pair {
         domain: a.domain().into(),
         pubsub: a.pubsub_jid(),
         resource: "switchboard-failover".into(),
-        ping_interval: Duration::from_millis(500),
+        ping_interval: PING,
         // Generous: 200 sign-ins on a shared test machine.
         timeout: Duration::from_secs(15),
         explicit_subscribe: false,
@@ -188,6 +208,50 @@ impl Pair {
                 s.status()
             );
         }
+    }
+
+    /// Watches every session until it is online on `node`, noting when it
+    /// started to connect there (its own status).
+    fn watch_moves(&mut self, node: usize) -> Vec<JoinHandle<(Session, Instant)>> {
+        std::mem::take(&mut self.sessions)
+            .into_iter()
+            .map(|mut s| {
+                tokio::spawn(async move {
+                    s.wait_for(|st| {
+                        matches!(st, SessionStatus::Connecting(n) | SessionStatus::Online(n) if *n == node)
+                    })
+                    .await;
+                    let moved = Instant::now();
+                    s.wait_for(|st| *st == SessionStatus::Online(node)).await;
+                    (s, moved)
+                })
+            })
+            .collect()
+    }
+
+    /// The moments the watched sessions started moving; every one online on
+    /// `node` within `bound` of `since`.
+    async fn moved(
+        &mut self,
+        watchers: Vec<JoinHandle<(Session, Instant)>>,
+        node: usize,
+        since: Instant,
+        bound: Duration,
+    ) -> Vec<Instant> {
+        let mut moved = Vec::new();
+        for w in watchers {
+            let left = bound.saturating_sub(since.elapsed());
+            let (s, at) = tokio::time::timeout(left, w)
+                .await
+                .unwrap_or_else(|_| {
+                    panic!("a session was not online on node {node} within {bound:?}")
+                })
+                .expect("watcher");
+            assert_eq!(s.status(), SessionStatus::Online(node), "{}", s.user());
+            self.sessions.push(s);
+            moved.push(at);
+        }
+        moved
     }
 
     /// The resyncs (GET .../Dialogs) node `side` answered.
@@ -266,22 +330,7 @@ async fn primary_notification_service_down_with_rest_up_moves_every_session_spre
     let mut pair = pair(AGENTS, window, true).await;
     pair.all_online_on(0, Duration::from_secs(90)).await;
 
-    // Each session's moment of starting to connect to the secondary, as its
-    // status says, watched from before the stop.
-    let watchers: Vec<_> = std::mem::take(&mut pair.sessions)
-        .into_iter()
-        .map(|mut s| {
-            tokio::spawn(async move {
-                s.wait_for(|st| {
-                    matches!(st, SessionStatus::Connecting(1) | SessionStatus::Online(1))
-                })
-                .await;
-                let moved = Instant::now();
-                s.wait_for(|st| *st == SessionStatus::Online(1)).await;
-                (s, moved)
-            })
-        })
-        .collect();
+    let watchers = pair.watch_moves(1);
     tokio::task::block_in_place(|| pair.a.stop()).expect("primary's notification service stopped");
     let stopped = Instant::now();
     // The primary's REST still answers, in service.
@@ -290,41 +339,19 @@ async fn primary_notification_service_down_with_rest_up_moves_every_session_spre
     // Lost, one retry on the primary (back-off), the secondary after the
     // second failure (back-off, plus the spread): then 5 s for the sign-in.
     let bound = BACKOFF_MAX * 2 + window + Duration::from_secs(5);
-    let mut moved = Vec::new();
-    for w in watchers {
-        let left = bound.saturating_sub(stopped.elapsed());
-        let (s, at) = tokio::time::timeout(left, w)
-            .await
-            .unwrap_or_else(|_| panic!("a session was not online on the secondary within {bound:?}; secondary's log: {}", pair._b.log_tail(60)))
-            .expect("watcher");
-        assert_eq!(s.status(), SessionStatus::Online(1), "{}", s.user());
-        pair.sessions.push(s);
-        moved.push(at);
-    }
-    let first = moved.iter().min().copied().expect("moves");
-    let last = moved.iter().max().copied().expect("moves");
+    let moved = pair.moved(watchers, 1, stopped, bound).await;
+    let (span, busiest) = spread_of(&moved, window / 10);
     assert!(
-        last - first >= window / 2,
-        "200 failovers spread over {window:?}: they started within {:?}",
-        last - first
+        span >= window / 2,
+        "{AGENTS} failovers spread over {window:?}: they started within {span:?}"
     );
-    // Spread out: no tenth of the window holds half of them.
-    let tenth = window / 10;
-    let busiest = moved
-        .iter()
-        .map(|t| {
-            moved
-                .iter()
-                .filter(|u| **u >= *t && **u < *t + tenth)
-                .count()
-        })
-        .max()
-        .unwrap_or_default();
-    assert!(busiest < AGENTS / 2, "{busiest} moves within {tenth:?}");
+    assert!(
+        busiest < AGENTS / 2,
+        "{busiest} failovers within a tenth of the window"
+    );
     eprintln!(
-        "{AGENTS} failovers: online on the secondary {:?} after the stop; moves spread over {:?}, at most {busiest} within {tenth:?}",
+        "{AGENTS} failovers: online on the secondary {:?} after the stop; moves spread over {span:?}, at most {busiest} within a tenth of the window",
         stopped.elapsed(),
-        last - first
     );
     assert!(
         pair.dialog_reads(Side::Secondary) >= AGENTS,
@@ -350,6 +377,35 @@ async fn primary_notification_service_down_with_rest_up_moves_every_session_spre
         assert!(Instant::now() < deadline, "no live event on the secondary");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // The primary's notification service back: every session moves back,
+    // spread too (not on the aligned ticks of a ping).
+    for s in &pair.sessions {
+        assert_eq!(
+            s.status(),
+            SessionStatus::Online(1),
+            "stayed on the secondary"
+        );
+    }
+    let watchers = pair.watch_moves(0);
+    tokio::task::block_in_place(|| pair.a.start_again()).expect("started again");
+    let started = Instant::now();
+    // The next ping finds the primary serving, then the spread and the sign-in.
+    let bound = PING + window + Duration::from_secs(5);
+    let moved = pair.moved(watchers, 0, started, bound).await;
+    let (span, busiest) = spread_of(&moved, window / 10);
+    assert!(
+        span >= window / 2,
+        "{AGENTS} failbacks spread over {window:?}: they started within {span:?}"
+    );
+    assert!(
+        busiest < AGENTS / 2,
+        "{busiest} failbacks within a tenth of the window"
+    );
+    eprintln!(
+        "{AGENTS} failbacks: online on the primary {:?} after its restart; moves spread over {span:?}, at most {busiest} within a tenth of the window",
+        started.elapsed(),
+    );
 }
 
 /// A SystemInfo OUT_OF_SERVICE about the secondary, received on the

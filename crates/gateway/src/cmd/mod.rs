@@ -492,3 +492,66 @@ pub(crate) fn auth_failure(conn: &Conn, message: &str, request_id: Option<&str>)
         request_id,
     ));
 }
+
+#[cfg(test)]
+mod tests {
+    use switchboard_finesse::ApiError;
+
+    use super::*;
+
+    #[test]
+    fn refusal_texts_never_name_the_finesse_url() {
+        let what =
+            || "PUT https://finesse-internal.corp:8445/finesse/api/Dialog/42 (HOLD)".to_owned();
+        let request_id = Some("f-1".to_owned());
+        for (e, response) in [
+            (
+                RestError::Timeout {
+                    what: what(),
+                    request_id: request_id.clone(),
+                },
+                ResponseType::Timeout,
+            ),
+            (
+                RestError::Finesse {
+                    what: what(),
+                    status: 500,
+                    errors: vec![ApiError {
+                        error_type: String::new(),
+                        error_message: String::new(),
+                        error_data: None,
+                    }],
+                    request_id: request_id.clone(),
+                },
+                ResponseType::FinesseRefused,
+            ),
+            (
+                RestError::Finesse {
+                    what: what(),
+                    status: 400,
+                    errors: vec![ApiError {
+                        error_type: "Invalid State".into(),
+                        error_message: "HOLD not valid now".into(),
+                        error_data: None,
+                    }],
+                    request_id,
+                },
+                ResponseType::FinesseRefused,
+            ),
+            (
+                RestError::BadResponse {
+                    what: what(),
+                    reason: "not a Dialog".into(),
+                },
+                ResponseType::FinesseRefused,
+            ),
+        ] {
+            let (got, text) = rest_refusal(&e);
+            assert_eq!(got, response, "{e}");
+            assert!(e.to_string().contains("finesse-internal"), "the log has it");
+            for internal in ["finesse-internal", "8445", "/finesse/api", "https"] {
+                assert!(!text.contains(internal), "{internal} in {text:?}");
+            }
+        }
+    }
+}

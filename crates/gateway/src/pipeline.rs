@@ -122,7 +122,10 @@ pub const DIALOG_SETTLE: Duration = Duration::from_secs(2);
 /// [`DIALOG_SETTLE`].
 fn end_dialog_subscriptions(shared: &Arc<Shared>, dialog_id: &str) {
     let topic = Topic::Dialog(dialog_id.to_owned());
-    end_unauthorized(shared, &topic, |role| role == Role::Agent);
+    let others = end_unauthorized(shared, &topic, |role| role == Role::Agent);
+    if others == 0 {
+        return;
+    }
     let shared = shared.clone();
     tokio::spawn(async move {
         tokio::time::sleep(DIALOG_SETTLE).await;
@@ -131,16 +134,22 @@ fn end_dialog_subscriptions(shared: &Arc<Shared>, dialog_id: &str) {
 }
 
 /// Ends the subscriptions to `topic` of the subscribers of the roles `which`
-/// selects that may no longer subscribe to it.
-fn end_unauthorized(shared: &Shared, topic: &Topic, which: impl Fn(Role) -> bool) {
+/// selects that may no longer subscribe to it; returns how many subscribers
+/// `which` left out.
+fn end_unauthorized(shared: &Shared, topic: &Topic, which: impl Fn(Role) -> bool) -> usize {
     let dialog_id = topic.to_string();
     let topic = topic.clone();
+    let mut left_out = 0;
     for client in shared.hub.subscribers(&topic) {
         let id = client.id();
         let Some(identity) = shared.watchers.get(&id).map(|w| w.clone()) else {
             continue;
         };
-        if !which(identity.role) || identity.may_subscribe(&topic, &shared.cache) {
+        if !which(identity.role) {
+            left_out += 1;
+            continue;
+        }
+        if identity.may_subscribe(&topic, &shared.cache) {
             continue;
         }
         let ended = shared.hub.unsubscribe(id, std::slice::from_ref(&topic));
@@ -149,6 +158,7 @@ fn end_unauthorized(shared: &Shared, topic: &Topic, which: impl Fn(Role) -> bool
             tracing::info!(client = id, user = %identity.user_id, topic = %dialog_id, "dialog subscription ended: no longer in the dialog");
         }
     }
+    left_out
 }
 
 /// Every `every`: drops expired history, pending commands, resume grants and

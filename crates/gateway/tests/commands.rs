@@ -603,6 +603,88 @@ async fn a_dialog_subscription_ends_when_its_subscriber_leaves_the_dialog() {
     );
 }
 
+/// Point 9c, a supervisor's side: a call transferred to an agent of another
+/// team leaves the supervisor's `dialog/` subscription after the settle time
+/// (and the agent's at once).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_loses_a_dialog_transferred_out_of_its_teams() {
+    const OTHER: (&str, &str) = ("1001010", "5010");
+    let env = Env::start_full(
+        RestConfig::default(),
+        false,
+        |sim| {
+            sim.teams.push(switchboard_sim::TeamConfig {
+                id: "6000".into(),
+                name: "Team 6000".into(),
+            });
+            for u in &mut sim.users {
+                if u.id == OTHER.0 {
+                    u.team_id = "6000".into();
+                }
+            }
+        },
+        |_| {},
+    )
+    .await;
+    let mut a1 = ready_agent(&env, A1).await;
+    let mut other = ready_agent(&env, OTHER).await;
+    let mut sup = Client::connect(&env.url).await;
+    sup.sign_in(SUP.0, SUP.1).await;
+    let d = env.start_call(A1.0, CallKind::Inbound);
+    a1.call_event(&d, "ALERTING").await;
+    let r = a1.call("SetANSWER", json!({"CallID": d})).await;
+    assert_eq!(response_type(&r), 0, "{r}");
+    a1.call_event(&d, "ACTIVE").await;
+    let topic = format!("dialog/{d}");
+    subscribe(&mut sup, &topic).await;
+
+    let r = a1
+        .call(
+            "SetTRANSFER_SST",
+            json!({"CallID": d, "TOAddress": OTHER.1}),
+        )
+        .await;
+    assert_eq!(response_type(&r), 0, "{r}");
+    let transferred = Instant::now();
+    other.call_event(&d, "ALERTING").await;
+    let ended = sup
+        .wait_for("the supervisor's Unsubscribed", |v| {
+            is(v, "Broker", "Subscription", "Unsubscribed")
+        })
+        .await;
+    let after = transferred.elapsed();
+    assert_eq!(ended["data"]["topics"], json!([topic]), "{ended}");
+    assert_eq!(ended["data"]["reason"], "left_dialog");
+    assert!(
+        after >= Duration::from_secs(2) - Duration::from_millis(100),
+        "not before the settle time: {after:?}"
+    );
+    // The call goes on in team 6000; nothing of it reaches the supervisor.
+    let secret = "team-6000-only-52aa";
+    let r = other.call("SetANSWER", json!({"CallID": d})).await;
+    assert_eq!(response_type(&r), 0, "{r}");
+    other.call_event(&d, "ACTIVE").await;
+    let r = other
+        .command(
+            "Cisco",
+            "Agent",
+            "UpdateCallVariables",
+            json!({"callID": d, "key": "callVariable5", "value": secret}),
+        )
+        .await;
+    assert_eq!(response_type(&r), 0, "{r}");
+    other
+        .wait_for("the call variable at the new agent", |v| {
+            v["data"]["call"]["CallVariables"]["callVariable5"] == secret
+        })
+        .await;
+    sup.ping().await;
+    assert!(
+        !sup.frames.iter().any(|v| v.to_string().contains(secret)),
+        "the call variable reached the supervisor of the old team"
+    );
+}
+
 /// Point 5: the DELETED event of a rejected preview reservation offers no
 /// actions and no buttons.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -157,8 +157,20 @@ impl Env {
         relay: bool,
         tweak: impl FnOnce(&mut GatewayConfig),
     ) -> Env {
+        Env::start_full(rest, relay, |_| {}, tweak).await
+    }
+
+    /// As [`Env::start_with`], with `users` adjusting the simulator's users
+    /// and teams first.
+    pub async fn start_full(
+        rest: RestConfig,
+        relay: bool,
+        users: impl FnOnce(&mut SimConfig),
+        tweak: impl FnOnce(&mut GatewayConfig),
+    ) -> Env {
         init_logs();
         let mut sim_config = SimConfig::default();
+        users(&mut sim_config);
         for u in &mut sim_config.users {
             u.password = PASSWORD.into();
         }

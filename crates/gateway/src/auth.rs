@@ -329,6 +329,12 @@ impl Auth {
         self.resume.len()
     }
 
+    /// Gives back a resume token taken by [`Auth::take_resume`] and not used
+    /// (its sign-in was refused): it stays valid as it was.
+    pub fn return_resume(&self, token: &str, grant: ResumeGrant) {
+        self.resume.insert(token.to_owned(), grant);
+    }
+
     /// Takes a resume token (single use).
     pub fn take_resume(&self, token: &str) -> Option<ResumeGrant> {
         let (_, grant) = self.resume.remove(token)?;

@@ -401,8 +401,12 @@ async fn commands_are_rate_limited_per_connection_and_per_user() {
 
     // Three connections of one user share the user's bucket.
     let mut conns = Vec::new();
+    let mut resume_token = String::new();
     for _ in 0..3 {
-        conns.push(env.agent(A2.0, A2.1).await);
+        let mut c = Client::connect(&env.url).await;
+        let ready = c.sign_in(A2.0, A2.1).await;
+        resume_token = ready["resumeToken"].as_str().unwrap().to_owned();
+        conns.push(c);
     }
     let before = ready_puts(&env, A2.0);
     let start = Instant::now();
@@ -478,20 +482,31 @@ async fn commands_are_rate_limited_per_connection_and_per_user() {
             .any(|v| is(v, "Broker", "Session", "Ready")),
         "no Ready for the refused connection"
     );
+    // A resume token is refused the same way, and kept.
+    let authenticate = |rid: &str| {
+        json!({"channel":"Broker","topic":"Session","subtopic":"Authenticate",
+            "data":{"token": resume_token},"requestId":rid})
+    };
+    let mut fifth = Client::connect(&env.url).await;
+    fifth.send(authenticate("resume-1")).await;
+    let err = fifth
+        .wait_for("the refusal", |v| {
+            is_api_error(v) && v["requestId"] == "resume-1"
+        })
+        .await;
+    assert_eq!(err["data"]["data"]["errorType"], "Too Many Requests");
+    assert_eq!(fifth.wait_close().await, 4429);
     for c in &mut conns {
         c.ping().await;
     }
-    // One closes: a new connection of the user is let in again.
+    // The one that issued the token closes: the same token lets a new
+    // connection in.
     conns.pop().unwrap().close().await;
     let mut again = None;
-    for _ in 0..50 {
+    for i in 0..50 {
         let mut c = Client::connect(&env.url).await;
-        let rid = c.request_id();
-        c.send(
-            json!({"channel":"Cisco","topic":"Agent","subtopic":"SetUserInfo",
-            "data":{"username":A2.0,"password":PASSWORD,"extension":A2.1},"requestId":rid}),
-        )
-        .await;
+        let rid = format!("resume-again-{i}");
+        c.send(authenticate(&rid)).await;
         let reply = c
             .wait_for("Ready or the refusal", |v| v["requestId"] == rid.as_str())
             .await;

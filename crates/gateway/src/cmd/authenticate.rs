@@ -12,7 +12,7 @@
 //! holds. Resume tokens are 128 random bits, so they need no throttle; JWTs
 //! go through the throttle under the client address.
 
-use super::sign_in::{admit, establish, failed, signed_in_already};
+use super::sign_in::{admit, establish, failed, signed_in_already, too_many_connections};
 use super::{Conn, Origin, auth_failure};
 use std::sync::Arc;
 
@@ -43,6 +43,15 @@ pub(crate) async fn with_token(conn: &mut Conn, token: &str, origin: Option<Orig
             ));
             return;
         };
+        // Over the user's connections the token is kept: it still works
+        // once one of them has closed.
+        if shared.users.connections(&grant.profile.user_id)
+            >= shared.config.limits.max_connections_per_user
+        {
+            too_many_connections(conn, &grant.profile.user_id, rid, "resume");
+            shared.auth.return_resume(token, grant);
+            return;
+        }
         let lease = grant
             .profile
             .credentials

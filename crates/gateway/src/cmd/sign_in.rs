@@ -236,6 +236,26 @@ async fn sign_in_to_extension(
         .map_err(|e| finesse_error(conn, rid, &e))
 }
 
+/// Refuses a sign-in of `user`, who has `limits.max_connections_per_user`
+/// connections already: `Too Many Requests`, then the close with 4429.
+pub(crate) fn too_many_connections(
+    conn: &Conn,
+    user: &str,
+    rid: Option<&str>,
+    method: &'static str,
+) {
+    let most = conn.shared.config.limits.max_connections_per_user;
+    metrics::counter!(m::SIGN_INS_TOTAL, "method" => method, "outcome" => "too_many_connections")
+        .increment(1);
+    tracing::info!(user = %user, client = conn.queue.id(), "sign-in refused: too many connections for the user");
+    conn.send(reply::api_error(
+        ErrorType::TooManyRequests,
+        &format!("too many connections for user {user} (at most {most}); close another one first"),
+        rid,
+    ));
+    conn.queue.close(CloseCode::TooManyConnections);
+}
+
 /// Completes a sign-in: subscribes the agent's own topic with its snapshot,
 /// then sends `Ready` (in that order, before any live event). A user who
 /// already has `limits.max_connections_per_user` connections is refused
@@ -247,19 +267,7 @@ pub(crate) fn establish(
     method: &'static str,
 ) {
     if !conn.shared.users.join(&identity.user_id) {
-        let most = conn.shared.config.limits.max_connections_per_user;
-        metrics::counter!(m::SIGN_INS_TOTAL, "method" => method, "outcome" => "too_many_connections")
-            .increment(1);
-        tracing::info!(user = %identity.user_id, client = conn.queue.id(), "sign-in refused: too many connections for the user");
-        conn.send(reply::api_error(
-            ErrorType::TooManyRequests,
-            &format!(
-                "too many connections for user {} (at most {most}); close another one first",
-                identity.user_id
-            ),
-            rid,
-        ));
-        conn.queue.close(CloseCode::TooManyConnections);
+        too_many_connections(conn, &identity.user_id, rid, method);
         return;
     }
     let identity = Arc::new(identity);

@@ -10,10 +10,16 @@ use std::fmt;
 use serde::{Serialize, Serializer};
 
 /// Why the server closed a WebSocket connection. Codes 4000-4499 mean "reconnecting is
-/// fine" (with back-off), 4500-4999 "do not reconnect".
+/// fine" (with back-off), 4500-4999 "do not reconnect". 1002 and 1007 are RFC 6455's own,
+/// for a client that broke the WebSocket framing: the same client would break it again.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u16)]
 pub enum CloseCode {
+    /// 1002 (RFC 6455): the client broke the WebSocket framing (an unmasked or
+    /// fragmented control frame, reserved bits, an unknown opcode, a bad close frame).
+    ProtocolError = 1002,
+    /// 1007 (RFC 6455): a text frame (or close reason) that is not UTF-8.
+    InvalidPayload = 1007,
     /// 4000: the server is shutting down; reconnect with back-off.
     Shutdown = 4000,
     /// 4401: the connection did not sign in within the configured time.
@@ -32,7 +38,9 @@ pub enum CloseCode {
 
 impl CloseCode {
     /// Every close code, in ascending order.
-    pub const ALL: [CloseCode; 7] = [
+    pub const ALL: [CloseCode; 9] = [
+        CloseCode::ProtocolError,
+        CloseCode::InvalidPayload,
         CloseCode::Shutdown,
         CloseCode::NotSignedIn,
         CloseCode::SignedOut,
@@ -55,6 +63,8 @@ impl CloseCode {
     /// A stable snake-case name, for logs and metric labels (e.g. `too_slow`).
     pub fn as_str(self) -> &'static str {
         match self {
+            CloseCode::ProtocolError => "protocol_error",
+            CloseCode::InvalidPayload => "invalid_payload",
             CloseCode::Shutdown => "shutdown",
             CloseCode::NotSignedIn => "not_signed_in",
             CloseCode::SignedOut => "signed_out",
@@ -69,6 +79,8 @@ impl CloseCode {
     /// close frame allows) and meant for a widget author reading a log.
     pub fn reason(self) -> &'static str {
         match self {
+            CloseCode::ProtocolError => "WebSocket protocol error",
+            CloseCode::InvalidPayload => "text frame is not UTF-8",
             CloseCode::Shutdown => "server shutting down; reconnect with back-off",
             CloseCode::NotSignedIn => "not signed in in time",
             CloseCode::SignedOut => "signed out",

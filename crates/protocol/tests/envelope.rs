@@ -375,6 +375,8 @@ fn bad_topics_are_refused_with_their_name() {
 #[test]
 fn close_codes_match_the_table() {
     let expected = [
+        (CloseCode::ProtocolError, 1002),
+        (CloseCode::InvalidPayload, 1007),
         (CloseCode::Shutdown, 4000),
         (CloseCode::NotSignedIn, 4401),
         (CloseCode::SignedOut, 4403),
@@ -394,8 +396,16 @@ fn close_codes_match_the_table() {
 fn close_code_ranges_match_may_reconnect() {
     for close in CloseCode::ALL {
         let code = close.code();
-        assert!((4000..5000).contains(&code), "{code}");
-        assert_eq!(close.may_reconnect(), code < 4500, "{close}");
+        // RFC 6455's codes for a client that broke the framing, then ours.
+        assert!(
+            [1002, 1007].contains(&code) || (4000..5000).contains(&code),
+            "{code}"
+        );
+        assert_eq!(
+            close.may_reconnect(),
+            (4000..4500).contains(&code),
+            "{close}"
+        );
         assert!(close.reason().len() <= 60, "{}", close.reason());
         assert!(!close.reason().is_empty());
     }

@@ -72,6 +72,8 @@ pub struct HubStats {
     pub subscriptions: usize,
     /// Bytes held by the histories.
     pub history_bytes: usize,
+    /// Bytes queued to the clients, not yet taken by a writer.
+    pub queued_bytes: usize,
 }
 
 /// Builds the frames a subscribe enqueues before live events, from what the hub
@@ -163,6 +165,20 @@ pub struct MemoryHub {
     topics: DashMap<Topic, Arc<Mutex<TopicState>>>,
     clients: DashMap<u64, ClientEntry>,
 }
+
+#[cfg(test)]
+thread_local! {
+    /// Steps of the work an unsubscribe does (tests check it is linear).
+    static STEPS: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+#[cfg(test)]
+fn count_step() {
+    STEPS.with(|s| s.set(s.get() + 1));
+}
+
+#[cfg(not(test))]
+fn count_step() {}
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -318,14 +334,27 @@ impl Engine for MemoryHub {
         let Some(entry) = self.clients.get(&client) else {
             return Vec::new();
         };
+        let mut gone: Vec<&Topic> = topics.iter().collect();
+        gone.sort_unstable();
+        gone.dedup();
         let mut removed = Vec::new();
         {
+            // One pass over the two sorted lists (removing one at a time
+            // moved the rest of the list each time: quadratic).
             let mut mine = lock(&entry.topics);
-            for t in topics {
-                if let Ok(i) = mine.binary_search(t) {
-                    removed.push(mine.remove(i));
+            let mut gone = gone.into_iter().peekable();
+            mine.retain(|t| {
+                count_step();
+                while gone.next_if(|g| *g < t).is_some() {
+                    count_step();
                 }
-            }
+                let keep = gone.next_if(|g| *g == t).is_none();
+                if !keep {
+                    removed.push(t.clone());
+                }
+                keep
+            });
+            mine.shrink_to_fit();
         }
         drop(entry);
         for t in &removed {
@@ -394,6 +423,9 @@ impl Engine for MemoryHub {
             topics: self.topics.len(),
             ..HubStats::default()
         };
+        for c in self.clients.iter() {
+            stats.queued_bytes += c.queue.queued_bytes();
+        }
         for t in self.topics.iter() {
             let s = lock(&t);
             stats.subscriptions += s.subscribers.len();

@@ -13,6 +13,10 @@
 //! are written: a wallboard subscribing to `all` in a large contact center
 //! gets a snapshot of several megabytes, and a resume may replay the whole
 //! history; the limit bounds how far a client falls behind on live events.
+//! That exemption is an allowance per connection ([`ClientQueue::with_prelude_max`]),
+//! spent by every prelude until the client has caught up (its queue found
+//! empty): a client that does not read gets it once, however often it
+//! subscribes again.
 //! The writer takes every frame queued meanwhile in one batch
 //! ([`ClientQueue::next_batch`]) and writes them with one vectored write. The
 //! writer's wake-up is an [`AtomicWaker`]: a push onto a non-empty queue costs
@@ -42,10 +46,10 @@ use super::flush::{DirectSocket, Shard};
 /// A WebSocket ping with no payload, as a server sends it (unmasked).
 pub const PING_FRAME: &[u8] = &[0x89, 0x00];
 
-/// Prelude frames (snapshots and replays, [`ClientQueue::push_prelude`])
-/// waiting exempt from a queue's byte limit, at most, in multiples of the
-/// limit: 16 MiB with the default 1 MiB, room for a snapshot of `all` with a
-/// few thousand agents and their calls, or for several topics' replays.
+/// The default prelude allowance ([`ClientQueue::with_prelude_max`]), in
+/// multiples of the queue's limit: 16 MiB with the default 1 MiB, room for a
+/// snapshot of `all` with a few thousand agents and their calls, or for
+/// several topics' replays.
 pub const PRELUDE_ALLOWANCE: usize = 16;
 
 /// Most bytes a flusher takes from one queue for one visit.
@@ -109,6 +113,9 @@ struct State {
     /// Of `bytes`, those of prelude frames ([`ClientQueue::push_prelude`])
     /// not yet taken by a drainer: exempt from the byte limit.
     credit: usize,
+    /// Prelude bytes exempted since the queue was last found empty (the
+    /// client caught up): at most the queue's prelude allowance.
+    prelude_spent: usize,
     closed: Option<Closed>,
     drainer: Drainer,
     /// The first frame is the rest of a frame a flusher wrote in part.
@@ -139,6 +146,8 @@ impl State {
     /// buffer while idle.
     fn go_idle(&mut self) {
         self.drainer = Drainer::Idle;
+        // Everything queued was written: the client has caught up.
+        self.prelude_spent = 0;
         if self.frames.capacity() > 0 {
             self.frames = VecDeque::new();
         }
@@ -185,6 +194,8 @@ impl State {
 pub struct ClientQueue {
     id: u64,
     max_bytes: usize,
+    /// Prelude bytes exempt from `max_bytes` until the client catches up.
+    prelude_max: usize,
     state: Mutex<State>,
     /// The writer, parked in [`ClientQueue::next_batch`].
     writer: AtomicWaker,
@@ -202,12 +213,23 @@ impl ClientQueue {
         ClientQueue {
             id,
             max_bytes,
+            prelude_max: max_bytes.saturating_mul(PRELUDE_ALLOWANCE),
             state: Mutex::new(State::default()),
             writer: AtomicWaker::new(),
             on_close: Notify::new(),
             closed: AtomicBool::new(false),
             shard: OnceLock::new(),
         }
+    }
+
+    /// Sets the prelude allowance: the bytes of preludes
+    /// ([`ClientQueue::push_prelude`]) exempt from the byte limit from one
+    /// catch-up to the next (the queue found empty). Default
+    /// [`PRELUDE_ALLOWANCE`] times the limit.
+    #[must_use]
+    pub fn with_prelude_max(mut self, bytes: usize) -> ClientQueue {
+        self.prelude_max = bytes;
+        self
     }
 
     /// Lets `shard`'s flusher write this queue's frames to `socket`.
@@ -413,9 +435,12 @@ impl ClientQueue {
     /// until a drainer takes them, however large (a snapshot of `all` is one
     /// event per agent and per call); live frames queued after them still
     /// close the queue with [`CloseCode::TooSlow`] when they pass the limit.
-    /// At most [`PRELUDE_ALLOWANCE`] times the limit of prelude frames wait
-    /// exempt at once; a prelude that would go beyond counts like live frames
-    /// (and may close the queue).
+    /// The exemption is the queue's prelude allowance
+    /// ([`ClientQueue::with_prelude_max`]), spent by every prelude until the
+    /// client has caught up (the queue found empty), not only while they
+    /// wait: a client that stops reading and subscribes again and again gets
+    /// it once. A prelude beyond it counts like live frames (and may close
+    /// the queue with [`CloseCode::TooSlow`]).
     pub fn push_prelude<'a>(
         self: &Arc<Self>,
         frames: impl IntoIterator<Item = &'a Wire>,
@@ -429,17 +454,20 @@ impl ClientQueue {
         if added == 0 {
             return Ok(());
         }
-        // Exempt up to PRELUDE_ALLOWANCE times the limit waiting at once;
-        // beyond that a prelude counts like live frames, so a client that
+        // Exempt within the allowance since the client last caught up;
+        // beyond it a prelude counts like live frames, so a client that
         // does not read cannot pile up snapshots by subscribing again and
         // again.
-        let exempt = state.credit + added <= self.max_bytes.saturating_mul(PRELUDE_ALLOWANCE);
-        if !exempt && state.over(added, self.max_bytes) {
+        let exempt = state.prelude_spent + added <= self.prelude_max;
+        // (Not even an empty queue takes a prelude beyond the limit then:
+        // the writer may hold everything it took, unwritten.)
+        if !exempt && (state.over(added, self.max_bytes) || added > self.max_bytes) {
             return Err(self.overflow(state));
         }
         state.bytes += added;
         if exempt {
             state.credit += added;
+            state.prelude_spent += added;
         }
         state.frames.extend(frames);
         self.wake_drainer(state);
@@ -659,13 +687,51 @@ mod tests {
         q.push_prelude(&[frame(60)]).unwrap();
         assert_eq!(q.push_prelude(&[frame(60)]), Err(PushError::Overflow));
         assert_eq!(q.close_code(), Some(CloseCode::TooSlow));
-        // Once the waiting prelude is taken, the allowance is whole again.
+        // Taking the prelude is not catching up: a client that does not
+        // read (the writer holds what it took) gets no fresh allowance...
         let q = Arc::new(ClientQueue::new(2, 100));
         q.push_prelude(&snapshot).unwrap();
         let mut out = VecDeque::new();
         q.next_batch(&mut out, usize::MAX).await;
+        assert_eq!(q.push_prelude(&snapshot), Err(PushError::Overflow));
+        // ...once everything is written (the queue found empty), it is whole
+        // again.
+        let q = Arc::new(ClientQueue::new(3, 100));
+        q.push_prelude(&snapshot).unwrap();
+        out.clear();
+        q.next_batch(&mut out, usize::MAX).await;
+        out.clear();
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        assert!(
+            q.poll_next_batch(&mut cx, &mut out, usize::MAX)
+                .is_pending()
+        );
         q.push_prelude(&snapshot).unwrap();
         assert_eq!(q.close_code(), None);
+    }
+
+    #[tokio::test]
+    async fn unsubscribing_and_subscribing_again_without_reading_spends_one_allowance() {
+        // A client with a 100-byte limit and a 1000-byte allowance that
+        // never reads; its writer took the first frame and waits on the
+        // socket. Each resubscribe queues a 300-byte snapshot.
+        let q = Arc::new(ClientQueue::new(1, 100).with_prelude_max(1000));
+        let snapshot: Vec<Wire> = (0..3).map(|_| frame(100)).collect();
+        q.push_prelude(&snapshot).unwrap();
+        let mut out = VecDeque::new();
+        q.next_batch(&mut out, 100).await;
+        let mut queued_max = 0;
+        let mut pushes = 1;
+        while q.push_prelude(&snapshot).is_ok() {
+            pushes += 1;
+            queued_max = queued_max.max(q.queued_bytes());
+            assert!(pushes < 100, "never closed");
+        }
+        assert_eq!(q.close_code(), Some(CloseCode::TooSlow));
+        // Three snapshots in the allowance (900 bytes), no fourth: the
+        // queue never held more than the allowance and the limit.
+        assert_eq!(pushes, 3);
+        assert!(queued_max <= 1000 + 100, "{queued_max}");
     }
 
     #[tokio::test]

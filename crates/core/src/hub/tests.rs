@@ -295,3 +295,43 @@ async fn broadcast_reaches_every_client_and_close_all_flushes() {
         );
     }
 }
+
+#[tokio::test]
+async fn unsubscribing_many_topics_is_one_pass() {
+    let hub = MemoryHub::new(HubConfig::default());
+    let q = client(&hub, 1, 1 << 20);
+    let n = 50_000;
+    let topics: Vec<(Topic, Option<StreamPosition>)> =
+        (0..n).map(|i| (agent(&i.to_string()), None)).collect();
+    hub.subscribe(&q, &topics, &mut no_prelude()).unwrap();
+    assert_eq!(hub.subscriptions(1).len(), n);
+    // Every other topic, in reverse order, with a duplicate and one the
+    // client does not have.
+    let mut gone: Vec<Topic> = topics
+        .iter()
+        .step_by(2)
+        .map(|(t, _)| t.clone())
+        .rev()
+        .collect();
+    gone.push(gone[0].clone());
+    gone.push(agent("not-mine"));
+    STEPS.with(|s| s.set(0));
+    let removed = hub.unsubscribe(1, &gone);
+    let steps = STEPS.with(std::cell::Cell::get);
+    assert_eq!(removed.len(), n / 2);
+    assert_eq!(hub.subscriptions(1).len(), n / 2);
+    // Linear: each of the client's topics and each topic asked for is looked
+    // at about once (removing them one at a time moved n/2 topics per
+    // removal: about n * n / 8 steps, 300 million here).
+    assert!(
+        steps <= n + gone.len(),
+        "{steps} steps for {n} topics and {} to remove",
+        gone.len()
+    );
+    // The others are still subscribed, and the removed ones are gone.
+    hub.publish(&agent("1"), &event(1));
+    hub.publish(&agent("0"), &event(2));
+    let got = drain(&q).await;
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0]["stream"], "agent/1");
+}

@@ -53,8 +53,26 @@ pub struct TlsFiles {
 /// Limits on connections and their input.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
-    /// Open WebSocket connections at most (default 100,000); more are closed with 4429.
+    /// Open WebSocket connections at most (default 100,000), sockets not yet
+    /// upgraded counted with them; more are closed with 4429.
     pub max_connections: usize,
+    /// Connections not signed in at most, from their accept (sockets whose
+    /// request is not read yet included; default 10,000); more are answered
+    /// `503` and closed at once.
+    pub max_unauthenticated: usize,
+    /// The same from one client address (the TCP peer; default 1,000).
+    pub max_unauthenticated_per_address: usize,
+    /// Time from accept to a complete HTTP request head (default 10 s), and
+    /// the most an HTTP connection (not a WebSocket) may wait idle for its
+    /// next request; then the socket is closed.
+    pub header_read_timeout: Duration,
+    /// Time a closing connection has to take its last frames and the close
+    /// frame (default 5 s); then its socket is closed whether or not the
+    /// client reads.
+    pub close_timeout: Duration,
+    /// Topics one connection may be subscribed to at once (default 1,000);
+    /// a subscribe that would pass it is refused whole.
+    pub max_topics: usize,
     /// Largest client frame in bytes (default 64 KiB); larger closes with 4409.
     pub max_frame_bytes: usize,
     /// Time to sign in after connecting (default 10 s); then 4401.
@@ -124,6 +142,11 @@ impl Default for Limits {
     fn default() -> Self {
         Limits {
             max_connections: 100_000,
+            max_unauthenticated: 10_000,
+            max_unauthenticated_per_address: 1_000,
+            header_read_timeout: Duration::from_secs(10),
+            close_timeout: Duration::from_secs(5),
+            max_topics: 1_000,
             max_frame_bytes: switchboard_protocol::DEFAULT_MAX_FRAME_BYTES,
             sign_in_timeout: Duration::from_secs(10),
             ping_interval: Duration::from_secs(20),
@@ -201,8 +224,13 @@ impl std::fmt::Debug for JwtKey {
 pub struct HubSettings {
     /// Bytes of live frames queued per client at most (default 1 MiB); more
     /// closes it with 4408. A subscription's snapshot or replay does not count
-    /// until it is written (up to 16 times the limit waiting at once).
+    /// until it is written, within `prelude_max_bytes`.
     pub queue_max_bytes: usize,
+    /// Bytes of snapshots and replays exempt from `queue_max_bytes` per
+    /// client until it has taken everything queued (default 16 MiB): a
+    /// client that does not read and subscribes again and again spends it
+    /// once, then is closed with 4408.
+    pub prelude_max_bytes: usize,
     /// History per stream for resume.
     pub history: HistoryLimits,
     /// Flusher threads writing queued frames straight to plain-TCP sockets;
@@ -216,6 +244,7 @@ impl Default for HubSettings {
     fn default() -> Self {
         HubSettings {
             queue_max_bytes: 1 << 20,
+            prelude_max_bytes: 16 << 20,
             history: HistoryLimits::default(),
             flushers: 0,
         }

@@ -16,15 +16,22 @@
 //!   `Wire`), waiting for the socket as long as it must; and sends the close
 //!   frame when the queue closes (after the queued frames, except for 4408
 //!   which drops them). A write blocked on a client that does not read is
-//!   abandoned when its queue overflows. Pings (the hub's sweep, every
+//!   abandoned when its queue overflows. Whatever closed the queue (4401,
+//!   4408, shutdown, a protocol error, the client's own close), the client
+//!   has `limits.close_timeout` to take the rest; then the writer stops and
+//!   the socket is closed, read or not, and when the reader is done (the
+//!   socket ended, the connection idled out) it stops at once, in the middle
+//!   of a write if need be. Pings (the hub's sweep, every
 //!   `ping_interval`, one timer for all connections) are frames in the queue
 //!   like any other.
 //! - The **reader** is tungstenite over the read half: it parses each text
 //!   frame and runs its command ([`cmd`], boxed, so an idle connection does not
 //!   carry the largest command's state), refuses binary frames, closes with
-//!   4409 on an oversized frame and with 4401 when the client has not signed
-//!   in in time, and drops a connection that has been silent (no frame, no
-//!   pong) for `idle_timeout`. What tungstenite writes itself (pongs, the
+//!   4409 on an oversized frame, with 1002 or 1007 on broken framing or text
+//!   that is not UTF-8, and with 4401 when the client has not signed in in
+//!   time (its place among the connections not signed in goes back when it
+//!   signs in: `admission`), and drops a connection that has been silent (no
+//!   frame, no pong) for `idle_timeout`. What tungstenite writes itself (pongs, the
 //!   reply to a client's close) goes through the queue too ([`ReadHalf`]).
 //!
 //! Every close goes through the queue ([`ClientQueue::close`]), so the client
@@ -53,6 +60,7 @@ use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
+use crate::admission::{PreUpgrade, Unauthenticated};
 use crate::cmd::{self, Conn};
 use crate::metrics as m;
 use crate::state::Shared;
@@ -61,7 +69,7 @@ use crate::state::Shared;
 const MAX_BATCH_BYTES: usize = 256 * 1024;
 
 /// What the HTTP layer knows about a connection.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct ConnectionInfo {
     /// The TCP peer's address.
     pub peer: SocketAddr,
@@ -69,6 +77,8 @@ pub struct ConnectionInfo {
     pub client: std::net::IpAddr,
     /// `?access_token=` of the upgrade request, if any.
     pub access_token: Option<String>,
+    /// The socket's places (not upgraded, not signed in), from its accept.
+    pub(crate) tickets: Option<(PreUpgrade, Unauthenticated)>,
 }
 
 /// The tungstenite settings of a connection's reader: frames up to
@@ -107,16 +117,24 @@ where
     let id = shared
         .next_client
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let queue = Arc::new(ClientQueue::new(id, shared.config.hub.queue_max_bytes));
+    let queue = Arc::new(
+        ClientQueue::new(id, shared.config.hub.queue_max_bytes)
+            .with_prelude_max(shared.config.hub.prelude_max_bytes),
+    );
     if let (Some(flusher), Some(socket)) = (&shared.flusher, direct) {
         flusher.attach(&queue, socket);
     }
+    let (pre_upgrade, unauthenticated) = info.tickets.unzip();
+    // A WebSocket now: counted as one from here.
+    drop(pre_upgrade);
     let open = shared
         .connections
         .fetch_add(1, std::sync::atomic::Ordering::AcqRel)
         + 1;
     metrics::gauge!(m::CONNECTIONS_OPEN).set(open as f64);
-    let admitted = open <= shared.config.limits.max_connections && !shared.shutdown.is_cancelled();
+    // The sockets not upgraded count against the limit too.
+    let admitted = open + shared.admission.pre_upgrade() <= shared.config.limits.max_connections
+        && !shared.shutdown.is_cancelled();
     if admitted {
         metrics::counter!(m::CONNECTIONS_TOTAL, "outcome" => "accepted").increment(1);
         shared.hub.connect(queue.clone());
@@ -129,8 +147,9 @@ where
         });
     }
     let done = CancellationToken::new();
-    // A close frame may wait this long for a client that is not reading.
-    let close_timeout = shared.config.limits.idle_timeout;
+    // A closing connection's last frames may wait this long for a client
+    // that is not reading; then its socket is closed.
+    let close_timeout = shared.config.limits.close_timeout;
     let config = reader_config(shared.config.limits.max_frame_bytes);
     let in_flight = Arc::new(Semaphore::new(shared.config.limits.max_commands_in_flight));
     let mut conn = Conn {
@@ -159,7 +178,9 @@ where
         }
         (stream, conn)
     })
-    .then(move |(stream, conn)| read_half(stream, conn, admitted, done, close_timeout));
+    .then(move |(stream, conn)| {
+        read_half(stream, conn, unauthenticated, admitted, done, close_timeout)
+    });
     // Both halves in this one task: an idle connection is one task.
     futures::future::join(reader, writer).map(|(mut conn, ())| {
         conn.queue.detach();
@@ -307,6 +328,7 @@ enum End {
 fn read_half<R, E>(
     mut stream: R,
     mut conn: Conn,
+    mut unauthenticated: Option<Unauthenticated>,
     admitted: bool,
     done: CancellationToken,
     close_timeout: Duration,
@@ -317,14 +339,16 @@ where
 {
     async move {
         if admitted {
-            match read_loop(&mut stream, &mut conn).await {
+            match read_loop(&mut stream, &mut conn, &mut unauthenticated).await {
                 // The client's close: tungstenite queued its reply; write it, then stop.
                 End::PeerClosed => conn.queue.finish(),
                 End::PeerGone => done.cancel(),
                 End::Closing => {}
             }
         }
-        // Let the writer deliver the close frame, then make sure it stops.
+        drop(unauthenticated);
+        // Let the writer deliver the close frame (it gives up after
+        // `close_timeout` itself), then make sure it stops.
         let _ = tokio::time::timeout(close_timeout, done.cancelled()).await;
         done.cancel();
         conn
@@ -343,7 +367,13 @@ enum Step {
     PeerClose,
 }
 
-async fn read_loop<R, E>(stream: &mut R, conn: &mut Conn) -> End
+/// Reads until the connection ends. `unauthenticated` (the connection's
+/// place among those not signed in) is given back once it signs in.
+async fn read_loop<R, E>(
+    stream: &mut R,
+    conn: &mut Conn,
+    unauthenticated: &mut Option<Unauthenticated>,
+) -> End
 where
     R: Stream<Item = Result<Message, E>> + Unpin,
     E: std::error::Error + Send + Sync + 'static,
@@ -353,6 +383,9 @@ where
     // One timer per connection: the sign-in deadline until signed in, then the
     // idle deadline, pushed back by every frame received (pongs included).
     let mut signing_in = conn.identity.is_none();
+    if !signing_in {
+        *unauthenticated = None;
+    }
     let deadline = tokio::time::sleep(if signing_in {
         sign_in_timeout
     } else {
@@ -388,6 +421,7 @@ where
                 Box::pin(cmd::handle_text(conn, text.as_str())).await;
                 if signing_in && conn.identity.is_some() {
                     signing_in = false;
+                    *unauthenticated = None;
                     deadline.as_mut().reset(Instant::now() + idle_timeout);
                 }
             }
@@ -426,14 +460,22 @@ where
             Step::Next
         }
         Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Step::Next,
-        Some(Err(e)) => {
-            if is_capacity_error(&e) {
+        Some(Err(e)) => match protocol_error(&e) {
+            Some(CloseCode::FrameTooLarge) => {
                 too_large(conn);
-                return Step::End(End::Closing);
+                Step::End(End::Closing)
             }
-            tracing::debug!(client = conn.queue.id(), error = %e, "read error");
-            Step::End(End::PeerGone)
-        }
+            Some(code) => {
+                tracing::debug!(client = conn.queue.id(), error = %e, "protocol error");
+                metrics::counter!(m::FRAMES_TOTAL, "outcome" => code.as_str()).increment(1);
+                conn.queue.close(code);
+                Step::End(End::Closing)
+            }
+            None => {
+                tracing::debug!(client = conn.queue.id(), error = %e, "read error");
+                Step::End(End::PeerGone)
+            }
+        },
     }
 }
 
@@ -442,18 +484,39 @@ fn too_large(conn: &Conn) {
     conn.queue.close(CloseCode::FrameTooLarge);
 }
 
-/// Whether a read error is tungstenite's "message or frame too long".
-fn is_capacity_error<E: std::error::Error + 'static>(e: &E) -> bool {
+/// The close code a read error is answered with (RFC 6455 §7.4.1), or
+/// `None` when the socket failed or ended (nothing can be answered): a frame
+/// over the limit 4409, text that is not UTF-8 1007, any other breach of the
+/// framing 1002.
+fn protocol_error<E: std::error::Error + 'static>(e: &E) -> Option<CloseCode> {
+    use tokio_tungstenite::tungstenite::Error as WsError;
+    use tokio_tungstenite::tungstenite::error::ProtocolError;
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
     while let Some(err) = source {
-        if let Some(t) = err.downcast_ref::<tokio_tungstenite::tungstenite::Error>() {
-            return matches!(t, tokio_tungstenite::tungstenite::Error::Capacity(_));
+        if let Some(t) = err.downcast_ref::<WsError>() {
+            return match t {
+                WsError::Capacity(_) => Some(CloseCode::FrameTooLarge),
+                WsError::Utf8(_) => Some(CloseCode::InvalidPayload),
+                WsError::Protocol(
+                    ProtocolError::ResetWithoutClosingHandshake
+                    | ProtocolError::SendAfterClosing
+                    | ProtocolError::ReceivedAfterClosing,
+                ) => None,
+                WsError::Protocol(_) | WsError::AttackAttempt => Some(CloseCode::ProtocolError),
+                _ => None,
+            };
         }
         source = err.source();
     }
-    false
+    None
 }
 
+/// The writer: writes what the queue holds until it closes, then the close
+/// frame. Whatever the reason of the close, the client has `close_timeout`
+/// from it to take the last frames: after that the writer stops, and the
+/// socket is closed, whether or not the client reads. It stops at once when
+/// the reader is done with the connection (`done`: the socket ended or
+/// failed, or the connection idled out), even in the middle of a write.
 async fn write_loop<W>(
     mut socket: W,
     queue: Arc<ClientQueue>,
@@ -462,49 +525,72 @@ async fn write_loop<W>(
 ) where
     W: AsyncWrite + Unpin,
 {
-    let mut batch: VecDeque<Bytes> = VecDeque::new();
-    loop {
-        tokio::select! {
-            biased;
-            _ = done.cancelled() => break,
-            next = queue.next_batch(&mut batch, MAX_BATCH_BYTES) => match next {
-                Batch::Frames { rest_first } => {
-                    let mut partial = rest_first;
-                    let written = tokio::select! {
-                        ok = write_frames(&mut socket, &mut batch, &mut partial) => ok,
-                        // The client stopped reading and its queue overflowed:
-                        // stop waiting for the socket and send the close frame.
-                        () = overflowed(&queue) => false,
-                    };
-                    if !written {
-                        if queue.close_code() == Some(CloseCode::TooSlow) {
-                            // A frame cut short would garble the close frame:
-                            // its rest goes first.
-                            batch.truncate(usize::from(partial));
-                            let rest = batch.pop_front().unwrap_or_default();
-                            Box::pin(send_close(&mut socket, &rest, CloseCode::TooSlow, close_timeout)).await;
-                        } else {
-                            // The socket failed: nothing more can be written.
-                            // Closing the queue stops the publishers and tells
-                            // the reader.
-                            queue.finish();
-                        }
-                        break;
-                    }
-                    batch.clear();
-                }
-                Batch::Closed(code) => {
-                    Box::pin(send_close(&mut socket, &[], code, close_timeout)).await;
-                    break;
-                }
-                Batch::Finished => {
-                    let _ = tokio::time::timeout(close_timeout, socket.shutdown()).await;
-                    break;
-                }
-            },
+    tokio::select! {
+        biased;
+        () = done.cancelled() => {}
+        () = closing_for(&queue, close_timeout) => {
+            tracing::debug!(
+                client = queue.id(),
+                code = ?queue.close_code(),
+                "the client did not take its last frames in time: socket closed"
+            );
         }
+        () = drain(&mut socket, &queue, close_timeout) => {}
     }
     done.cancel();
+}
+
+/// Resolves `wait` after the queue closed.
+async fn closing_for(queue: &ClientQueue, wait: Duration) {
+    queue.closed().await;
+    tokio::time::sleep(wait).await;
+}
+
+/// Writes the queue's frames until it closes and is drained, then the close
+/// frame.
+async fn drain<W>(socket: &mut W, queue: &ClientQueue, close_timeout: Duration)
+where
+    W: AsyncWrite + Unpin,
+{
+    let mut batch: VecDeque<Bytes> = VecDeque::new();
+    loop {
+        match queue.next_batch(&mut batch, MAX_BATCH_BYTES).await {
+            Batch::Frames { rest_first } => {
+                let mut partial = rest_first;
+                let written = tokio::select! {
+                    ok = write_frames(socket, &mut batch, &mut partial) => ok,
+                    // The client stopped reading and its queue overflowed:
+                    // stop waiting for the socket and send the close frame.
+                    () = overflowed(queue) => false,
+                };
+                if !written {
+                    if queue.close_code() == Some(CloseCode::TooSlow) {
+                        // A frame cut short would garble the close frame:
+                        // its rest goes first.
+                        batch.truncate(usize::from(partial));
+                        let rest = batch.pop_front().unwrap_or_default();
+                        Box::pin(send_close(socket, &rest, CloseCode::TooSlow, close_timeout))
+                            .await;
+                    } else {
+                        // The socket failed: nothing more can be written.
+                        // Closing the queue stops the publishers and tells
+                        // the reader.
+                        queue.finish();
+                    }
+                    return;
+                }
+                batch.clear();
+            }
+            Batch::Closed(code) => {
+                Box::pin(send_close(socket, &[], code, close_timeout)).await;
+                return;
+            }
+            Batch::Finished => {
+                let _ = tokio::time::timeout(close_timeout, socket.shutdown()).await;
+                return;
+            }
+        }
+    }
 }
 
 /// Resolves when the queue is closed because it overflowed.

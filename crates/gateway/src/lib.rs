@@ -5,6 +5,8 @@
 //! - [`server`]: the listener (plain or TLS), the routes (`/ws`, `/healthz`,
 //!   `/readyz`, `/metrics`, the web pages), the origin check, the connection
 //!   limit and graceful shutdown ([`Gateway`]);
+//! - `admission`: what a socket counts against from its accept (sockets not
+//!   upgraded, connections not signed in, per address and in all);
 //! - [`connection`]: one WebSocket connection: a reader and a writer joined in
 //!   one task, generic over the socket's `AsyncRead`/`AsyncWrite` halves;
 //!   server pings, idle and sign-in timeouts, frame size;
@@ -28,6 +30,7 @@
 //! The hub (topics, streams, per-client queues) is `switchboard_core::hub`;
 //! the gateway is its only user.
 
+mod admission;
 pub mod assets;
 pub mod auth;
 pub mod cmd;

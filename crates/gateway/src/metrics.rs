@@ -28,6 +28,8 @@ pub const EVENTS_TOTAL: &str = "switchboard_events_published_total";
 pub const SUBSCRIPTIONS: &str = "switchboard_hub_subscriptions";
 /// Bytes held by the hub's histories (gauge).
 pub const HISTORY_BYTES: &str = "switchboard_hub_history_bytes";
+/// Bytes queued to the clients and not yet taken by their writers (gauge).
+pub const QUEUED_BYTES: &str = "switchboard_hub_queued_bytes";
 /// Vectored writes made by the flusher threads (counter, every 10 s).
 pub const FLUSHER_WRITES_TOTAL: &str = "switchboard_flusher_writes_total";
 /// Connections the flushers handed to their writer task because the socket
@@ -57,6 +59,10 @@ const GAUGES: &[(&str, &str)] = &[
         "Bytes held by the streams' resume history (updated every 10 s).",
     ),
     (
+        QUEUED_BYTES,
+        "Bytes queued to clients and not yet taken by their writers (updated every 10 s).",
+    ),
+    (
         CACHE_DIALOGS,
         "Dialogs in the state cache (updated every 10 s).",
     ),
@@ -77,7 +83,7 @@ const GAUGES: &[(&str, &str)] = &[
 const COUNTERS: &[(&str, &str)] = &[
     (
         CONNECTIONS_TOTAL,
-        "WebSocket upgrades, by outcome (accepted, refused, origin_refused).",
+        "WebSocket upgrades and sockets refused before their request, by outcome (accepted, refused, origin_refused, unauthenticated_limit, unauthenticated_address_limit).",
     ),
     (
         CLOSES_TOTAL,

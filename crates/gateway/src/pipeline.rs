@@ -179,6 +179,7 @@ pub(crate) async fn maintain(shared: Arc<Shared>, every: Duration, shutdown: Can
         let stats = shared.hub.stats();
         metrics::gauge!(m::SUBSCRIPTIONS).set(stats.subscriptions as f64);
         metrics::gauge!(m::HISTORY_BYTES).set(stats.history_bytes as f64);
+        metrics::gauge!(m::QUEUED_BYTES).set(stats.queued_bytes as f64);
         metrics::gauge!(m::CACHE_DIALOGS).set(shared.cache.dialog_count() as f64);
         if let Some(flusher) = &shared.flusher {
             let f = flusher.stats();

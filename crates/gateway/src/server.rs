@@ -6,7 +6,11 @@
 //!
 //! Connections are accepted by our own loop over hyper (HTTP/1.1 with
 //! upgrades) so that each TLS handshake runs on the connection's own task and
-//! the peer address reaches the handlers.
+//! the peer address reaches the handlers. Each socket is bounded from its
+//! accept: counted among the connections not signed in (`admission`; over a
+//! cap it is answered 503 and closed before a byte is read), its TLS
+//! handshake and its request head within `limits.header_read_timeout`, a
+//! head of at most 32 KiB, and closed at shutdown once its request is done.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -23,7 +27,7 @@ use axum::routing::get;
 use futures::FutureExt;
 use futures::future::Either;
 use hyper::upgrade::Upgraded;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Deserialize;
 use switchboard_core::hub::{Flusher, HubConfig, MemoryHub};
@@ -39,6 +43,7 @@ use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_util::sync::CancellationToken;
 use tower::ServiceExt;
 
+use crate::admission::{Admission, Tickets};
 use crate::auth::Auth;
 use crate::config::{GatewayConfig, TlsFiles};
 use crate::connection::{self, ConnectionInfo};
@@ -159,6 +164,7 @@ impl Gateway {
             agents: dashmap::DashMap::new(),
             next_client: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
+            admission: Arc::new(Admission::new(&config.limits)),
             finesse_ready: AtomicBool::new(false),
             shutdown: accepting.clone(),
             config,
@@ -191,6 +197,7 @@ impl Gateway {
                     listener,
                     None,
                     metrics_router,
+                    shared.clone(),
                     None,
                     tasks.clone(),
                 ));
@@ -204,6 +211,7 @@ impl Gateway {
             listener,
             tls,
             router,
+            shared.clone(),
             shared.config.limits.socket_send_buffer,
             accepting.clone(),
         ));
@@ -230,6 +238,17 @@ impl Gateway {
     /// Open WebSocket connections.
     pub fn connections(&self) -> usize {
         self.shared.connections.load(Ordering::Acquire)
+    }
+
+    /// Accepted sockets that are not (yet) a WebSocket.
+    pub fn pre_upgrade_sockets(&self) -> usize {
+        self.shared.admission.pre_upgrade()
+    }
+
+    /// Connections that have not signed in, from their accept (sockets not
+    /// upgraded included).
+    pub fn unauthenticated(&self) -> usize {
+        self.shared.admission.unauthenticated()
     }
 
     /// The hub's counters.
@@ -299,6 +318,11 @@ async fn ws(
     Query(query): Query<WsQuery>,
     mut request: Request,
 ) -> Response {
+    // The socket's tickets go with the connection it becomes.
+    let tickets = request
+        .extensions()
+        .get::<Tickets>()
+        .and_then(Tickets::take);
     let config = &app.shared.config;
     let headers = request.headers();
     if !origin_allowed(&config.allowed_origins, headers) {
@@ -347,6 +371,7 @@ async fn ws(
         peer,
         client,
         access_token: query.access_token,
+        tickets,
     };
     // Combinators rather than an async block: once upgraded, the connection's
     // task holds the connection's future and nothing else (an async block would
@@ -606,13 +631,27 @@ fn listen(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
     socket.listen(backlog)
 }
 
+/// The largest HTTP request head read, bytes (hyper's read buffer; its
+/// default, about 400 KB, would let each slow client hold that much): room
+/// for a WebSocket upgrade with an `access_token` and a browser's cookies.
+const MAX_REQUEST_HEAD_BYTES: usize = 32 * 1024;
+
+/// What a socket over the caps gets, written once without waiting, before
+/// it is closed.
+const REFUSED_RESPONSE: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nRetry-After: 1\r\nContent-Length: 0\r\n\r\n";
+
+/// Accepts sockets until `stop`: each is admitted (or refused with 503),
+/// then served by hyper on a task of its own. The `/metrics` listener's
+/// sockets are admitted like the others.
 async fn accept_loop(
     listener: TcpListener,
     tls: Option<tokio_rustls::TlsAcceptor>,
     router: Router,
+    shared: Arc<Shared>,
     send_buffer: Option<usize>,
     stop: CancellationToken,
 ) {
+    let limits = shared.config.limits;
     loop {
         let (tcp, peer) = tokio::select! {
             _ = stop.cancelled() => return,
@@ -626,42 +665,95 @@ async fn accept_loop(
                 }
             },
         };
+        let tickets = match shared.admission.admit(peer.ip()) {
+            Ok(tickets) => Tickets::new(tickets),
+            Err(refused) => {
+                metrics::counter!(crate::metrics::CONNECTIONS_TOTAL, "outcome" => refused.as_str())
+                    .increment(1);
+                tracing::debug!(%peer, reason = refused.as_str(), "socket refused");
+                // One attempt, no wait: the socket closes right after.
+                let _ = tcp.try_write(REFUSED_RESPONSE);
+                continue;
+            }
+        };
         let _ = tcp.set_nodelay(true);
         if let Some(size) = send_buffer {
             let _ = socket2::SockRef::from(&tcp).set_send_buffer_size(size);
         }
         let router = router.clone();
         let tls = tls.clone();
+        let stop = stop.clone();
         tokio::spawn(async move {
             let service = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(ConnectInfo(peer));
+                    req.extensions_mut().insert(tickets.clone());
                     router.clone().oneshot(req.map(axum::body::Body::new))
                 },
             );
-            let http = hyper::server::conn::http1::Builder::new();
+            let mut http = hyper::server::conn::http1::Builder::new();
+            // From the accept (and from each response on a kept-alive
+            // connection) to a complete request head.
+            http.timer(TokioTimer::new())
+                .header_read_timeout(limits.header_read_timeout)
+                .max_buf_size(MAX_REQUEST_HEAD_BYTES);
             let result = match tls {
-                Some(acceptor) => match acceptor.accept(tcp).await {
-                    Ok(stream) => {
-                        http.serve_connection(TokioIo::new(stream), service)
-                            .with_upgrades()
-                            .await
-                    }
-                    Err(e) => {
-                        tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                        return;
-                    }
-                },
-                None => {
-                    http.serve_connection(TokioIo::new(tcp), service)
-                        .with_upgrades()
+                Some(acceptor) => {
+                    match tokio::time::timeout(limits.header_read_timeout, acceptor.accept(tcp))
                         .await
+                    {
+                        Ok(Ok(stream)) => {
+                            let conn = http
+                                .serve_connection(TokioIo::new(stream), service)
+                                .with_upgrades();
+                            until_stopped(conn, &stop, limits.close_timeout).await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!(%peer, "TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+                None => {
+                    let conn = http
+                        .serve_connection(TokioIo::new(tcp), service)
+                        .with_upgrades();
+                    until_stopped(conn, &stop, limits.close_timeout).await
                 }
             };
             if let Err(e) = result {
                 tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
             }
         });
+    }
+}
+
+/// Serves an HTTP connection until it ends or becomes a WebSocket; once
+/// `stop` is cancelled (shutdown), it ends after the request under way, or
+/// after `grace`.
+async fn until_stopped<I, S, B>(
+    conn: hyper::server::conn::http1::UpgradeableConnection<I, S>,
+    stop: &CancellationToken,
+    grace: Duration,
+) -> hyper::Result<()>
+where
+    I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    S: hyper::service::HttpService<hyper::body::Incoming, ResBody = B>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    B: hyper::body::Body + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    tokio::pin!(conn);
+    tokio::select! {
+        result = conn.as_mut() => result,
+        () = stop.cancelled() => {
+            conn.as_mut().graceful_shutdown();
+            tokio::time::timeout(grace, conn).await.unwrap_or(Ok(()))
+        }
     }
 }
 

@@ -9,6 +9,7 @@ use switchboard_core::{Change, StateCache};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
+use crate::admission::Admission;
 use crate::auth::{Auth, Identity};
 use crate::config::GatewayConfig;
 use crate::finesse::{FinesseRest, Notifications};
@@ -40,7 +41,10 @@ pub(crate) struct Shared {
     /// agent is signed out).
     pub(crate) agents: DashMap<String, Vec<Arc<ClientQueue>>>,
     pub(crate) next_client: AtomicU64,
+    /// Open WebSocket connections.
     pub(crate) connections: AtomicUsize,
+    /// Sockets not upgraded and connections not signed in.
+    pub(crate) admission: Arc<Admission>,
     pub(crate) finesse_ready: AtomicBool,
     pub(crate) shutdown: CancellationToken,
 }

@@ -565,6 +565,9 @@ async fn a_slow_client_is_closed_with_4408_and_100_others_get_every_event() {
     let env = Env::start(|c| {
         c.hub.queue_max_bytes = 256 * 1024;
         c.limits.socket_send_buffer = Some(8 * 1024);
+        // The slow client reads its close frame only once the others have
+        // every event: its socket must stay open that long.
+        c.limits.close_timeout = Duration::from_secs(60);
         // The flusher threads write (the other tests use the writer tasks).
         c.hub.flushers = 2;
         // 101 connections of the simulator's one supervisor.

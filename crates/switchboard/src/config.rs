@@ -61,6 +61,13 @@ impl Default for Server {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct LimitsSection {
     pub(crate) max_connections: usize,
+    pub(crate) max_unauthenticated: usize,
+    pub(crate) max_unauthenticated_per_address: usize,
+    #[serde(with = "humantime_serde")]
+    pub(crate) header_read_timeout: Duration,
+    #[serde(with = "humantime_serde")]
+    pub(crate) close_timeout: Duration,
+    pub(crate) max_topics: usize,
     pub(crate) max_frame_bytes: usize,
     #[serde(with = "humantime_serde")]
     pub(crate) sign_in_timeout: Duration,
@@ -93,6 +100,11 @@ impl Default for LimitsSection {
         let l = Limits::default();
         LimitsSection {
             max_connections: l.max_connections,
+            max_unauthenticated: l.max_unauthenticated,
+            max_unauthenticated_per_address: l.max_unauthenticated_per_address,
+            header_read_timeout: l.header_read_timeout,
+            close_timeout: l.close_timeout,
+            max_topics: l.max_topics,
             max_frame_bytes: l.max_frame_bytes,
             sign_in_timeout: l.sign_in_timeout,
             ping_interval: l.ping_interval,
@@ -168,6 +180,7 @@ impl Default for Auth {
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Hub {
     pub(crate) queue_max_bytes: usize,
+    pub(crate) prelude_max_bytes: usize,
     pub(crate) history_size: usize,
     #[serde(with = "humantime_serde")]
     pub(crate) history_ttl: Duration,
@@ -182,6 +195,7 @@ impl Default for Hub {
         let h = HubSettings::default();
         Hub {
             queue_max_bytes: h.queue_max_bytes,
+            prelude_max_bytes: h.prelude_max_bytes,
             history_size: h.history.size,
             history_ttl: h.history.ttl,
             direct_writes: false,
@@ -366,6 +380,18 @@ impl Config {
         if l.max_connections == 0 {
             problems.push("limits.max_connections must be at least 1".to_owned());
         }
+        for (key, n) in [
+            ("limits.max_unauthenticated", l.max_unauthenticated),
+            (
+                "limits.max_unauthenticated_per_address",
+                l.max_unauthenticated_per_address,
+            ),
+            ("limits.max_topics", l.max_topics),
+        ] {
+            if n == 0 {
+                problems.push(format!("{key} must be at least 1"));
+            }
+        }
         if l.max_frame_bytes < 1024 {
             problems.push("limits.max_frame_bytes must be at least 1024".to_owned());
         }
@@ -378,6 +404,8 @@ impl Config {
             ("limits.idle_timeout", l.idle_timeout),
             ("limits.command_timeout", l.command_timeout),
             ("limits.cti_error_window", l.cti_error_window),
+            ("limits.header_read_timeout", l.header_read_timeout),
+            ("limits.close_timeout", l.close_timeout),
         ] {
             if d.is_zero() {
                 problems.push(format!("{key} must be more than 0"));
@@ -535,6 +563,11 @@ impl Config {
                 .map_err(|e| ConfigError::Invalid(vec![format!("server.trusted_proxies: {e}")]))?,
             limits: Limits {
                 max_connections: l.max_connections,
+                max_unauthenticated: l.max_unauthenticated,
+                max_unauthenticated_per_address: l.max_unauthenticated_per_address,
+                header_read_timeout: l.header_read_timeout,
+                close_timeout: l.close_timeout,
+                max_topics: l.max_topics,
                 max_frame_bytes: l.max_frame_bytes,
                 sign_in_timeout: l.sign_in_timeout,
                 ping_interval: l.ping_interval,
@@ -565,6 +598,7 @@ impl Config {
             },
             hub: HubSettings {
                 queue_max_bytes: self.hub.queue_max_bytes,
+                prelude_max_bytes: self.hub.prelude_max_bytes,
                 history: HistoryLimits {
                     size: self.hub.history_size,
                     ttl: self.hub.history_ttl,

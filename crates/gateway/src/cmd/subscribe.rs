@@ -51,6 +51,7 @@ pub(crate) fn subscribe(
             ));
         }
     }
+    refuse_over_max_topics(conn, &mut allowed, rid);
     if allowed.iter().any(|t| matches!(t, Topic::Dialog(_))) {
         conn.shared
             .watchers
@@ -77,6 +78,36 @@ pub(crate) fn subscribe(
             }
             frames
         });
+}
+
+/// A subscribe that would take the connection over `limits.max_topics`
+/// topics is refused whole: one `SetAPIError` (Too Many Requests), and only
+/// the topics it already has stay in the request (its `Subscribed` reply
+/// lists them; no new topic is added).
+fn refuse_over_max_topics(conn: &Conn, allowed: &mut Vec<Topic>, rid: Option<&str>) {
+    let max = conn.shared.config.limits.max_topics;
+    // Sorted: the hub keeps a client's topics in order.
+    let have = conn.shared.hub.subscriptions(conn.queue.id());
+    let mut new: Vec<&Topic> = allowed
+        .iter()
+        .filter(|t| have.binary_search(t).is_err())
+        .collect();
+    new.sort_unstable();
+    new.dedup();
+    if have.len() + new.len() <= max {
+        return;
+    }
+    conn.send(reply::api_error(
+        ErrorType::TooManyRequests,
+        &format!(
+            "too many topics: a connection may be subscribed to {max} at most \
+             (it has {}, this would add {})",
+            have.len(),
+            new.len()
+        ),
+        rid,
+    ));
+    allowed.retain(|t| have.binary_search(t).is_ok());
 }
 
 /// A topic's snapshot, each event stamped with the stream's current position.

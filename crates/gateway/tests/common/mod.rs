@@ -448,6 +448,11 @@ impl Client {
             .unwrap_or_else(|e| panic!("send: {e}"));
     }
 
+    /// Sends a text frame; false when the connection is gone.
+    pub async fn try_send_text(&mut self, text: &str) -> bool {
+        self.ws.send(Message::text(text)).await.is_ok()
+    }
+
     pub async fn send_message(&mut self, m: Message) {
         self.ws
             .send(m)

@@ -9,7 +9,9 @@
 //! when dropped: a [`PreUpgrade`] (dropped when the socket becomes a
 //! WebSocket, or closes) and an [`Unauthenticated`] (dropped when the
 //! connection signs in, or closes). The client address is the TCP peer: a
-//! socket is counted before a byte of its request is read.
+//! socket is counted before a byte of its request is read, so the sockets of
+//! a trusted proxy (`server.trusted_proxies`, whose clients' addresses are
+//! only in their requests) count in the total only.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -61,10 +63,12 @@ impl Admission {
         }
     }
 
-    /// Counts a new socket from `peer`, or refuses it.
+    /// Counts a new socket from `peer`, or refuses it. `per_address`: whether
+    /// the per-address cap applies (not to a trusted proxy).
     pub(crate) fn admit(
         self: &Arc<Self>,
         peer: IpAddr,
+        per_address: bool,
     ) -> Result<(PreUpgrade, Unauthenticated), Refused> {
         {
             let mut by_address = self
@@ -75,7 +79,7 @@ impl Admission {
                 return Err(Refused::Total);
             }
             let n = by_address.entry(peer).or_insert(0);
-            if *n >= self.max_per_address {
+            if per_address && *n >= self.max_per_address {
                 return Err(Refused::Address);
             }
             *n += 1;
@@ -181,27 +185,35 @@ mod tests {
         let a = admission(3, 2);
         let one: IpAddr = [10, 0, 0, 1].into();
         let two: IpAddr = [10, 0, 0, 2].into();
-        let t1 = a.admit(one).unwrap();
-        let _t2 = a.admit(one).unwrap();
-        assert_eq!(a.admit(one).err(), Some(Refused::Address));
-        let t3 = a.admit(two).unwrap();
-        assert_eq!(a.admit(two).err(), Some(Refused::Total));
+        let t1 = a.admit(one, true).unwrap();
+        let _t2 = a.admit(one, true).unwrap();
+        assert_eq!(a.admit(one, true).err(), Some(Refused::Address));
+        let t3 = a.admit(two, true).unwrap();
+        assert_eq!(a.admit(two, true).err(), Some(Refused::Total));
         assert_eq!((a.pre_upgrade(), a.unauthenticated()), (3, 3));
         // Upgraded: no longer pre-upgrade, still not signed in.
         drop(t3.0);
         assert_eq!((a.pre_upgrade(), a.unauthenticated()), (2, 3));
         // Signed in: its place is free again.
         drop(t3.1);
-        let _t4 = a.admit(two).unwrap();
+        let _t4 = a.admit(two, true).unwrap();
         drop(t1);
-        let _t5 = a.admit(one).unwrap();
-        assert_eq!(a.admit(one).err(), Some(Refused::Total));
+        let _t5 = a.admit(one, true).unwrap();
+        assert_eq!(a.admit(one, true).err(), Some(Refused::Total));
+    }
+
+    #[test]
+    fn a_trusted_proxy_counts_in_the_total_only() {
+        let a = admission(3, 1);
+        let proxy: IpAddr = [10, 0, 0, 9].into();
+        let _t: Vec<_> = (0..3).map(|_| a.admit(proxy, false).unwrap()).collect();
+        assert_eq!(a.admit(proxy, false).err(), Some(Refused::Total));
     }
 
     #[test]
     fn an_address_with_nothing_open_has_no_entry() {
         let a = admission(10, 10);
-        let t = a.admit([10, 0, 0, 1].into()).unwrap();
+        let t = a.admit([10, 0, 0, 1].into(), true).unwrap();
         drop(t);
         assert!(a.by_address.lock().unwrap().is_empty());
         assert_eq!(a.unauthenticated(), 0);

@@ -665,7 +665,14 @@ async fn accept_loop(
                 }
             },
         };
-        let tickets = match shared.admission.admit(peer.ip()) {
+        // A trusted proxy's clients are told apart only by their requests:
+        // its sockets count in the total, not against one address.
+        let proxy = shared
+            .config
+            .trusted_proxies
+            .iter()
+            .any(|r| r.contains(peer.ip()));
+        let tickets = match shared.admission.admit(peer.ip(), !proxy) {
             Ok(tickets) => Tickets::new(tickets),
             Err(refused) => {
                 metrics::counter!(crate::metrics::CONNECTIONS_TOTAL, "outcome" => refused.as_str())

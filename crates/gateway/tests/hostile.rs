@@ -235,11 +235,7 @@ async fn slowloris_sockets_are_closed_by_the_header_timeout_and_never_block_othe
     .await;
     // At its cap, the attacker's next socket is answered 503 at once...
     let mut more = tcp_from([127, 0, 0, 2], addr).await;
-    let mut response = String::new();
-    tokio::time::timeout(Duration::from_secs(2), more.read_to_string(&mut response))
-        .await
-        .expect("the refused socket is closed at once")
-        .ok();
+    let response = answer(&mut more).await;
     assert!(response.starts_with("HTTP/1.1 503"), "{response:?}");
     // ...while /readyz and a new client from another address are served.
     let ready = reqwest::get(env.http("/readyz")).await.unwrap();
@@ -282,6 +278,48 @@ async fn slowloris_sockets_are_closed_by_the_header_timeout_and_never_block_othe
     .unwrap();
     assert!(matches!(ws.next().await, Some(Ok(Message::Text(_)))));
     assert!(agent.closed.is_none());
+}
+
+/// Reads what the server answers on `tcp` until it closes it (2 s at most).
+async fn answer(tcp: &mut TcpStream) -> String {
+    let mut response = String::new();
+    tokio::time::timeout(Duration::from_secs(2), tcp.read_to_string(&mut response))
+        .await
+        .expect("the socket is closed at once")
+        .ok();
+    response
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trusted_proxy_counts_in_the_total_cap_only() {
+    let env = Env::start(|c| {
+        c.limits.max_unauthenticated_per_address = 4;
+        c.limits.max_unauthenticated = 10;
+        c.trusted_proxies = vec!["127.0.0.3".parse().unwrap()];
+    })
+    .await;
+    let addr = env.gateway.local_addr();
+    let mut held = Vec::new();
+    // The proxy goes past the per-address cap...
+    for _ in 0..8 {
+        held.push(tcp_from([127, 0, 0, 3], addr).await);
+    }
+    // ...another address has its own cap within what is left of the total.
+    for _ in 0..2 {
+        held.push(tcp_from([127, 0, 0, 2], addr).await);
+    }
+    holds_within(
+        Duration::from_secs(2),
+        "sockets not upgraded",
+        || env.gateway.pre_upgrade_sockets(),
+        |n| *n == 10,
+    )
+    .await;
+    let mut over = tcp_from([127, 0, 0, 3], addr).await;
+    assert!(answer(&mut over).await.starts_with("HTTP/1.1 503"));
+    let mut over = tcp_from([127, 0, 0, 2], addr).await;
+    assert!(answer(&mut over).await.starts_with("HTTP/1.1 503"));
+    assert_eq!(env.gateway.unauthenticated(), 10);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -112,7 +112,7 @@ pub(crate) fn serve<R, W>(
 ) -> impl Future<Output = ()> + Send
 where
     R: AsyncRead + Unpin + Send + 'static,
-    W: AsyncWrite + Unpin + Send + 'static,
+    W: AsyncWrite + Abort + Unpin + Send + 'static,
 {
     let id = shared
         .next_client
@@ -301,6 +301,24 @@ impl AsyncWrite for SharedTcpWrite {
         Poll::Ready(socket2::SockRef::from(self.tcp()).shutdown(std::net::Shutdown::Write))
     }
 }
+
+/// A write half whose socket can be reset: closed with its unsent bytes
+/// dropped (`SO_LINGER` 0), so that a client that does not read leaves
+/// nothing behind in the kernel either (a plain close would keep them, up to
+/// the send buffer, until the kernel gives up on the peer). What the socket
+/// cannot reach (a TLS stream through a split) closes normally.
+pub(crate) trait Abort {
+    /// Makes the socket's close a reset.
+    fn abort(&self) {}
+}
+
+impl Abort for SharedTcpWrite {
+    fn abort(&self) {
+        let _ = socket2::SockRef::from(self.tcp()).set_linger(Some(Duration::ZERO));
+    }
+}
+
+impl<T> Abort for tokio::io::WriteHalf<T> {}
 
 /// Why the reader stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -523,19 +541,24 @@ async fn write_loop<W>(
     close_timeout: Duration,
     done: CancellationToken,
 ) where
-    W: AsyncWrite + Unpin,
+    W: AsyncWrite + Abort + Unpin,
 {
-    tokio::select! {
+    let abandoned = tokio::select! {
         biased;
-        () = done.cancelled() => {}
+        () = done.cancelled() => true,
         () = closing_for(&queue, close_timeout) => {
             tracing::debug!(
                 client = queue.id(),
                 code = ?queue.close_code(),
                 "the client did not take its last frames in time: socket closed"
             );
+            true
         }
-        () = drain(&mut socket, &queue, close_timeout) => {}
+        () = drain(&mut socket, &queue, close_timeout) => false,
+    };
+    if abandoned {
+        // What is unwritten will never be read.
+        socket.abort();
     }
     done.cancel();
 }

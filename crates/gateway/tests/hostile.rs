@@ -80,8 +80,9 @@ async fn closed_by_server(tcp: &mut TcpStream, wait: Duration) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn silent_clients_that_do_not_read_are_closed_by_the_sign_in_timeout() {
-    const N: usize = 40;
-    let sign_in = Duration::from_secs(2);
+    // The figure: 200 such clients stayed 284 s.
+    const N: usize = 200;
+    let sign_in = Duration::from_secs(8);
     let close = Duration::from_millis(500);
     let env = Env::start(|c| {
         c.limits.sign_in_timeout = sign_in;
@@ -92,15 +93,36 @@ async fn silent_clients_that_do_not_read_are_closed_by_the_sign_in_timeout() {
     let start = Instant::now();
     let mut clients = Vec::new();
     for _ in 0..N {
-        let mut c = Client::connect_small_buffer(&env.url, env.gateway.local_addr()).await;
-        // 50 KB of pongs: far more than the kernel buffers hold, far less
-        // than the queue's limit (1 MiB: no 4408).
-        stop_reading_and_ping(&mut c, 400).await;
-        clients.push(c);
+        clients.push(Client::connect_small_buffer(&env.url, env.gateway.local_addr()).await);
+    }
+    // 25 KB of pongs each: far more than the kernel buffers hold, far less
+    // than the queue's limit (1 MiB: no 4408).
+    futures::future::join_all(clients.iter_mut().map(|c| stop_reading_and_ping(c, 200))).await;
+    // One more, on a raw socket, to see how the server ends it.
+    let socket = TcpSocket::new_v4().expect("a TCP socket");
+    socket
+        .set_recv_buffer_size(SMALL_BUFFER as u32)
+        .expect("SO_RCVBUF");
+    let tcp = socket
+        .connect(env.gateway.local_addr())
+        .await
+        .expect("connect");
+    let (mut raw, _) = tokio_tungstenite::client_async(&env.url, tcp)
+        .await
+        .expect("WebSocket handshake");
+    for _ in 0..200 {
+        raw.send(Message::Ping(vec![7u8; 125].into()))
+            .await
+            .expect("ping");
     }
     let last_connected = Instant::now();
-    assert_eq!(env.gateway.connections(), N);
-    assert_eq!(env.gateway.unauthenticated(), N);
+    assert!(
+        start.elapsed() < sign_in,
+        "the clients took {:?} to connect",
+        start.elapsed()
+    );
+    assert_eq!(env.gateway.connections(), N + 1);
+    assert_eq!(env.gateway.unauthenticated(), N + 1);
     // The writers are stuck behind the pongs: frames wait in the queues.
     assert!(env.gateway.hub_stats().queued_bytes > 0);
     // Every one is closed within the sign-in timeout, the close timeout and
@@ -126,6 +148,19 @@ async fn silent_clients_that_do_not_read_are_closed_by_the_sign_in_timeout() {
         let (code, _) = c.closed.clone().expect("the connection ended");
         assert!(code == 4401 || code == 1006, "closed with {code}");
     }
+    // Reset, not closed behind the unread bytes: the kernel keeps nothing
+    // of it (a plain close would hold them until the client read them all).
+    let mut buf = vec![0u8; 64 * 1024];
+    let end = loop {
+        match tokio::time::timeout(WAIT, raw.get_mut().read(&mut buf)).await {
+            Ok(Ok(0)) => break "end of stream",
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionReset => break "reset",
+            Ok(Err(e)) => panic!("{e}"),
+            Err(_) => break "still open",
+        }
+    };
+    assert_eq!(end, "reset");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

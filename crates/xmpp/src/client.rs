@@ -10,9 +10,11 @@
 //! (create node, subscribe, unsubscribe, publish an escaped `<Update>`), ping, and the
 //! delivery of pubsub notifications as [`ReceivedItem`]s.
 //!
-//! One background task (the driver) owns the stream; [`XmppClient`] handles talk to it over
-//! a channel, so every method takes `&self` and the client can be cloned and used from many
-//! tasks at once (requests in flight are pipelined).
+//! One background task (the driver, in `driver.rs`) owns the stream; [`XmppClient`] handles
+//! talk to it over a channel, so every method takes `&self` and the client can be cloned and
+//! used from many tasks at once (requests in flight are pipelined). Connecting and signing in
+//! are in `connect.rs`, the errors in `error.rs`, the configuration in `config.rs`; this module
+//! owns the handle, its requests and the pubsub payloads.
 //!
 //! There is no reconnect: a sign-in failure is reported by [`XmppClient::connect`] as
 //! [`XmppError::Auth`]; a lost connection ends the session (the item channel closes, pending
@@ -21,36 +23,28 @@
 //! connection it and one parked task stay idle until the runtime shuts down; harmless in
 //! tests.)
 
-use std::borrow::Cow;
-use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use futures::{SinkExt, StreamExt};
-use sasl::common::Credentials;
-use tokio::io::{AsyncBufRead, AsyncWrite, BufStream};
-use tokio::net::TcpStream;
+use futures::StreamExt;
 use tokio::sync::{mpsc, oneshot, watch};
-use tokio_rustls::rustls;
 use tokio_xmpp::Stanza;
-use tokio_xmpp::error::AuthError;
 use tokio_xmpp::jid::{BareJid, Jid};
 use tokio_xmpp::minidom::Element;
 use tokio_xmpp::parsers::iq::Iq;
 use tokio_xmpp::parsers::message::Message;
 use tokio_xmpp::parsers::ns;
 use tokio_xmpp::parsers::presence::Presence;
-use tokio_xmpp::parsers::stanza_error::{DefinedCondition, ErrorType, StanzaError};
-use tokio_xmpp::parsers::starttls;
-use tokio_xmpp::parsers::stream_features::StreamFeatures;
-use tokio_xmpp::stanzastream::{Connection, Event, StanzaStream, StreamEvent, XmppStream};
-use tokio_xmpp::xmlstream::{
-    PendingFeaturesRecv, ReadError, StreamHeader, Timeouts, XmppStreamElement, initiate_stream,
-};
+use tokio_xmpp::stanzastream::{Event, StanzaStream, StreamEvent};
+
+pub use crate::config::{DEFAULT_TIMEOUT, TlsMode, XmppConfig};
+use crate::connect::{Transport, one_shot_connector};
+use crate::driver::{CLOSE_TIMEOUT, Command, Driver, SessionState};
+pub use crate::error::XmppError;
+use crate::error::stanza_error;
 
 /// XEP-0060 namespace; also the namespace of Finesse's `<notification>` payload element.
 pub const NS_PUBSUB: &str = "http://jabber.org/protocol/pubsub";
@@ -59,207 +53,10 @@ pub const NS_PUBSUB_EVENT: &str = "http://jabber.org/protocol/pubsub#event";
 /// XEP-0060 owner namespace (node deletion, configuration).
 pub const NS_PUBSUB_OWNER: &str = "http://jabber.org/protocol/pubsub#owner";
 
-/// The default sign-in and request timeout.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Depth of tokio-xmpp's internal queues (each direction).
 const QUEUE_DEPTH: usize = 256;
 /// Capacity of the command channel from the handles to the driver.
 const COMMAND_CAPACITY: usize = 256;
-/// How long a graceful close may take.
-const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// Errors of the XMPP client.
-#[derive(Debug, Clone, thiserror::Error)]
-pub enum XmppError {
-    /// A JID that does not parse, or a bare JID without a user part.
-    #[error("invalid JID {jid:?}: {reason}")]
-    InvalidJid {
-        /// The JID as given.
-        jid: String,
-        /// Why it was refused.
-        reason: String,
-    },
-    /// The TCP connection or the stream negotiation failed.
-    #[error("cannot connect to {addr}: {detail}")]
-    Connect {
-        /// The server address.
-        addr: SocketAddr,
-        /// What failed.
-        detail: String,
-    },
-    /// TLS could not be set up: the server does not offer STARTTLS although
-    /// [`TlsMode::StartTls`] requires it, the certificate is not trusted (unknown issuer,
-    /// wrong name, expired), the handshake failed, or the server requires TLS and the client
-    /// is configured with [`TlsMode::Plain`]. Never retried.
-    #[error("TLS with {addr} failed: {detail}")]
-    Tls {
-        /// The server address.
-        addr: SocketAddr,
-        /// What failed.
-        detail: String,
-    },
-    /// The server refused the credentials (or no SASL mechanism matched).
-    #[error("sign-in failed for {jid}: {condition}")]
-    Auth {
-        /// The bare JID that tried to sign in.
-        jid: String,
-        /// The SASL failure condition, e.g. `not-authorized`.
-        condition: String,
-    },
-    /// No answer in time.
-    #[error("{what} timed out after {after:?}")]
-    Timeout {
-        /// What was waited for.
-        what: String,
-        /// How long.
-        after: Duration,
-    },
-    /// The session ended (server shutdown, socket error, or closed by us).
-    #[error("the XMPP session ended: {reason}")]
-    Disconnected {
-        /// Why.
-        reason: String,
-    },
-    /// The server answered an IQ with an error.
-    #[error("{what} failed: <{condition}/>{}", .text.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]
-    Stanza {
-        /// The request, e.g. `subscribe to /finesse/api/User/1001001`.
-        what: String,
-        /// The defined condition, e.g. `item-not-found`, `conflict`, `forbidden`.
-        condition: String,
-        /// The server's explanation, if any.
-        text: Option<String>,
-    },
-    /// A payload that cannot be sent as XML (control characters, U+FFFE/U+FFFF).
-    #[error("invalid payload: {0}")]
-    InvalidPayload(String),
-}
-
-impl XmppError {
-    /// The stanza error condition (`conflict`, `item-not-found`...), for [`XmppError::Stanza`].
-    pub fn condition(&self) -> Option<&str> {
-        match self {
-            Self::Stanza { condition, .. } => Some(condition),
-            _ => None,
-        }
-    }
-
-    /// Whether this is a sign-in failure.
-    pub fn is_auth(&self) -> bool {
-        matches!(self, Self::Auth { .. })
-    }
-
-    /// Whether this is a TLS failure ([`XmppError::Tls`]).
-    pub fn is_tls(&self) -> bool {
-        matches!(self, Self::Tls { .. })
-    }
-}
-
-/// Transport security of the client connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum TlsMode {
-    /// TCP, then STARTTLS (required: a server that does not offer it is refused with
-    /// [`XmppError::Tls`]); the certificate must be valid for the JID's domain and chain to
-    /// a platform root or to [`XmppConfig::extra_root_cert_pem`]. Finesse's port 5222.
-    #[default]
-    StartTls,
-    /// Plaintext TCP, credentials in the clear: loopback tests only.
-    Plain,
-}
-
-/// How to connect: address, credentials, resource, timeouts.
-#[derive(Clone)]
-pub struct XmppConfig {
-    /// The server's client port, e.g. [`Prosody::addr`](crate::Prosody::addr).
-    pub addr: SocketAddr,
-    /// The bare JID to sign in as, `user@domain`.
-    pub jid: String,
-    /// The password (in the clear with SASL PLAIN unless [`TlsMode::StartTls`]).
-    pub password: String,
-    /// Transport security (default [`TlsMode::StartTls`]).
-    pub tls: TlsMode,
-    /// PEM certificates (CAs) trusted in addition to the platform's roots, for
-    /// [`TlsMode::StartTls`] (e.g. a test CA); empty by default.
-    pub extra_root_cert_pem: Option<Vec<u8>>,
-    /// The resource to bind; `None` lets the server choose.
-    pub resource: Option<String>,
-    /// Sign-in timeout and default request timeout ([`DEFAULT_TIMEOUT`]).
-    pub timeout: Duration,
-    /// Send available presence (priority 0) after binding, as Finesse requires for
-    /// notifications to be delivered (default true).
-    pub send_presence: bool,
-    /// Capacity of the [`ReceivedItem`] channel (default 1024). A full channel never stalls
-    /// the session: further items wait in an in-memory backlog, in order.
-    pub item_capacity: usize,
-}
-
-impl XmppConfig {
-    /// A config with the defaults: server-chosen resource, [`DEFAULT_TIMEOUT`], presence sent.
-    pub fn new(addr: SocketAddr, jid: impl Into<String>, password: impl Into<String>) -> Self {
-        Self {
-            addr,
-            jid: jid.into(),
-            password: password.into(),
-            tls: TlsMode::default(),
-            extra_root_cert_pem: None,
-            resource: None,
-            timeout: DEFAULT_TIMEOUT,
-            send_presence: true,
-            item_capacity: 1024,
-        }
-    }
-
-    /// Sets the resource to bind.
-    pub fn resource(mut self, resource: impl Into<String>) -> Self {
-        self.resource = Some(resource.into());
-        self
-    }
-
-    /// Sets the transport security ([`TlsMode::Plain`] only for loopback tests).
-    pub fn tls(mut self, tls: TlsMode) -> Self {
-        self.tls = tls;
-        self
-    }
-
-    /// Trusts the CA certificates in `pem` (PEM, one or more) in addition to the platform's
-    /// roots, for [`TlsMode::StartTls`].
-    pub fn extra_root_cert_pem(mut self, pem: Vec<u8>) -> Self {
-        self.extra_root_cert_pem = Some(pem);
-        self
-    }
-
-    /// Sets the sign-in and default request timeout.
-    pub fn timeout(mut self, timeout: Duration) -> Self {
-        self.timeout = timeout;
-        self
-    }
-
-    /// Sets whether available presence is sent after binding.
-    pub fn send_presence(mut self, send: bool) -> Self {
-        self.send_presence = send;
-        self
-    }
-}
-
-impl fmt::Debug for XmppConfig {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("XmppConfig")
-            .field("addr", &self.addr)
-            .field("jid", &self.jid)
-            .field("password", &"<hidden>")
-            .field("tls", &self.tls)
-            .field(
-                "extra_root_cert_pem",
-                &self.extra_root_cert_pem.as_ref().map(|p| p.len()),
-            )
-            .field("resource", &self.resource)
-            .field("timeout", &self.timeout)
-            .field("send_presence", &self.send_presence)
-            .field("item_capacity", &self.item_capacity)
-            .finish()
-    }
-}
 
 /// One pubsub item received in a notification message (one per `<item>`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,19 +84,6 @@ pub enum IqKind {
     Get,
     /// `type='set'`.
     Set,
-}
-
-/// The state of a session, as seen by [`XmppClient::closed`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum SessionState {
-    Online,
-    Closed(String),
-}
-
-enum Command {
-    Request { iq: Iq, reply: oneshot::Sender<Iq> },
-    Send(Stanza),
-    Close(oneshot::Sender<()>),
 }
 
 struct Inner {
@@ -395,15 +179,7 @@ impl XmppClient {
         let (commands, command_rx) = mpsc::channel(COMMAND_CAPACITY);
         let (items_tx, items_rx) = mpsc::channel(config.item_capacity.max(1));
         let (state_tx, state) = watch::channel(SessionState::Online);
-        let driver = Driver {
-            stream,
-            commands: command_rx,
-            items: items_tx,
-            backlog: VecDeque::new(),
-            pending: HashMap::new(),
-            state: state_tx,
-        };
-        tokio::spawn(driver.run());
+        Driver::spawn(stream, command_rx, items_tx, state_tx);
 
         let client = Self {
             inner: Arc::new(Inner {
@@ -773,446 +549,6 @@ pub fn pubsub_items(message: &Message) -> Vec<ReceivedItem> {
     out
 }
 
-/// What woke the driver up.
-enum Wake {
-    Stream(Option<Event>),
-    Command(Option<Command>),
-}
-
-/// The background task owning the stream.
-struct Driver {
-    stream: StanzaStream,
-    commands: mpsc::Receiver<Command>,
-    items: mpsc::Sender<ReceivedItem>,
-    backlog: VecDeque<ReceivedItem>,
-    pending: HashMap<String, oneshot::Sender<Iq>>,
-    state: watch::Sender<SessionState>,
-}
-
-impl Driver {
-    async fn run(mut self) {
-        let mut close_ack = None;
-        let mut graceful = false;
-        let reason = loop {
-            let wake = tokio::select! {
-                event = self.stream.next() => Wake::Stream(event),
-                command = self.commands.recv() => Wake::Command(command),
-                permit = self.items.reserve(), if !self.backlog.is_empty() => {
-                    match permit {
-                        Ok(permit) => {
-                            if let Some(item) = self.backlog.pop_front() {
-                                permit.send(item);
-                            }
-                        }
-                        Err(_) => self.backlog.clear(),
-                    }
-                    continue;
-                }
-            };
-            match wake {
-                Wake::Stream(Some(Event::Stanza(stanza))) => self.on_stanza(stanza).await,
-                Wake::Stream(Some(Event::Stream(StreamEvent::Resumed))) => {}
-                Wake::Stream(Some(Event::Stream(StreamEvent::Suspended))) => {
-                    break "the connection was lost (server shutdown or socket error)".to_owned();
-                }
-                Wake::Stream(Some(Event::Stream(StreamEvent::Reset { .. }))) => {
-                    break "the stream was reset".to_owned();
-                }
-                Wake::Stream(None) => break "the stream ended".to_owned(),
-                Wake::Command(Some(Command::Request { iq, reply })) => {
-                    if self.pending.len() >= 1024 {
-                        // Drop the entries whose requester gave up (timed out).
-                        self.pending.retain(|_, tx| !tx.is_closed());
-                    }
-                    self.pending.insert(iq.id().to_owned(), reply);
-                    self.stream.send(Box::new(iq.into())).await;
-                }
-                Wake::Command(Some(Command::Send(stanza))) => {
-                    self.stream.send(Box::new(stanza)).await;
-                }
-                Wake::Command(Some(Command::Close(ack))) => {
-                    close_ack = Some(ack);
-                    graceful = true;
-                    break "closed by the client".to_owned();
-                }
-                Wake::Command(None) => {
-                    graceful = true;
-                    break "all client handles were dropped".to_owned();
-                }
-            }
-        };
-        tracing::debug!("XMPP session ends: {reason}");
-        let _ = self.state.send(SessionState::Closed(reason));
-        // Failing the pending requests: dropping their reply senders.
-        self.pending.clear();
-        // Items already received are still delivered; then the channel closes.
-        let backlog = std::mem::take(&mut self.backlog);
-        let items = self.items;
-        tokio::spawn(async move {
-            for item in backlog {
-                if items.send(item).await.is_err() {
-                    break;
-                }
-            }
-        });
-        if graceful {
-            let _ = tokio::time::timeout(CLOSE_TIMEOUT, self.stream.close()).await;
-        }
-        if let Some(ack) = close_ack {
-            let _ = ack.send(());
-        }
-    }
-
-    async fn on_stanza(&mut self, stanza: Stanza) {
-        match stanza {
-            Stanza::Iq(iq) => match iq {
-                Iq::Result { .. } | Iq::Error { .. } => {
-                    if let Some(reply) = self.pending.remove(iq.id()) {
-                        let _ = reply.send(iq);
-                    }
-                }
-                Iq::Get {
-                    from, id, payload, ..
-                } => self.answer_request(from, id, &payload).await,
-                Iq::Set {
-                    from, id, payload, ..
-                } => self.answer_request(from, id, &payload).await,
-            },
-            Stanza::Message(message) => {
-                for item in pubsub_items(&message) {
-                    self.deliver(item);
-                }
-            }
-            Stanza::Presence(_) => {}
-        }
-    }
-
-    /// Answers a request from the server: pings get a result, anything else an error.
-    async fn answer_request(&mut self, from: Option<Jid>, id: String, payload: &Element) {
-        let answer = if payload.is("ping", ns::PING) {
-            Iq::Result {
-                from: None,
-                to: from,
-                id,
-                payload: None,
-            }
-        } else {
-            Iq::Error {
-                from: None,
-                to: from,
-                id,
-                error: StanzaError::new(
-                    ErrorType::Cancel,
-                    DefinedCondition::ServiceUnavailable,
-                    "en",
-                    "not supported by this test client",
-                ),
-                payload: None,
-            }
-        };
-        self.stream.send(Box::new(answer.into())).await;
-    }
-
-    fn deliver(&mut self, item: ReceivedItem) {
-        if !self.backlog.is_empty() {
-            self.backlog.push_back(item);
-            return;
-        }
-        match self.items.try_send(item) {
-            Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(item)) => self.backlog.push_back(item),
-            Err(mpsc::error::TrySendError::Closed(_)) => {}
-        }
-    }
-}
-
-/// The connector handed to [`StanzaStream::new`]: signs in once and reports the outcome on
-/// `login`; later calls (reconnects after a lost connection) are parked until the stream is
-/// dropped, so the session ends instead of reconnecting.
-fn one_shot_connector(
-    transport: Transport,
-    identity: Jid,
-    password: String,
-    timeout: Duration,
-    login: oneshot::Sender<Result<(), XmppError>>,
-) -> Box<dyn FnMut(Option<String>, oneshot::Sender<Connection>) + Send + 'static> {
-    let mut login = Some(login);
-    Box::new(move |_location, mut slot: oneshot::Sender<Connection>| {
-        let Some(login) = login.take() else {
-            tokio::spawn(async move { slot.closed().await });
-            return;
-        };
-        let identity = identity.clone();
-        let password = password.clone();
-        let transport = transport.clone();
-        tokio::spawn(async move {
-            let result = tokio::select! {
-                result = sign_in(&transport, &identity, &password, timeout) => result,
-                () = slot.closed() => return,
-            };
-            match result {
-                Ok((features, stream)) => {
-                    let _ = login.send(Ok(()));
-                    let _ = slot.send(Connection {
-                        stream,
-                        features,
-                        identity,
-                    });
-                }
-                Err(e) => {
-                    let _ = login.send(Err(e));
-                    slot.closed().await;
-                }
-            }
-        });
-    })
-}
-
-/// Where and how to connect: the address and, for STARTTLS, the rustls client config.
-#[derive(Clone)]
-struct Transport {
-    addr: SocketAddr,
-    tls: Option<Arc<rustls::ClientConfig>>,
-}
-
-impl Transport {
-    fn new(config: &XmppConfig) -> Result<Self, XmppError> {
-        let tls = match config.tls {
-            TlsMode::Plain => None,
-            TlsMode::StartTls => Some(tls_config(
-                config.addr,
-                config.extra_root_cert_pem.as_deref(),
-            )?),
-        };
-        Ok(Self {
-            addr: config.addr,
-            tls,
-        })
-    }
-}
-
-/// The platform's root certificates (rustls-native-certs: the system store, or
-/// `SSL_CERT_FILE` / `SSL_CERT_DIR`), loaded once per process.
-fn platform_roots() -> &'static rustls::RootCertStore {
-    static ROOTS: std::sync::OnceLock<rustls::RootCertStore> = std::sync::OnceLock::new();
-    ROOTS.get_or_init(|| {
-        let native = rustls_native_certs::load_native_certs();
-        for e in &native.errors {
-            tracing::warn!("platform root certificates: {e}");
-        }
-        let mut roots = rustls::RootCertStore::empty();
-        let (added, ignored) = roots.add_parsable_certificates(native.certs);
-        tracing::debug!("platform root certificates: {added} loaded, {ignored} ignored");
-        roots
-    })
-}
-
-/// The rustls client config: aws-lc-rs, the platform's roots plus `extra_pem`. Without
-/// `extra_pem`, one config is shared by every session of the process.
-fn tls_config(
-    addr: SocketAddr,
-    extra_pem: Option<&[u8]>,
-) -> Result<Arc<rustls::ClientConfig>, XmppError> {
-    use rustls::pki_types::CertificateDer;
-    use rustls::pki_types::pem::PemObject;
-
-    static SHARED: std::sync::OnceLock<Arc<rustls::ClientConfig>> = std::sync::OnceLock::new();
-    let tls_error = |detail: String| XmppError::Tls { addr, detail };
-    if extra_pem.is_none()
-        && let Some(shared) = SHARED.get()
-    {
-        return Ok(Arc::clone(shared));
-    }
-    let mut roots = platform_roots().clone();
-    if let Some(pem) = extra_pem {
-        let mut added = 0;
-        for cert in CertificateDer::pem_slice_iter(pem) {
-            let cert = cert.map_err(|e| tls_error(format!("bad extra root certificate: {e}")))?;
-            roots
-                .add(cert)
-                .map_err(|e| tls_error(format!("bad extra root certificate: {e}")))?;
-            added += 1;
-        }
-        if added == 0 {
-            return Err(tls_error(
-                "no certificate in the extra root certificate PEM".into(),
-            ));
-        }
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = Arc::new(
-        rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .map_err(|e| tls_error(e.to_string()))?
-            .with_root_certificates(roots)
-            .with_no_client_auth(),
-    );
-    if extra_pem.is_none() {
-        return Ok(Arc::clone(SHARED.get_or_init(|| config)));
-    }
-    Ok(config)
-}
-
-/// TCP connect, stream header, STARTTLS (unless plain), SASL, stream restart: the stream
-/// ready for resource binding.
-async fn sign_in(
-    transport: &Transport,
-    identity: &Jid,
-    password: &str,
-    timeout: Duration,
-) -> Result<(StreamFeatures, XmppStream), XmppError> {
-    let addr = transport.addr;
-    let connect_error = |detail: String| XmppError::Connect { addr, detail };
-    let tls_error = |detail: String| XmppError::Tls { addr, detail };
-    let timeouts = Timeouts {
-        read_timeout: Duration::from_secs(60),
-        response_timeout: timeout.max(Duration::from_secs(2)),
-    };
-    let domain = identity.domain().as_str();
-    let header = || StreamHeader {
-        to: Some(Cow::Borrowed(domain)),
-        from: None,
-        id: None,
-    };
-    let tcp = TcpStream::connect(addr)
-        .await
-        .map_err(|e| connect_error(e.to_string()))?;
-    let pending = initiate_stream(BufStream::new(tcp), ns::JABBER_CLIENT, header(), timeouts)
-        .await
-        .map_err(|e| connect_error(e.to_string()))?;
-    let Some(tls) = &transport.tls else {
-        return login(
-            pending,
-            sasl::common::ChannelBinding::None,
-            identity,
-            password,
-            addr,
-            true,
-        )
-        .await;
-    };
-    let (features, mut stream) = pending
-        .recv_features::<tokio_xmpp::xmlstream::FallibleStreamElement>()
-        .await
-        .map_err(|e| connect_error(e.to_string()))?;
-    if !features.can_starttls() {
-        return Err(tls_error(
-            "the server does not offer STARTTLS, which is required (TlsMode::StartTls)".into(),
-        ));
-    }
-    stream
-        .send(&XmppStreamElement::Starttls(starttls::Nonza::Request(
-            starttls::Request,
-        )))
-        .await
-        .map_err(|e| tls_error(format!("sending <starttls/>: {e}")))?;
-    loop {
-        match stream
-            .next()
-            .await
-            .map(|v| v.and_then(|v| v.into_read_error()))
-        {
-            Some(Ok(XmppStreamElement::Starttls(starttls::Nonza::Proceed(_)))) => break,
-            Some(Ok(XmppStreamElement::Starttls(_))) => {
-                return Err(tls_error("the server refused STARTTLS (<failure/>)".into()));
-            }
-            Some(Ok(_)) | Some(Err(ReadError::SoftTimeout)) => {}
-            Some(Err(e)) => return Err(tls_error(format!("during STARTTLS: {e}"))),
-            None => {
-                return Err(tls_error(
-                    "the server closed the stream during STARTTLS".into(),
-                ));
-            }
-        }
-    }
-    let tcp = stream.into_inner().into_inner();
-    let server_name = rustls::pki_types::ServerName::try_from(domain.to_owned())
-        .map_err(|e| tls_error(format!("{domain:?} is not a valid server name: {e}")))?;
-    let tls_stream = tokio_rustls::TlsConnector::from(Arc::clone(tls))
-        .connect(server_name, tcp)
-        .await
-        .map_err(|e| tls_error(e.to_string()))?;
-    let (_, connection) = tls_stream.get_ref();
-    // Channel binding as tokio-xmpp does it: tls-exporter on TLS 1.3 only.
-    let binding = match connection.protocol_version() {
-        Some(rustls::ProtocolVersion::TLSv1_3) => connection
-            .export_keying_material(vec![0u8; 32], b"EXPORTER-Channel-Binding", None)
-            .map(sasl::common::ChannelBinding::TlsExporter)
-            .unwrap_or(sasl::common::ChannelBinding::None),
-        _ => sasl::common::ChannelBinding::None,
-    };
-    let pending = initiate_stream(
-        BufStream::new(tls_stream),
-        ns::JABBER_CLIENT,
-        header(),
-        timeouts,
-    )
-    .await
-    .map_err(|e| connect_error(e.to_string()))?;
-    login(pending, binding, identity, password, addr, false).await
-}
-
-/// Stream features, SASL, stream restart, stream features again.
-async fn login<S: AsyncBufRead + AsyncWrite + Unpin + Send + 'static>(
-    pending: PendingFeaturesRecv<S>,
-    binding: sasl::common::ChannelBinding,
-    identity: &Jid,
-    password: &str,
-    addr: SocketAddr,
-    plain: bool,
-) -> Result<(StreamFeatures, XmppStream), XmppError> {
-    let connect_error = |detail: String| XmppError::Connect { addr, detail };
-    let (features, stream) = pending
-        .recv_features()
-        .await
-        .map_err(|e| connect_error(e.to_string()))?;
-    if plain
-        && features.sasl_mechanisms.is_empty()
-        && features.starttls.as_ref().is_some_and(|s| s.required)
-    {
-        return Err(XmppError::Tls {
-            addr,
-            detail: "the server requires STARTTLS and offers no sign-in without it, \
-                     but the client is configured with TlsMode::Plain"
-                .into(),
-        });
-    }
-    let user = identity
-        .node()
-        .map(|n| n.as_str().to_owned())
-        .unwrap_or_default();
-    let credentials = Credentials::default()
-        .with_username(user)
-        .with_password(password)
-        .with_channel_binding(binding);
-    let stream = tokio_xmpp::client_login(stream, features.sasl_mechanisms, credentials)
-        .await
-        .map_err(|e| match e {
-            tokio_xmpp::Error::Auth(AuthError::Fail(condition)) => XmppError::Auth {
-                jid: identity.to_bare().to_string(),
-                condition: kebab(&format!("{condition:?}")),
-            },
-            tokio_xmpp::Error::Auth(other) => XmppError::Auth {
-                jid: identity.to_bare().to_string(),
-                condition: other.to_string(),
-            },
-            other => connect_error(other.to_string()),
-        })?;
-    let stream = stream
-        .send_header(StreamHeader {
-            to: Some(Cow::Borrowed(identity.domain().as_str())),
-            from: None,
-            id: None,
-        })
-        .await
-        .map_err(|e| connect_error(e.to_string()))?;
-    let (features, stream) = stream
-        .recv_features()
-        .await
-        .map_err(|e| connect_error(e.to_string()))?;
-    Ok((features, stream.box_stream()))
-}
-
 fn parse_bare(jid: &str) -> Result<BareJid, XmppError> {
     let bare = BareJid::new(jid).map_err(|e| XmppError::InvalidJid {
         jid: jid.to_owned(),
@@ -1232,26 +568,6 @@ fn parse_jid(jid: &str) -> Result<Jid, XmppError> {
         jid: jid.to_owned(),
         reason: e.to_string(),
     })
-}
-
-fn stanza_error(what: &str, error: StanzaError) -> XmppError {
-    let text = error
-        .texts
-        .values()
-        .next()
-        .cloned()
-        .filter(|t| !t.is_empty());
-    let element = Element::from(error);
-    let condition = element
-        .children()
-        .find(|c| c.ns() == ns::XMPP_STANZAS && c.name() != "text")
-        .map(|c| c.name().to_owned())
-        .unwrap_or_else(|| "undefined-condition".to_owned());
-    XmppError::Stanza {
-        what: what.to_owned(),
-        condition,
-        text,
-    }
 }
 
 fn ping_element() -> Element {
@@ -1302,22 +618,6 @@ fn serialize(element: &Element) -> String {
 /// XML 1.0 `Char`: what a text node may contain.
 fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
-}
-
-/// `NotAuthorized` -> `not-authorized`.
-fn kebab(camel: &str) -> String {
-    let mut out = String::with_capacity(camel.len() + 4);
-    for (i, c) in camel.chars().enumerate() {
-        if c.is_ascii_uppercase() {
-            if i > 0 {
-                out.push('-');
-            }
-            out.push(c.to_ascii_lowercase());
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 fn random_u64() -> u64 {
@@ -1373,7 +673,6 @@ mod tests {
 
     #[test]
     fn helpers() {
-        assert_eq!(kebab("NotAuthorized"), "not-authorized");
         assert!(is_xml_char('é') && !is_xml_char('\u{FFFE}') && !is_xml_char('\u{0}'));
         assert!(parse_bare("finesse.local").is_err());
         assert!(parse_bare("1001001@finesse.local").is_ok());

@@ -482,9 +482,9 @@ async fn sessions(
         nodes: vec![FinesseNodeAddr {
             rest,
             xmpp: prosody.addr(),
+            domain: prosody.domain().to_owned(),
+            pubsub: prosody.pubsub_jid(),
         }],
-        domain: prosody.domain().to_owned(),
-        pubsub: prosody.pubsub_jid(),
         resource: "switchboard-bench".into(),
         ping_interval: Duration::from_secs(60),
         timeout: SETUP_TIMEOUT,

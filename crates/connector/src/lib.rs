@@ -27,7 +27,7 @@ pub mod rest;
 pub mod session;
 pub mod spread;
 
-pub use manager::{SessionLease, SessionManager, discover_xmpp};
+pub use manager::{SessionLease, SessionManager, discover_domains, discover_xmpp};
 pub use rest::{
     Credentials, FinesseClient, FinesseEndpoint, METRIC_LATENCY_SECONDS, METRIC_REQUESTS_TOTAL,
     REQUEST_ID_HEADER, RequestId, RestConfig, RestError, Secret, Url,

@@ -179,6 +179,41 @@ impl SessionManager {
     }
 }
 
+/// The XMPP domain and pubsub service of each node (primary first): from the
+/// node's own SystemInfo, or, for a node that does not answer, from another
+/// node's ([`SystemInfo::xmpp_domain_of`]: Finesse names each node's domain
+/// after its host). The first node's error when none answers.
+///
+/// [`SystemInfo::xmpp_domain_of`]: switchboard_finesse::SystemInfo::xmpp_domain_of
+pub async fn discover_domains(nodes: &[FinesseClient]) -> Result<Vec<(String, String)>, RestError> {
+    let mut infos = Vec::new();
+    for node in nodes {
+        infos.push(node.system_info().await);
+    }
+    let mut out = Vec::new();
+    for (i, own) in infos.iter().enumerate() {
+        let found = own
+            .as_ref()
+            .ok()
+            .into_iter()
+            .chain(infos.iter().filter_map(|r| r.as_ref().ok()))
+            .find_map(|info| info.xmpp_domain_of(i));
+        match found {
+            Some(d) => out.push(d),
+            None => {
+                return Err(match infos.into_iter().find_map(Result::err) {
+                    Some(e) => e,
+                    None => RestError::BadResponse {
+                        what: "GET SystemInfo".into(),
+                        reason: "no xmppDomain".into(),
+                    },
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The XMPP domain and pubsub service, as Finesse's SystemInfo gives them
 /// (`xmppDomain`, `xmppPubSubDomain`, else `pubsub.<domain>`).
 pub async fn discover_xmpp(rest: &FinesseClient) -> Result<(String, String), RestError> {

@@ -49,6 +49,11 @@ pub struct FinesseNodeAddr {
     pub rest: FinesseClient,
     /// The notification service (XMPP c2s) of this node.
     pub xmpp: SocketAddr,
+    /// Its XMPP domain: Finesse names each node's after the node's host
+    /// (SystemInfo `xmppDomain` read from that node).
+    pub domain: String,
+    /// Its pubsub service (`pubsub.<domain>` unless SystemInfo says otherwise).
+    pub pubsub: String,
 }
 
 /// Settings of the sessions.
@@ -56,10 +61,6 @@ pub struct FinesseNodeAddr {
 pub struct SessionConfig {
     /// The Finesse nodes, primary first.
     pub nodes: Vec<FinesseNodeAddr>,
-    /// The XMPP domain (from SystemInfo `xmppDomain` unless configured).
-    pub domain: String,
-    /// The pubsub service (`pubsub.<domain>` unless configured).
-    pub pubsub: String,
     /// The XMPP resource, unique per Switchboard node.
     pub resource: String,
     /// XMPP ping period (Finesse expects one every 20 s).
@@ -308,7 +309,7 @@ impl Runner {
             Credentials::Basic { user, password } => (user.clone(), password.expose().to_owned()),
             Credentials::Bearer { token } => (self.user.clone(), token.expose().to_owned()),
         };
-        let jid = format!("{xmpp_user}@{}", self.config.domain);
+        let jid = format!("{xmpp_user}@{}", n.domain);
         let xmpp = XmppConfig::new(n.xmpp, jid, password)
             .resource(self.config.resource.clone())
             .timeout(self.config.timeout)
@@ -326,7 +327,7 @@ impl Runner {
         if matches!(ended, Ok(Ended::Stopped)) && self.config.explicit_subscribe {
             for node in self.nodes(&[]) {
                 let _ = client
-                    .unsubscribe(&self.config.pubsub, &node, client.bare_jid())
+                    .unsubscribe(&n.pubsub, &node, client.bare_jid())
                     .await;
             }
         }
@@ -362,7 +363,7 @@ impl Runner {
             let teams: Vec<String> = user.teams.iter().map(|t| t.id.clone()).collect();
             for node in self.nodes(&teams) {
                 client
-                    .subscribe(&self.config.pubsub, &node, client.bare_jid())
+                    .subscribe(&n.pubsub, &node, client.bare_jid())
                     .await
                     .map_err(|e| Fatal::Retry(format!("subscribing to {node}: {e}")))?;
             }

@@ -1,8 +1,8 @@
 //! Failover of the notification sessions between two Finesse nodes, each
 //! with its own notification service: the simulator's primary and secondary
-//! REST over real HTTP, and one Prosody per node, the simulator's
-//! notifications published to both (as each Finesse node publishes on its
-//! own notification service).
+//! REST over real HTTP, and one Prosody per node with its own XMPP domain,
+//! the simulator's notifications published to both (as each Finesse node
+//! publishes on its own notification service).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -115,9 +115,14 @@ async fn pair(agents: usize, spread: Duration, prefer_primary: bool) -> Pair {
     let a = Prosody::start_async(ProsodyOptions::with_accounts(accounts.clone()))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    let b = Prosody::start_async(ProsodyOptions::with_accounts(accounts))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
+    // Each node's notification service has its own XMPP domain, named after
+    // the node as Finesse does.
+    let b = Prosody::start_async(ProsodyOptions {
+        domain: "finesse-b.local".into(),
+        ..ProsodyOptions::with_accounts(accounts)
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}"));
     let to_a = publisher(&a, &config).await;
     let to_b = publisher(&b, &config).await;
     let (notices, mut from_sim) = mpsc::unbounded_channel::<Notice>();
@@ -146,14 +151,16 @@ async fn pair(agents: usize, spread: Duration, prefer_primary: bool) -> Pair {
             FinesseNodeAddr {
                 rest: primary_rest.clone(),
                 xmpp: a.addr(),
+                domain: a.domain().into(),
+                pubsub: a.pubsub_jid(),
             },
             FinesseNodeAddr {
                 rest: rest(sim.secondary.expect("secondary")),
                 xmpp: b.addr(),
+                domain: b.domain().into(),
+                pubsub: b.pubsub_jid(),
             },
         ],
-        domain: a.domain().into(),
-        pubsub: a.pubsub_jid(),
         resource: "switchboard-failover".into(),
         ping_interval: PING,
         // Generous: 200 sign-ins on a shared test machine.

@@ -155,9 +155,9 @@ async fn a_dialog_deleted_during_a_resync_never_comes_back() {
             rest: FinesseClient::new(&format!("http://{proxy}"), RestConfig::default())
                 .expect("client"),
             xmpp: prosody.addr(),
+            domain: prosody.domain().into(),
+            pubsub: prosody.pubsub_jid(),
         }],
-        domain: prosody.domain().into(),
-        pubsub: prosody.pubsub_jid(),
         resource: "switchboard-resync".into(),
         ping_interval: Duration::from_secs(20),
         timeout: Duration::from_secs(5),

@@ -85,9 +85,9 @@ async fn env() -> Env {
         nodes: vec![FinesseNodeAddr {
             rest: rest.clone(),
             xmpp: prosody.addr(),
+            domain: prosody.domain().into(),
+            pubsub: prosody.pubsub_jid(),
         }],
-        domain: prosody.domain().into(),
-        pubsub: prosody.pubsub_jid(),
         resource: "switchboard-test".into(),
         ping_interval: Duration::from_secs(20),
         timeout: Duration::from_secs(5),
@@ -375,9 +375,9 @@ async fn a_wrong_password_stops_the_session_with_auth_failed() {
         nodes: vec![FinesseNodeAddr {
             rest: env.rest.clone(),
             xmpp: env.prosody.addr(),
+            domain: env.prosody.domain().into(),
+            pubsub: env.prosody.pubsub_jid(),
         }],
-        domain: env.prosody.domain().into(),
-        pubsub: env.prosody.pubsub_jid(),
         resource: "x".into(),
         ping_interval: Duration::from_secs(20),
         timeout: Duration::from_secs(5),
@@ -430,11 +430,11 @@ async fn primary_out_of_service_fails_over_to_the_secondary_and_back() {
     let node = |addr: std::net::SocketAddr| FinesseNodeAddr {
         rest: FinesseClient::new(&format!("http://{addr}"), RestConfig::default()).expect("client"),
         xmpp: prosody.addr(),
+        domain: prosody.domain().into(),
+        pubsub: prosody.pubsub_jid(),
     };
     let config = Arc::new(SessionConfig {
         nodes: vec![node(sim.primary), node(sim.secondary.expect("pair"))],
-        domain: prosody.domain().into(),
-        pubsub: prosody.pubsub_jid(),
         resource: "switchboard-a".into(),
         ping_interval: Duration::from_millis(300),
         timeout: Duration::from_secs(5),
@@ -514,9 +514,9 @@ async fn one_session_per_user_shared_and_closed_after_the_grace_period() {
         nodes: vec![FinesseNodeAddr {
             rest: env.rest.clone(),
             xmpp: env.prosody.addr(),
+            domain,
+            pubsub,
         }],
-        domain,
-        pubsub,
         resource: "switchboard-m".into(),
         ping_interval: Duration::from_secs(20),
         timeout: Duration::from_secs(5),

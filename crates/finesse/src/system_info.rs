@@ -79,6 +79,33 @@ impl SystemInfo {
             })
     }
 
+    /// The XMPP domain and pubsub service of node `node` of the pair (0 the
+    /// primary, 1 the secondary) as this SystemInfo, read from either node,
+    /// tells them. When it names its node's domain after the node's host
+    /// ([`describes`](Self::describes)), each node has its own: the other
+    /// node's is its host, with `pubsub.<host>`. Otherwise both share the
+    /// one it gives. `None` without `xmppDomain`, or for a node it does not list.
+    pub fn xmpp_domain_of(&self, node: usize) -> Option<(String, String)> {
+        let domain = self.xmpp_domain.as_deref()?;
+        let own = || {
+            let pubsub = self
+                .xmpp_pub_sub_domain
+                .clone()
+                .unwrap_or_else(|| format!("pubsub.{domain}"));
+            (domain.to_owned(), pubsub)
+        };
+        match self.describes() {
+            Some((me, _)) if me != node => {
+                let host = &[&self.primary_node, &self.secondary_node]
+                    .get(node)?
+                    .as_ref()?
+                    .host;
+                Some((host.clone(), format!("pubsub.{host}")))
+            }
+            _ => Some(own()),
+        }
+    }
+
     /// Writes the `<SystemInfo>` document.
     pub fn to_xml(&self) -> String {
         let mut w = XmlWriter::with_capacity(512);

@@ -365,6 +365,19 @@ fn system_info_says_which_node_it_describes_by_its_xmpp_domain() {
     );
     assert_eq!(doc("finesse.example.com").describes(), None);
     assert_eq!(SystemInfo::default().describes(), None);
+    // Each node's XMPP domain, from either node's SystemInfo.
+    let pair = |d: &str| (d.to_owned(), format!("pubsub.{d}"));
+    let from_a = doc("fin-a.example.com");
+    assert_eq!(from_a.xmpp_domain_of(0), Some(pair("fin-a.example.com")));
+    assert_eq!(from_a.xmpp_domain_of(1), Some(pair("fin-b.example.com")));
+    assert_eq!(
+        doc("fin-b.example.com").xmpp_domain_of(0),
+        Some(pair("fin-a.example.com"))
+    );
+    // One domain for both.
+    let shared = doc("finesse.example.com");
+    assert_eq!(shared.xmpp_domain_of(1), Some(pair("finesse.example.com")));
+    assert_eq!(SystemInfo::default().xmpp_domain_of(0), None);
 }
 
 #[test]

@@ -209,9 +209,9 @@ impl Env {
             nodes: vec![FinesseNodeAddr {
                 rest: rest.clone(),
                 xmpp: prosody.addr(),
+                domain: prosody.domain().into(),
+                pubsub: prosody.pubsub_jid(),
             }],
-            domain: prosody.domain().into(),
-            pubsub: prosody.pubsub_jid(),
             resource: "switchboard-e2e".into(),
             ping_interval: Duration::from_secs(20),
             timeout: Duration::from_secs(5),

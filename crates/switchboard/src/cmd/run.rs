@@ -11,7 +11,7 @@ use anyhow::Context;
 use serde_json::{Map, json};
 use switchboard_connector::{
     FinesseClient, FinesseNodeAddr, RestConfig, SessionConfig, SessionManager, Spread,
-    discover_xmpp,
+    discover_domains,
 };
 use switchboard_core::{CacheConfig, StateCache};
 use switchboard_gateway::{FinesseRest, Parts};
@@ -80,7 +80,7 @@ async fn broker(config: Config) -> anyhow::Result<()> {
     if !f.secondary.is_empty() {
         clients.push(FinesseClient::new(&f.secondary, rest_config).context("finesse.secondary")?);
     }
-    let mut nodes = Vec::new();
+    let mut xmpp_addrs = Vec::new();
     for client in &clients {
         let host = client
             .endpoint()
@@ -93,23 +93,11 @@ async fn broker(config: Config) -> anyhow::Result<()> {
             .with_context(|| format!("cannot resolve the Finesse host {host}"))?
             .next()
             .with_context(|| format!("{host} has no address"))?;
-        nodes.push(FinesseNodeAddr {
-            rest: client.clone(),
-            xmpp,
-        });
+        xmpp_addrs.push(xmpp);
     }
-    let (domain, pubsub) = if f.xmpp_domain.is_empty() {
-        let mut found = None;
-        for client in &clients {
-            match discover_xmpp(client).await {
-                Ok(d) => {
-                    found = Some(d);
-                    break;
-                }
-                Err(e) => tracing::warn!(error = %e, "SystemInfo unavailable on this node"),
-            }
-        }
-        found.context(
+    // Each node's XMPP domain: Finesse names it after the node's host.
+    let domains = if f.xmpp_domain.is_empty() {
+        discover_domains(&clients).await.context(
             "cannot read SystemInfo from any Finesse node to learn the XMPP domain; set finesse.xmpp_domain",
         )?
     } else {
@@ -118,13 +106,20 @@ async fn broker(config: Config) -> anyhow::Result<()> {
         } else {
             f.pubsub.clone()
         };
-        (f.xmpp_domain.clone(), pubsub)
+        vec![(f.xmpp_domain.clone(), pubsub); clients.len()]
     };
-    tracing::info!(%domain, %pubsub, nodes = nodes.len(), "Finesse");
+    let mut nodes = Vec::new();
+    for ((client, xmpp), (domain, pubsub)) in clients.iter().zip(xmpp_addrs).zip(domains) {
+        tracing::info!(%xmpp, %domain, %pubsub, "Finesse node");
+        nodes.push(FinesseNodeAddr {
+            rest: client.clone(),
+            xmpp,
+            domain,
+            pubsub,
+        });
+    }
     let session_config = Arc::new(SessionConfig {
         nodes,
-        domain,
-        pubsub,
         resource: "switchboard".into(),
         ping_interval: f.xmpp_ping_interval,
         timeout: f.xmpp_timeout,

@@ -11,24 +11,36 @@
 //! several binaries) each get their own port and folder. If the test process dies without
 //! dropping its [`Prosody`], a tiny watchdog shell (`sh`, waiting on a pipe from the test
 //! process) kills the orphaned server.
+//!
+//! The accounts are in `accounts.rs`, the test PKI and TLS settings of a STARTTLS instance in
+//! `tls.rs`, the errors in `error.rs`.
 
-use std::collections::{BTreeSet, VecDeque};
+mod accounts;
+mod error;
+mod tls;
+
+use std::collections::BTreeSet;
 use std::ffi::OsString;
 use std::fmt;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
 
+use accounts::validate_account;
+pub use error::TestkitError;
+pub use tls::render_tls;
+use tls::{TlsFiles, make_test_pki};
+
 /// The Prosody config template (`deploy/prosody/prosody.cfg.lua.in`), with the placeholders
 /// `@DIR@`, `@PORT@` and `@DOMAIN@`.
-pub const CONFIG_TEMPLATE: &str = include_str!("../../../deploy/prosody/prosody.cfg.lua.in");
+pub const CONFIG_TEMPLATE: &str = include_str!("../../../../deploy/prosody/prosody.cfg.lua.in");
 
 /// The XMPP domain used when none is given, as on a Finesse test box.
 pub const DEFAULT_DOMAIN: &str = "finesse.local";
@@ -46,13 +58,6 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long [`Prosody::stop`] waits after SIGTERM before it sends SIGKILL.
 pub const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// How many `prosodyctl register` processes run at once (each is a Lua start-up, ~40 ms of CPU).
-const REGISTER_CONCURRENCY: usize = 4;
-
-/// How many accounts one `prosodyctl shell` call creates (its command line stays far below
-/// Linux's 128 KiB limit for one argument).
-const SHELL_BATCH: usize = 200;
-
 /// How many lines of the logs an error carries.
 const LOG_TAIL_LINES: usize = 30;
 
@@ -65,95 +70,6 @@ static PORTS_IN_USE: Mutex<BTreeSet<u16>> = Mutex::new(BTreeSet::new());
 
 /// Makes generated passwords and folder names distinct within the process.
 static INSTANCE_COUNTER: AtomicU64 = AtomicU64::new(0);
-
-/// Errors of the Prosody helper.
-#[derive(Debug, thiserror::Error)]
-pub enum TestkitError {
-    /// `prosody` or `prosodyctl` is not on `PATH`.
-    #[error(
-        "Prosody is not installed: run 'apt-get install -y prosody' (or ./tests/run, which installs it)"
-    )]
-    NotInstalled {
-        /// The program that was not found.
-        program: String,
-    },
-    /// A file or process operation failed.
-    #[error("{what}: {source}")]
-    Io {
-        /// What was being done.
-        what: String,
-        /// The underlying error.
-        #[source]
-        source: io::Error,
-    },
-    /// An account name or password that `prosodyctl` cannot take.
-    #[error("invalid account {user:?}: {reason}")]
-    InvalidAccount {
-        /// The user name as given.
-        user: String,
-        /// What is wrong with it.
-        reason: &'static str,
-    },
-    /// A domain that cannot be written into the config.
-    #[error("invalid domain {domain:?}: letters, digits, '.' and '-' only")]
-    InvalidDomain {
-        /// The domain as given.
-        domain: String,
-    },
-    /// `prosodyctl register` failed.
-    #[error("prosodyctl register {user}@{domain} failed ({status}): {output}")]
-    Register {
-        /// The user name.
-        user: String,
-        /// The domain.
-        domain: String,
-        /// The exit status of `prosodyctl`.
-        status: ExitStatus,
-        /// What `prosodyctl` printed (stdout and stderr).
-        output: String,
-    },
-    /// Prosody exited before it accepted connections.
-    #[error("Prosody exited during startup ({status}); log tail:\n{log_tail}")]
-    Exited {
-        /// Its exit status.
-        status: ExitStatus,
-        /// The end of its logs.
-        log_tail: String,
-    },
-    /// Prosody could not bind its port (another process took it).
-    #[error("Prosody could not listen on 127.0.0.1:{port} (port in use?); log tail:\n{log_tail}")]
-    PortInUse {
-        /// The port.
-        port: u16,
-        /// The end of its logs.
-        log_tail: String,
-    },
-    /// Prosody did not accept connections in time.
-    #[error(
-        "Prosody did not accept connections on 127.0.0.1:{port} within {} s; log tail:\n{log_tail}",
-        .timeout.as_secs()
-    )]
-    StartTimeout {
-        /// The port.
-        port: u16,
-        /// How long it waited.
-        timeout: Duration,
-        /// The end of its logs.
-        log_tail: String,
-    },
-    /// [`Prosody::start_async`]'s blocking task panicked or was cancelled.
-    #[error("the blocking start task failed: {0}")]
-    Join(String),
-}
-
-impl TestkitError {
-    fn io(what: impl Into<String>, source: io::Error) -> Self {
-        Self::Io {
-            what: what.into(),
-            source,
-        }
-    }
-}
 
 /// What [`Prosody::start`] sets up.
 #[derive(Clone)]
@@ -229,13 +145,6 @@ pub struct Prosody {
     watchdog: Option<Child>,
     /// With TLS: the test CA (PEM) and the leaf certificate and key files.
     tls: Option<TlsFiles>,
-}
-
-/// The test PKI of a TLS instance.
-struct TlsFiles {
-    ca_pem: Vec<u8>,
-    certificate: PathBuf,
-    key: PathBuf,
 }
 
 impl fmt::Debug for Prosody {
@@ -498,139 +407,6 @@ impl Prosody {
             .map_err(|e| TestkitError::io(format!("writing {}", self.config.display()), e))
     }
 
-    fn register_all(&self, accounts: &[(String, String)]) -> Result<(), TestkitError> {
-        if accounts.is_empty() {
-            return Ok(());
-        }
-        if self.child.is_some() && self.wait_admin_socket() {
-            let mut done = true;
-            for batch in accounts.chunks(SHELL_BATCH) {
-                if let Err(e) = self.register_with_shell(batch) {
-                    tracing::debug!("prosodyctl shell failed ({e}); using prosodyctl register");
-                    done = false;
-                    break;
-                }
-            }
-            if done {
-                return Ok(());
-            }
-        }
-        self.register_each(accounts)
-    }
-
-    /// Waits (briefly) for the admin shell's socket, which appears as Prosody loads modules.
-    fn wait_admin_socket(&self) -> bool {
-        let socket = self.dir().join("prosody.sock");
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while !socket.exists() {
-            if Instant::now() >= deadline {
-                return false;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        true
-    }
-
-    /// Creates (or re-keys) `accounts` with one `prosodyctl shell` call (one Lua start-up
-    /// instead of one per account).
-    fn register_with_shell(&self, accounts: &[(String, String)]) -> Result<(), TestkitError> {
-        // The shell's environment has no Lua globals besides its commands: plain syntax only.
-        let mut chunk = String::from(
-            "local f = '' local function r(j, p) local ok, err = user:create(j, p) \
-             if not ok and err == 'User exists' then ok, err = user:password(j, p) end \
-             if not ok then f = f .. j .. ': ' .. (err or '?') .. '; ' end end",
-        );
-        for (user, password) in accounts {
-            chunk.push_str(&format!(
-                " r({}, {})",
-                lua_string(&self.jid(user)),
-                lua_string(password)
-            ));
-        }
-        chunk.push_str(" if f ~= '' then return nil, f end return true, 'registered'");
-        let out = Command::new(&self.prosodyctl)
-            .arg("--config")
-            .arg(&self.config)
-            .arg("shell")
-            .arg(chunk)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| TestkitError::io(format!("running {}", self.prosodyctl.display()), e))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        if out.status.success() && stdout.contains("OK: registered") {
-            return Ok(());
-        }
-        let mut output = stdout.into_owned();
-        output.push_str(&String::from_utf8_lossy(&out.stderr));
-        Err(TestkitError::Register {
-            user: format!(
-                "{} accounts starting with {}",
-                accounts.len(),
-                accounts[0].0
-            ),
-            domain: self.domain.clone(),
-            status: out.status,
-            output: output.trim().to_owned(),
-        })
-    }
-
-    /// `prosodyctl register` per account, [`REGISTER_CONCURRENCY`] at a time (works offline).
-    fn register_each(&self, accounts: &[(String, String)]) -> Result<(), TestkitError> {
-        let mut running: VecDeque<(&str, Child)> = VecDeque::new();
-        let mut first_error = None;
-        for (user, password) in accounts {
-            if running.len() >= REGISTER_CONCURRENCY
-                && let Some((u, child)) = running.pop_front()
-                && let Err(e) = self.finish_register(u, child)
-            {
-                first_error.get_or_insert(e);
-            }
-            let child = Command::new(&self.prosodyctl)
-                .arg("--config")
-                .arg(&self.config)
-                .arg("register")
-                .arg(user)
-                .arg(&self.domain)
-                .arg(password)
-                .stdin(Stdio::null())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .map_err(|e| TestkitError::io(format!("running {}", self.prosodyctl.display()), e));
-            match child {
-                Ok(child) => running.push_back((user, child)),
-                Err(e) => {
-                    first_error.get_or_insert(e);
-                    break;
-                }
-            }
-        }
-        for (user, child) in running {
-            if let Err(e) = self.finish_register(user, child) {
-                first_error.get_or_insert(e);
-            }
-        }
-        first_error.map_or(Ok(()), Err)
-    }
-
-    fn finish_register(&self, user: &str, child: Child) -> Result<(), TestkitError> {
-        let out = child
-            .wait_with_output()
-            .map_err(|e| TestkitError::io("waiting for prosodyctl", e))?;
-        if out.status.success() {
-            return Ok(());
-        }
-        let mut output = String::from_utf8_lossy(&out.stdout).into_owned();
-        output.push_str(&String::from_utf8_lossy(&out.stderr));
-        Err(TestkitError::Register {
-            user: user.to_owned(),
-            domain: self.domain.clone(),
-            status: out.status,
-            output: output.trim().to_owned(),
-        })
-    }
-
-    /// Spawns `prosody -F` and waits until it listens on `self.port`.
     fn spawn_and_wait(&mut self) -> Result<(), TestkitError> {
         let log = self.dir().join("prosody.log");
         // A fresh log per start, so the readiness check reads this start's lines only.
@@ -729,135 +505,6 @@ pub fn render_config(dir: &str, port: u16, domain: &str) -> String {
         .replace("@DOMAIN@", domain)
 }
 
-/// Enables STARTTLS (required) in a rendered config: the `"tls"` module, the certificate,
-/// `c2s_require_encryption = true` (see the template's optional placeholders).
-pub fn render_tls(config: &str, certificate: &Path, key: &Path) -> String {
-    let settings = format!(
-        "ssl = {{ certificate = {}; key = {} }}\n\
-         c2s_require_encryption = true            -- STARTTLS before sign-in (TLS variant)",
-        lua_string(&certificate.to_string_lossy()),
-        lua_string(&key.to_string_lossy()),
-    );
-    config
-        .replace(
-            "--@TLS_MODULE@",
-            "\"tls\";                              -- STARTTLS",
-        )
-        .replace("--@TLS_SETTINGS@", &settings)
-}
-
-/// Makes a test CA and a leaf certificate for `domain` (subjectAltName `DNS:<domain>`,
-/// `CA:FALSE`, server auth) in `dir` with the `openssl` command line (P-256 keys, 2 days).
-fn make_test_pki(dir: &Path, domain: &str) -> Result<TlsFiles, TestkitError> {
-    let openssl = find_program(&OsString::from("openssl")).map_err(|_| {
-        TestkitError::io(
-            "making the test certificates",
-            io::Error::new(
-                io::ErrorKind::NotFound,
-                "openssl is not installed: run 'apt-get install -y openssl'",
-            ),
-        )
-    })?;
-    let ca_key = dir.join("test-ca.key");
-    let ca_crt = dir.join("test-ca.crt");
-    let key = dir.join(format!("{domain}.key"));
-    let csr = dir.join(format!("{domain}.csr"));
-    let crt = dir.join(format!("{domain}.crt"));
-    let ext = dir.join(format!("{domain}.ext"));
-    std::fs::write(
-        &ext,
-        format!(
-            "subjectAltName = DNS:{domain}\n\
-             basicConstraints = critical, CA:FALSE\n\
-             keyUsage = critical, digitalSignature, keyEncipherment\n\
-             extendedKeyUsage = serverAuth\n"
-        ),
-    )
-    .map_err(|e| TestkitError::io(format!("writing {}", ext.display()), e))?;
-    let path = |p: &PathBuf| p.to_string_lossy().into_owned();
-    let serial = format!("0x{:016x}", random_u64() >> 1);
-    let steps: [Vec<String>; 3] = [
-        vec![
-            "req".into(),
-            "-x509".into(),
-            "-newkey".into(),
-            "ec".into(),
-            "-pkeyopt".into(),
-            "ec_paramgen_curve:prime256v1".into(),
-            "-nodes".into(),
-            "-keyout".into(),
-            path(&ca_key),
-            "-out".into(),
-            path(&ca_crt),
-            "-days".into(),
-            "2".into(),
-            "-subj".into(),
-            "/CN=Switchboard test CA".into(),
-            "-addext".into(),
-            "basicConstraints=critical,CA:TRUE".into(),
-            "-addext".into(),
-            "keyUsage=critical,keyCertSign,cRLSign".into(),
-        ],
-        vec![
-            "req".into(),
-            "-new".into(),
-            "-newkey".into(),
-            "ec".into(),
-            "-pkeyopt".into(),
-            "ec_paramgen_curve:prime256v1".into(),
-            "-nodes".into(),
-            "-keyout".into(),
-            path(&key),
-            "-out".into(),
-            path(&csr),
-            "-subj".into(),
-            format!("/CN={domain}"),
-        ],
-        vec![
-            "x509".into(),
-            "-req".into(),
-            "-in".into(),
-            path(&csr),
-            "-CA".into(),
-            path(&ca_crt),
-            "-CAkey".into(),
-            path(&ca_key),
-            "-set_serial".into(),
-            serial,
-            "-days".into(),
-            "2".into(),
-            "-extfile".into(),
-            path(&ext),
-            "-out".into(),
-            path(&crt),
-        ],
-    ];
-    for args in steps {
-        let output = Command::new(&openssl)
-            .args(&args)
-            .stdin(Stdio::null())
-            .output()
-            .map_err(|e| TestkitError::io("running openssl", e))?;
-        if !output.status.success() {
-            return Err(TestkitError::io(
-                format!("openssl {}", args[0]),
-                io::Error::other(format!(
-                    "{}: {}",
-                    output.status,
-                    String::from_utf8_lossy(&output.stderr).trim()
-                )),
-            ));
-        }
-    }
-    let ca_pem = std::fs::read(&ca_crt)
-        .map_err(|e| TestkitError::io(format!("reading {}", ca_crt.display()), e))?;
-    Ok(TlsFiles {
-        ca_pem,
-        certificate: crt,
-        key,
-    })
-}
-
 /// Looks `program` up like a shell does: as a path when it contains `/`, else on `PATH`.
 fn find_program(program: &OsString) -> Result<PathBuf, TestkitError> {
     let not_installed = || TestkitError::NotInstalled {
@@ -894,30 +541,6 @@ fn validate_domain(domain: &str) -> Result<(), TestkitError> {
         Err(TestkitError::InvalidDomain {
             domain: domain.to_owned(),
         })
-    }
-}
-
-fn validate_account(user: &str, password: &str) -> Result<(), TestkitError> {
-    let reason = if user.is_empty() {
-        Some("empty user name")
-    } else if user
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || "@/\"&'<>:".contains(c))
-    {
-        Some("the user name must be a plain JID node (no '@', '/', spaces, quotes)")
-    } else if password.is_empty() {
-        Some("empty password")
-    } else if password.chars().any(char::is_control) {
-        Some("control characters in the password")
-    } else {
-        None
-    };
-    match reason {
-        Some(reason) => Err(TestkitError::InvalidAccount {
-            user: user.to_owned(),
-            reason,
-        }),
-        None => Ok(()),
     }
 }
 

@@ -26,7 +26,7 @@ pub enum TlsMode {
 /// How to connect: address, credentials, resource, timeouts.
 #[derive(Clone)]
 pub struct XmppConfig {
-    /// The server's client port, e.g. [`Prosody::addr`](crate::Prosody::addr).
+    /// The server's client port, e.g. `switchboard_testkit::Prosody::addr` in tests.
     pub addr: SocketAddr,
     /// The bare JID to sign in as, `user@domain`.
     pub jid: String,

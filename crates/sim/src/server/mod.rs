@@ -7,7 +7,7 @@
 //! reach "Finesse".
 //!
 //! This module owns the shared state ([`Sim`]), start-up, the notification pump and the timed
-//! transitions; [`rest`] serves Finesse REST, [`scenario`] the scenario API and [`load`] the
+//! transitions; `rest` serves Finesse REST, `scenario` the scenario API and `load` the
 //! load generator.
 
 mod load;

@@ -10,12 +10,12 @@
 //!
 //! This module owns the `World` itself, its REST errors and the read-only
 //! queries (User, Team, Dialogs, SystemInfo). The changes are in:
-//! - [`users`]: sign-in and agent state (`PUT /User`), wrap-up;
-//! - [`calls`]: calls arriving (scenario), MAKE_CALL, a party leaving, the
+//! - `users`: sign-in and agent state (`PUT /User`), wrap-up;
+//! - `calls`: calls arriving (scenario), MAKE_CALL, a party leaving, the
 //!   `actions` each participant is offered;
-//! - [`actions`]: dialog actions (`PUT /Dialog`), transfer, consult and
+//! - `actions`: dialog actions (`PUT /Dialog`), transfer, consult and
 //!   conference;
-//! - [`notify`]: the notifications each change causes.
+//! - `notify`: the notifications each change causes.
 
 mod actions;
 mod calls;

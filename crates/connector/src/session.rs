@@ -277,12 +277,11 @@ impl Runner {
 
     /// The configured node a SystemInfo describes: the node whose REST host
     /// is the host it names, else by its role (Finesse's primary is the
-    /// first configured node); when it names no node, the node whose
-    /// notification service delivered it.
-    fn node_of(&self, info: &SystemInfo, delivered_by: usize) -> usize {
-        match info.describes() {
-            Some((role, host)) => self
-                .config
+    /// first configured node). `None` when it names no node.
+    fn node_of(&self, info: &SystemInfo) -> Option<usize> {
+        let (role, host) = info.describes()?;
+        Some(
+            self.config
                 .nodes
                 .iter()
                 .position(|n| {
@@ -293,7 +292,22 @@ impl Runner {
                         .is_some_and(|h| h.eq_ignore_ascii_case(host))
                 })
                 .unwrap_or(role),
-            None => delivered_by,
+        )
+    }
+
+    /// The node an OUT_OF_SERVICE SystemInfo that names no node is about:
+    /// the session's own node (`node`, whose notification service delivered
+    /// it) unless its REST answers IN_SERVICE, then the other node. Finesse
+    /// names the node; a deployment with one XMPP domain for both (or the
+    /// simulator) may not.
+    async fn unnamed_out_of_service(&self, node: usize) -> usize {
+        let nodes = self.config.nodes.len();
+        let Some(n) = self.config.nodes.get(node).filter(|_| nodes > 1) else {
+            return node;
+        };
+        match n.rest.system_info().await {
+            Ok(info) if info.status == SystemStatus::InService => (node + 1) % nodes,
+            _ => node,
         }
     }
 
@@ -426,7 +440,7 @@ impl Runner {
                     };
                     let fenced = queued > 0;
                     queued = queued.saturating_sub(1);
-                    if let Some(ended) = self.apply(node, item, fenced.then_some(&fence)) {
+                    if let Some(ended) = self.apply(node, item, fenced.then_some(&fence)).await {
                         return Ok(ended);
                     }
                 }
@@ -440,7 +454,12 @@ impl Runner {
     ///
     /// The XMPP client has already read the message and unescaped the
     /// `<Update>`: only that document is parsed here ([`parse_item_with`]).
-    fn apply(&self, node: usize, item: ReceivedItem, fence: Option<&ResyncFence>) -> Option<Ended> {
+    async fn apply(
+        &self,
+        node: usize,
+        item: ReceivedItem,
+        fence: Option<&ResyncFence>,
+    ) -> Option<Ended> {
         let parsed = match item.notification_text.as_deref() {
             Some(text) => parse_item_with(
                 &mut self.memo.lock().unwrap_or_else(PoisonError::into_inner),
@@ -471,7 +490,13 @@ impl Runner {
         };
         metrics::counter!("switchboard_notifications_total", "kind" => kind).increment(1);
         if let UpdateData::SystemInfo(info) = &n.update.data {
-            let about = self.node_of(info, node);
+            let about = match self.node_of(info) {
+                Some(about) => about,
+                None if info.status != SystemStatus::InService => {
+                    self.unnamed_out_of_service(node).await
+                }
+                None => node,
+            };
             let out_of_service = about == node && info.status != SystemStatus::InService;
             if about != node {
                 tracing::debug!(user = %self.user, node, about, status = ?info.status, "SystemInfo about the other Finesse node");

@@ -57,10 +57,12 @@ pub struct Limits {
     /// upgraded counted with them; more are closed with 4429.
     pub max_connections: usize,
     /// Connections not signed in at most, from their accept (sockets whose
-    /// request is not read yet included; default 10,000); more are answered
-    /// `503` and closed at once.
+    /// request is not read yet included; default 10,000). At the cap a new
+    /// socket takes the place of the oldest one not upgraded; with none, it
+    /// is answered `503` and closed at once.
     pub max_unauthenticated: usize,
-    /// The same from one client address (the TCP peer; default 1,000).
+    /// The same from one client address (the TCP peer; default 1,000); more
+    /// are answered `503` and closed at once.
     pub max_unauthenticated_per_address: usize,
     /// Time from accept to a complete HTTP request head (default 10 s), and
     /// the most an HTTP connection (not a WebSocket) may wait idle for its

@@ -83,7 +83,7 @@ const GAUGES: &[(&str, &str)] = &[
 const COUNTERS: &[(&str, &str)] = &[
     (
         CONNECTIONS_TOTAL,
-        "WebSocket upgrades and sockets refused before their request, by outcome (accepted, refused, origin_refused, unauthenticated_limit, unauthenticated_address_limit).",
+        "WebSocket upgrades and sockets refused before their request, by outcome (accepted, refused, origin_refused, unauthenticated_limit, unauthenticated_address_limit, unauthenticated_evicted).",
     ),
     (
         CLOSES_TOTAL,

@@ -672,8 +672,15 @@ async fn accept_loop(
             .trusted_proxies
             .iter()
             .any(|r| r.contains(peer.ip()));
-        let tickets = match shared.admission.admit(peer.ip(), !proxy) {
-            Ok(tickets) => Tickets::new(tickets),
+        let (tickets, evicted) = match shared.admission.admit(peer.ip(), !proxy) {
+            Ok((tickets, made_room)) => {
+                if made_room {
+                    metrics::counter!(crate::metrics::CONNECTIONS_TOTAL, "outcome" => "unauthenticated_evicted")
+                        .increment(1);
+                }
+                let evicted = tickets.0.evicted();
+                (Tickets::new(tickets), evicted)
+            }
             Err(refused) => {
                 metrics::counter!(crate::metrics::CONNECTIONS_TOTAL, "outcome" => refused.as_str())
                     .increment(1);
@@ -690,7 +697,7 @@ async fn accept_loop(
         let router = router.clone();
         let tls = tls.clone();
         let stop = stop.clone();
-        tokio::spawn(async move {
+        let serve = async move {
             let service = hyper::service::service_fn(
                 move |mut req: hyper::Request<hyper::body::Incoming>| {
                     req.extensions_mut().insert(ConnectInfo(peer));
@@ -734,6 +741,16 @@ async fn accept_loop(
             };
             if let Err(e) = result {
                 tracing::debug!(%peer, error = %e, "HTTP connection ended with an error");
+            }
+        };
+        tokio::spawn(async move {
+            tokio::select! {
+                () = serve => {}
+                // A newer socket needs the place (at the cap in all): this
+                // one has not finished a request yet, or is idle between two.
+                () = evicted.cancelled() => {
+                    tracing::debug!(%peer, "socket closed to make room for a newer one");
+                }
             }
         });
     }

@@ -326,7 +326,7 @@ async fn answer(tcp: &mut TcpStream) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_trusted_proxy_counts_in_the_total_cap_only() {
+async fn at_the_total_cap_the_oldest_waiting_socket_makes_room_and_a_proxy_counts_there_only() {
     let env = Env::start(|c| {
         c.limits.max_unauthenticated_per_address = 4;
         c.limits.max_unauthenticated = 10;
@@ -350,11 +350,26 @@ async fn a_trusted_proxy_counts_in_the_total_cap_only() {
         |n| *n == 10,
     )
     .await;
-    let mut over = tcp_from([127, 0, 0, 3], addr).await;
-    assert!(answer(&mut over).await.starts_with("HTTP/1.1 503"));
-    let mut over = tcp_from([127, 0, 0, 2], addr).await;
-    assert!(answer(&mut over).await.starts_with("HTTP/1.1 503"));
-    assert_eq!(env.gateway.unauthenticated(), 10);
+    // At the cap in all, a new client gets in: the oldest socket that has
+    // not sent a request is closed for it.
+    let mut agent = env.agent(A1.0, A1.1).await;
+    agent.ping().await;
+    assert!(
+        closed_by_server(&mut held[0], Duration::from_secs(2)).await,
+        "the oldest waiting socket is still open"
+    );
+    assert!(
+        !closed_by_server(&mut held[1], Duration::from_millis(200)).await,
+        "more than the oldest was closed"
+    );
+    // The client signed in: the others (9) are all that is not signed in.
+    holds_within(
+        Duration::from_secs(2),
+        "connections not signed in",
+        || env.gateway.unauthenticated(),
+        |n| *n == 9,
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -594,3 +594,41 @@ async fn protocol_errors_get_their_close_code() {
     let mut a1 = env.agent(A1.0, A1.1).await;
     a1.ping().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_whose_body_never_ends_is_closed() {
+    let header = Duration::from_secs(2);
+    let env = Env::start(|c| c.limits.header_read_timeout = header).await;
+    let mut s = tcp_from([127, 0, 0, 1], env.gateway.local_addr()).await;
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        .await
+        .unwrap();
+    let start = Instant::now();
+    // A body byte every 100 ms, for longer than the header timeout.
+    let mut answered = String::new();
+    let mut buf = [0u8; 1024];
+    let closed = loop {
+        if start.elapsed() > header + Duration::from_secs(5) {
+            break false;
+        }
+        let _ = s.write_all(b"x").await;
+        match tokio::time::timeout(Duration::from_millis(100), s.read(&mut buf)).await {
+            Ok(Ok(0) | Err(_)) => break true,
+            Ok(Ok(n)) => answered.push_str(&String::from_utf8_lossy(&buf[..n])),
+            Err(_) => {}
+        }
+    };
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered:?}");
+    assert!(
+        closed,
+        "the socket was still open after {:?}",
+        start.elapsed()
+    );
+    holds_within(
+        Duration::from_secs(2),
+        "sockets not upgraded",
+        || env.gateway.pre_upgrade_sockets(),
+        |n| *n == 0,
+    )
+    .await;
+}

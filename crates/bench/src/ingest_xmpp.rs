@@ -566,7 +566,7 @@ async fn consume_changes(
             ),
         };
         let event = cache.render(&change);
-        t.render_bytes += event.json.len();
+        t.render_bytes += event.len();
         if matches!(
             change,
             Change::Dialog {

@@ -8,7 +8,6 @@
 //! one change, so a benchmark can wait for as many changes as it published.
 
 use std::fmt;
-use std::sync::Arc;
 
 use anyhow::Context;
 use switchboard_finesse::{
@@ -151,7 +150,7 @@ fn dialog_for(golden: &Dialog, agent: &Agent, id: u64) -> Dialog {
     d.id = id.to_string();
     d.uri = Some(Node::Dialog(d.id.clone()).to_string());
     d.from_address = Some(agent.extension.clone());
-    Arc::make_mut(&mut d.media_properties).dnis = Some(agent.extension.clone());
+    d.media_properties.dnis = Some(agent.extension.clone());
     if let Some(p) = d.participants.first_mut() {
         p.media_address = agent.extension.clone();
     }
@@ -267,10 +266,7 @@ fn lifecycle_step(d: &Dialog, agent: &Agent, step: usize) -> Update {
             dialog_put(d)
         }
         3 => {
-            if let Some(v) = Arc::make_mut(&mut d.media_properties)
-                .call_variables
-                .first_mut()
-            {
+            if let Some(v) = d.media_properties.call_variables.first_mut() {
                 v.value = "retrieved".into();
             }
             dialog_put(d)

@@ -28,13 +28,11 @@
 //! Every change the cache makes is sent on the session's change channel.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{Change, ResyncFence, StateCache};
-use switchboard_finesse::{
-    DialogMemo, Node, SystemInfo, SystemStatus, UpdateData, parse_item_with,
-};
+use switchboard_finesse::{Node, SystemInfo, SystemStatus, UpdateData, parse_item};
 use switchboard_xmpp::{ReceivedItem, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
@@ -128,7 +126,6 @@ impl Session {
             changes,
             status: status_tx,
             stop: stop.clone(),
-            memo: std::sync::Mutex::new(DialogMemo::default()),
         };
         tokio::spawn(task.run());
         Session { user, stop, status }
@@ -184,11 +181,6 @@ struct Runner {
     changes: mpsc::UnboundedSender<Change>,
     status: watch::Sender<SessionStatus>,
     stop: CancellationToken,
-    /// The media properties, participants and call variables of this
-    /// agent's dialogs as last read: Finesse repeats them in every Dialog
-    /// notification ([`DialogMemo`]). Only [`Runner::apply`] takes the lock,
-    /// never across an await.
-    memo: std::sync::Mutex<DialogMemo>,
 }
 
 impl Runner {
@@ -453,7 +445,7 @@ impl Runner {
     /// last resync's, for a notification that was queued while it ran.
     ///
     /// The XMPP client has already read the message and unescaped the
-    /// `<Update>`: only that document is parsed here ([`parse_item_with`]).
+    /// `<Update>`: only that document is parsed here ([`parse_item`]).
     async fn apply(
         &self,
         node: usize,
@@ -461,8 +453,7 @@ impl Runner {
         fence: Option<&ResyncFence>,
     ) -> Option<Ended> {
         let parsed = match item.notification_text.as_deref() {
-            Some(text) => parse_item_with(
-                &mut self.memo.lock().unwrap_or_else(PoisonError::into_inner),
+            Some(text) => parse_item(
                 text,
                 (!item.node.is_empty()).then(|| item.node.clone()),
                 item.item_id,

@@ -14,9 +14,6 @@
 //!   `<Update>` text (unescaped by the XMPP client) -> `parse_item` -> the
 //!   same steps. Reading the XMPP stanza itself is the XMPP client's work
 //!   (tokio-xmpp), measured end to end by `switchboard-bench ingest-xmpp`.
-//! - `whole_ingest_memo/*`: `whole_ingest_item` with `parse_item_with` and one
-//!   `DialogMemo` for the stream, as the connector's agent session parses: a
-//!   Dialog's media properties that come back unchanged are not read again.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -31,8 +28,8 @@ use std::hint::black_box;
 use switchboard_core::hub::{ClientQueue, Engine, HubConfig, MemoryHub, route};
 use switchboard_core::{CacheConfig, SignedInAgent, StateCache, map_notification};
 use switchboard_finesse::{
-    Action, Dialog, DialogMemo, DialogState, Node, Notification, ParticipantState, Update,
-    UpdateData, UpdateEvent, User, UserState, parse_item, parse_item_with, parse_notification,
+    Action, Dialog, DialogState, Node, Notification, ParticipantState, Update, UpdateData,
+    UpdateEvent, User, UserState, parse_item, parse_notification,
 };
 use switchboard_protocol::Topic;
 
@@ -223,10 +220,7 @@ fn call_mix() -> Vec<String> {
         vec![Action::Retrieve, Action::UpdateCallData, Action::Drop],
     );
     let mut retrieved = golden.clone();
-    if let Some(v) = std::sync::Arc::make_mut(&mut retrieved.media_properties)
-        .call_variables
-        .first_mut()
-    {
+    if let Some(v) = retrieved.media_properties.call_variables.first_mut() {
         v.value = "retrieved".into();
     }
     let mut dropped = retrieved.clone();
@@ -263,7 +257,7 @@ fn publish_changes(n: Notification, cache: &StateCache, hub: &MemoryHub) -> usiz
     for change in cache.apply_owned(AGENT, n) {
         let event = cache.render(&change);
         for topic in route(&change, cache) {
-            hub.publish(&topic, &event.json);
+            hub.publish(&topic, &event);
             published += 1;
         }
     }
@@ -400,26 +394,10 @@ fn whole_ingest(c: &mut Criterion) {
         bench_chunks(&mut g, name, &items, ingest_item);
     }
     g.finish();
-
-    let mut g = c.benchmark_group("whole_ingest_memo");
-    g.throughput(Throughput::Elements(1));
-    for (name, stanzas) in &inputs {
-        let items: Vec<Item> = stanzas.iter().map(|s| item_of(s)).collect();
-        let mut memo = DialogMemo::default();
-        check_items(name, stanzas, &items, |item| {
-            parse_item_with_memo(&mut memo, item)
-        });
-        let mut memo = DialogMemo::default();
-        bench_chunks(&mut g, name, &items, |item, cache, hub| {
-            publish_changes(parse_item_with_memo(&mut memo, item), cache, hub)
-        });
-    }
-    g.finish();
 }
 
 /// Before timing: each item, parsed with `parse`, gives what its whole
-/// stanza gives, and makes one change (twice through the list, so a memo
-/// has seen every item once before the second round).
+/// stanza gives, and makes one change (twice through the list).
 fn check_items(
     name: &str,
     stanzas: &[String],
@@ -433,18 +411,6 @@ fn check_items(
         assert_eq!(n, parse_notification(s).expect("parses"), "{name}");
         assert!(publish_changes(n, &cache, &hub) > 0, "{name}: no change");
     }
-}
-
-/// `parse_item_with` as the connector calls it, with the agent session's memo.
-fn parse_item_with_memo(memo: &mut DialogMemo, item: &Item) -> Notification {
-    parse_item_with(
-        memo,
-        &item.update,
-        Some(item.node.clone()),
-        Some(item.item_id.clone()),
-        Some(item.from.clone()),
-    )
-    .expect("parses")
 }
 
 /// Times `one` over `inputs` in turn, on a fresh hub every [`CHUNK`]

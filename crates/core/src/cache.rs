@@ -26,13 +26,12 @@ use std::time::{Duration, Instant};
 
 use dashmap::DashMap;
 use switchboard_finesse::{
-    Action, ApiError, Dialog, DialogState, Node, Notification, SystemInfo, SystemStatus, Team,
-    UpdateData, UpdateEvent, User,
+    ApiError, Dialog, DialogState, Node, Notification, SystemInfo, SystemStatus, Team, UpdateData,
+    UpdateEvent, User,
 };
 
 use crate::event::{
-    ActionsJson, AgentStateEvent, ApiErrorEvent, CallEvent, EncodedEvent, EventSource, MediaJson,
-    Shared, SignedInAgent, SystemInfoEvent,
+    AgentStateEvent, ApiErrorEvent, CallEvent, EventSource, SignedInAgent, SystemInfoEvent,
 };
 
 /// Settings of the cache.
@@ -125,11 +124,6 @@ struct DialogEntry {
     /// consult or conference party, a supervisor): the entry goes when the
     /// last one lets go, without a look through every agent's list.
     holders: Vec<String>,
-    /// The JSON of the dialog's media properties: reused by
-    /// [`StateCache::render`] while the dialog holds the properties it was
-    /// written from (Finesse sends them unchanged, the dialog memo hands back
-    /// the same `Arc`).
-    media_json: Option<Arc<MediaJson>>,
 }
 
 /// A snapshot of one agent: its user and its dialogs.
@@ -153,9 +147,6 @@ pub struct StateCache {
     /// node's summary of them is ignored, so two feeds of the same change
     /// (the agent's and its supervisor's) cannot interleave into stale states.
     own_feed: dashmap::DashSet<String>,
-    /// `ButtonStates` and `ActionsAllowed` of the action lists last rendered,
-    /// the most recent first (at most [`ACTION_LISTS`]).
-    actions_json: Mutex<Vec<Arc<ActionsJson>>>,
 }
 
 /// What the cache knows of Finesse's service status.
@@ -193,10 +184,6 @@ impl ResyncFence {
         &self.removed
     }
 }
-
-/// Action lists whose JSON the cache keeps: one per participant state and
-/// call type that a contact center sees, a few dozen.
-const ACTION_LISTS: usize = 32;
 
 /// Whether two versions of a user show the same thing to clients: equal but
 /// for the REST links (`uri`, `dialogs`), which a User notification and a REST
@@ -528,7 +515,6 @@ impl StateCache {
             dialog: dialog.clone(),
             ended_at: None,
             holders: Vec::new(),
-            media_json: None,
         });
         entry.dialog = dialog.clone();
         if !entry.holders.iter().any(|h| h == agent) {
@@ -740,52 +726,9 @@ impl StateCache {
         self.dialogs.len()
     }
 
-    /// The JSON of `dialog`'s media properties: the one kept with its entry
-    /// when written from the same properties, else written now (and kept if
-    /// the entry still holds them). `None` if serde_json fails, which it
-    /// cannot for these views; the event is then written in full.
-    fn media_json(&self, dialog: &Dialog) -> Option<Arc<MediaJson>> {
-        let media = &dialog.media_properties;
-        if let Some(entry) = self.dialogs.get(&dialog.id)
-            && let Some(json) = &entry.media_json
-            && json.is_of(media)
-        {
-            return Some(json.clone());
-        }
-        let json = Arc::new(MediaJson::render(media).ok()?);
-        if let Some(mut entry) = self.dialogs.get_mut(&dialog.id)
-            && Arc::ptr_eq(&entry.dialog.media_properties, media)
-        {
-            entry.media_json = Some(json.clone());
-        }
-        Some(json)
-    }
-
-    /// The JSON of the buttons and allowed actions of `actions`: kept for the
-    /// recent lists, else written now and kept, the least recent forgotten.
-    fn actions_json(&self, actions: &[Action]) -> Option<Arc<ActionsJson>> {
-        let lock = || {
-            self.actions_json
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        };
-        {
-            let mut kept = lock();
-            if let Some(at) = kept.iter().position(|j| j.is_of(actions)) {
-                kept[..=at].rotate_right(1);
-                return Some(kept[0].clone());
-            }
-        }
-        let json = Arc::new(ActionsJson::render(actions).ok()?);
-        let mut kept = lock();
-        kept.insert(0, json.clone());
-        kept.truncate(ACTION_LISTS);
-        Some(json)
-    }
-
     /// The event a change becomes for the agent it concerns (call events are
     /// rendered for that agent's extension, as known to the cache).
-    pub fn render(&self, change: &Change) -> EncodedEvent {
+    pub fn render(&self, change: &Change) -> String {
         match change {
             Change::Dialog {
                 agent,
@@ -801,19 +744,14 @@ impl StateCache {
                         .and_then(|u| u.extension.clone())
                         .unwrap_or_default(),
                 };
-                let event = CallEvent {
+                CallEvent {
                     dialog,
                     agent: &signed_in,
                     source: source_of(*origin),
                     deleted: *change == DialogChange::Removed,
                     finesse_request_id: request_id.as_deref(),
-                };
-                let media = self.media_json(dialog);
-                let actions = self.actions_json(event.actions());
-                event.encode_with(Shared {
-                    media: media.as_ref(),
-                    actions: actions.as_ref(),
-                })
+                }
+                .encode()
             }
             Change::Agent {
                 user,

@@ -16,7 +16,6 @@ pub mod actions;
 pub mod cache;
 pub mod event;
 pub mod hub;
-mod json;
 pub mod testing;
 
 pub use actions::{ACTION_TABLE, ActionSpec, action_for_subtopic, action_spec};
@@ -24,6 +23,6 @@ pub use cache::{
     AgentSnapshot, CacheConfig, Change, DialogChange, Origin, ResyncFence, StateCache,
 };
 pub use event::{
-    ActionsJson, AgentStateEvent, ApiErrorEvent, CallEvent, DELETED, EncodedEvent, EventKind,
-    EventSource, MediaJson, Shared, SignedInAgent, SystemInfoEvent, map_notification,
+    AgentStateEvent, ApiErrorEvent, CallEvent, DELETED, EventSource, SignedInAgent,
+    SystemInfoEvent, map_notification,
 };

@@ -299,7 +299,7 @@ fn resync_repairs_missed_notifications() {
             )
         })
         .expect("removed");
-    let event: serde_json::Value = serde_json::from_str(&cache.render(removed).json).expect("json");
+    let event: serde_json::Value = serde_json::from_str(&cache.render(removed)).expect("json");
     assert_eq!(event["data"]["event"], "DELETED");
     assert_eq!(event["data"]["source"], "resync");
     assert_eq!(event["data"]["call"]["id"], gone.as_str());
@@ -453,123 +453,6 @@ fn a_dialog_held_by_several_agents_goes_with_the_last() {
         1,
         "no empty list is left behind"
     );
-}
-
-/// The cache writes a dialog's media properties once and reuses the JSON
-/// while the dialog holds the same properties (`Arc`), and the buttons of an
-/// action list once for every event with that list; every event is the one
-/// a fresh encode writes, and a change of the properties (a new `Arc`, or
-/// the same content in a new one) or of the actions is never answered with
-/// the old JSON.
-#[test]
-fn call_events_reuse_kept_json_only_for_their_own_media_and_actions() {
-    use std::sync::Arc;
-    use switchboard_core::{ActionsJson, CallEvent, EventSource, MediaJson, Shared, SignedInAgent};
-
-    let golden =
-        include_str!("../../../tests/fixtures/seed/finesse/dialog-put-outbound-active.update.xml");
-    let UpdateData::Dialog(golden) = parse_notification(golden).expect("parses").update.data else {
-        panic!("the golden notification carries a dialog");
-    };
-    let agent = SignedInAgent {
-        id: "311640960".into(),
-        extension: "5068".into(),
-    };
-    let cache = StateCache::new(CacheConfig::default());
-    // The cache renders for the extension it knows the agent on.
-    let user = User {
-        login_id: agent.id.clone(),
-        extension: Some(agent.extension.clone()),
-        ..User::default()
-    };
-    cache.reconcile(&agent.id, user, Vec::new());
-    let shared = golden.media_properties.clone();
-    let mut changed = (*shared).clone();
-    changed.call_variables[0].value = "changed".into();
-    let changed = Arc::new(changed);
-    let copy = Arc::new((*shared).clone());
-    // Each step: the media properties the PUT carries, and the agent's
-    // participant state (so that every PUT is a change).
-    let steps = [
-        (&shared, ParticipantState::Active),
-        (&shared, ParticipantState::Held),
-        (&changed, ParticipantState::Active),
-        (&changed, ParticipantState::Held),
-        (&shared, ParticipantState::Active),
-        (&copy, ParticipantState::Held),
-        (&copy, ParticipantState::Active),
-    ];
-    let mut seen = Vec::new();
-    for (i, (media, state)) in steps.into_iter().enumerate() {
-        let mut d = (*golden).clone();
-        d.media_properties = media.clone();
-        d.participants[0].state = state.clone();
-        if state == ParticipantState::Held {
-            d.participants[0].actions =
-                vec![Action::Retrieve, Action::UpdateCallData, Action::Drop];
-        }
-        let n = Notification {
-            update: Update {
-                event: UpdateEvent::Put,
-                request_id: None,
-                source: format!("/finesse/api/Dialog/{}", d.id),
-                data: UpdateData::Dialog(Box::new(d.clone())),
-            },
-            ..Notification::default()
-        };
-        let changes = cache.apply_owned(&agent.id, n);
-        assert_eq!(changes.len(), 1, "step {i}");
-        let fresh = CallEvent {
-            dialog: &d,
-            agent: &agent,
-            source: EventSource::Event,
-            deleted: false,
-            finesse_request_id: None,
-        }
-        .encode();
-        // Rendered twice: once writing the media JSON, once reusing it.
-        for round in 0..2 {
-            let event = cache.render(&changes[0]);
-            assert_eq!(event, fresh, "step {i}, round {round}");
-        }
-        seen.push(fresh.json);
-    }
-    assert!(
-        seen[2].contains("\"changed\""),
-        "the changed variable is in the event"
-    );
-    assert!(
-        !seen[4].contains("\"changed\""),
-        "and gone when the old properties come back"
-    );
-    assert_eq!(
-        seen[0].replace("HELD", "ACTIVE"),
-        seen[6].replace("HELD", "ACTIVE"),
-        "the same content in a new allocation writes the same event"
-    );
-
-    // JSON written from other properties or other actions is not taken,
-    // whoever passes it.
-    let other = Arc::new(MediaJson::render(&changed).expect("writes"));
-    assert!(other.is_of(&changed) && !other.is_of(&shared));
-    let held = [Action::Retrieve, Action::UpdateCallData, Action::Drop];
-    let other_actions = Arc::new(ActionsJson::render(&held).expect("writes"));
-    assert!(other_actions.is_of(&held) && !other_actions.is_of(&golden.participants[0].actions));
-    let mut d = (*golden).clone();
-    d.media_properties = shared.clone();
-    let event = CallEvent {
-        dialog: &d,
-        agent: &agent,
-        source: EventSource::Event,
-        deleted: false,
-        finesse_request_id: None,
-    };
-    let shared_parts = Shared {
-        media: Some(&other),
-        actions: Some(&other_actions),
-    };
-    assert_eq!(event.encode_with(shared_parts), event.encode());
-    assert!(!event.encode().json.contains("\"changed\""));
 }
 
 /// Notifications that waited in the session's queue while a resync ran are

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 use switchboard_core::testing::json_contains;
-use switchboard_core::{EncodedEvent, SignedInAgent, map_notification};
+use switchboard_core::{SignedInAgent, map_notification};
 use switchboard_finesse::{Update, parse_notification};
 
 fn repo() -> PathBuf {
@@ -32,7 +32,7 @@ fn events(xml: &str, agent: &SignedInAgent) -> Vec<Value> {
     let n = parse_notification(xml).expect("fixture parses");
     map_notification(&n, agent)
         .into_iter()
-        .map(|EncodedEvent { json, .. }| serde_json::from_str(&json).expect("event is JSON"))
+        .map(|json| serde_json::from_str(&json).expect("event is JSON"))
         .collect()
 }
 
@@ -267,7 +267,7 @@ fn finesse_request_id_reaches_response_actual() {
     ))
     .expect("parses");
     n.update.request_id = Some("req-77".into());
-    let e: Value = serde_json::from_str(&map_notification(&n, &agent("311640960", "5068"))[0].json)
-        .expect("JSON");
+    let e: Value =
+        serde_json::from_str(&map_notification(&n, &agent("311640960", "5068"))[0]).expect("JSON");
     assert_eq!(e["data"]["call"]["ResponseActual"]["requestId"], "req-77");
 }

@@ -6,30 +6,11 @@
 //! Finesse writes empty elements freely (`<stateCause></stateCause>`), and
 //! nothing distinguishes the two.
 
-use std::sync::Arc;
-
 use serde::Serialize;
 
 use crate::Error;
 use crate::enums::{Action, CallType, DialogState, ParticipantState};
 use crate::xml::{Elem, XmlReader, XmlWriter};
-
-/// Whether `text` starts with the end tag of an element named `lower_name`
-/// (its name in lower case, as [`Elem::name`] gives it): `</`, the name in
-/// any case, optional whitespace, `>`.
-fn closes(text: &str, lower_name: &[u8]) -> bool {
-    let Some(rest) = text.strip_prefix("</") else {
-        return false;
-    };
-    let b = rest.as_bytes();
-    if b.len() < lower_name.len() || !b[..lower_name.len()].eq_ignore_ascii_case(lower_name) {
-        return false;
-    }
-    b[lower_name.len()..]
-        .iter()
-        .find(|c| !c.is_ascii_whitespace())
-        .is_some_and(|&c| c == b'>')
-}
 
 /// A Finesse Dialog (a voice call, a consult leg, a preview reservation...).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -52,12 +33,8 @@ pub struct Dialog {
     pub callback_number: Option<String>,
     /// State of the dialog as a whole.
     pub state: DialogState,
-    /// Call type, numbers, queue and call variables. Shared: Finesse repeats
-    /// them unchanged in every notification about the dialog, and a
-    /// [`DialogMemo`] hands back the ones it read before, so successive
-    /// versions of a dialog (and the cache's copy) hold the same allocation.
-    /// Change them with [`Arc::make_mut`].
-    pub media_properties: Arc<MediaProperties>,
+    /// Call type, numbers, queue and call variables.
+    pub media_properties: MediaProperties,
     /// The parties of the call, agents and customers.
     pub participants: Vec<Participant>,
     /// The callback scheduled on this outbound call, if any.
@@ -265,15 +242,11 @@ impl Dialog {
                 b"toaddress" => d.to_address = r.opt(&c)?,
                 b"callbacknumber" => d.callback_number = r.opt(&c)?,
                 b"state" => d.state = DialogState::parse(&r.trimmed_cow(&c)?),
-                b"mediaproperties" => {
-                    d.media_properties = MediaProperties::read_memo(r, &c, &d.id)?
-                }
+                b"mediaproperties" => d.media_properties = MediaProperties::read(r, &c)?,
                 b"participants" => {
                     while let Some(p) = r.child(&c)? {
                         if p.name().as_bytes() == b"participant" {
-                            let at = d.participants.len();
-                            d.participants
-                                .push(Participant::read_memo(r, &p, &d.id, at)?);
+                            d.participants.push(Participant::read(r, &p)?);
                         } else {
                             r.skip(&p)?;
                         }
@@ -321,228 +294,8 @@ impl Dialog {
     }
 }
 
-/// The `<mediaProperties>` and `<Participant>`s last read for each of a few
-/// dialogs: their text, exactly as it came, and what it was read as (and
-/// where each `<CallVariable>` lies in the media properties' text).
-///
-/// Finesse sends the whole Dialog in every notification about it (each
-/// participant's state change, each action). Its media properties, with the
-/// call variables, are most of the document and change far less often, and
-/// of its participants usually one changes at a time (the agent holds; the
-/// customer's participant comes back as it was).
-/// [`parse_item_with`](crate::parse_item_with) passes over a
-/// `<mediaProperties>` whose content is byte for byte the one last read for
-/// the same dialog id, and over a `<Participant>` whose content is byte for
-/// byte the one last read at the same place in the same dialog's list, and
-/// takes what was read then: the same bytes read the same. When media
-/// properties are read again (a call variable changed), each
-/// `<CallVariable>` that is the one in the same place before is passed over
-/// the same way. One memo per
-/// notification stream (the connector keeps one per agent session); it holds
-/// the last [`DialogMemo::CAPACITY`] dialogs, the oldest forgotten first, and
-/// forgets a dialog when a DELETE removes it from the agent's list.
-#[derive(Debug, Clone, Default)]
-pub struct DialogMemo {
-    /// Most recently read last.
-    entries: Vec<MemoEntry>,
-    hits: u64,
-    participant_hits: u64,
-    call_variable_hits: u64,
-}
-
-#[derive(Debug, Clone, Default)]
-struct MemoEntry {
-    dialog_id: String,
-    /// The `<mediaProperties>` last read.
-    media: Option<MediaSeen>,
-    /// The content of the dialog's `<Participant>`s by place in the list
-    /// (the first [`DialogMemo::PARTICIPANTS`]), and what each was read as.
-    participants: Vec<(String, Participant)>,
-}
-
-/// A `<mediaProperties>` as read: its content (from after its start tag to
-/// its end tag), what it was read as, and where each `<CallVariable>`'s
-/// content lies in it.
-#[derive(Debug, Clone)]
-struct MediaSeen {
-    content: String,
-    media: Arc<MediaProperties>,
-    variables: Vec<VariableSpan>,
-}
-
-/// One `<CallVariable>` of a [`MediaSeen`]: its content is
-/// `content[start..end]`, and it was read as `media.call_variables[index]`
-/// (`None`: it had no name and was dropped).
-#[derive(Debug, Clone, Copy)]
-struct VariableSpan {
-    start: usize,
-    end: usize,
-    index: Option<usize>,
-}
-
-impl DialogMemo {
-    /// Dialogs remembered at most: an agent has one to three at a time (a
-    /// call, a consult, a conference), and a dialog is forgotten when its
-    /// Dialogs DELETE comes.
-    pub const CAPACITY: usize = 4;
-
-    /// Participants remembered per dialog at most (a conference has a
-    /// handful); the others are always read.
-    pub const PARTICIPANTS: usize = 8;
-
-    /// How many `<mediaProperties>` were passed over, not read.
-    pub fn hits(&self) -> u64 {
-        self.hits
-    }
-
-    /// How many `<Participant>`s were passed over, not read.
-    pub fn participant_hits(&self) -> u64 {
-        self.participant_hits
-    }
-
-    /// How many `<CallVariable>`s were passed over, not read, in media
-    /// properties that were read (some call variable changed, these not).
-    pub fn call_variable_hits(&self) -> u64 {
-        self.call_variable_hits
-    }
-
-    /// How many dialogs it remembers.
-    pub fn len(&self) -> usize {
-        self.entries.len()
-    }
-
-    /// Whether it remembers no dialog.
-    pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
-    }
-
-    /// Forgets the dialog `dialog_id` (it ended: a Dialogs DELETE).
-    pub fn forget(&mut self, dialog_id: &str) {
-        self.entries.retain(|e| e.dialog_id != dialog_id);
-    }
-
-    fn entry(&self, dialog_id: &str) -> Option<&MemoEntry> {
-        self.entries.iter().find(|e| e.dialog_id == dialog_id)
-    }
-
-    /// The entry of `dialog_id`, made the most recent (created, and the
-    /// oldest forgotten, if there is none).
-    fn entry_mut(&mut self, dialog_id: &str) -> &mut MemoEntry {
-        let entry = match self.entries.iter().rposition(|e| e.dialog_id == dialog_id) {
-            // Already the most recent: the dialog being read.
-            Some(at) if at + 1 == self.entries.len() => return &mut self.entries[at],
-            Some(at) => self.entries.remove(at),
-            None => {
-                if self.entries.len() >= Self::CAPACITY {
-                    self.entries.remove(0);
-                }
-                MemoEntry {
-                    dialog_id: dialog_id.to_owned(),
-                    ..MemoEntry::default()
-                }
-            }
-        };
-        self.entries.push(entry);
-        let last = self.entries.len() - 1;
-        &mut self.entries[last]
-    }
-}
-
-/// Whether `unread` starts with `content` and then the end tag of an element
-/// named `lower_name`: an element whose content was read before as `content`.
-fn same_content(unread: &str, content: &str, lower_name: &[u8]) -> bool {
-    unread
-        .strip_prefix(content)
-        .is_some_and(|after| closes(after, lower_name))
-}
-
-/// Passes over the `len` bytes of `el`'s content, known to be followed by its
-/// end tag ([`same_content`]), reads that end tag, and counts the hit in the
-/// memo's counter that `hits` picks.
-fn pass_over<'a>(
-    r: &mut XmlReader<'a>,
-    el: &Elem<'a>,
-    len: usize,
-    hits: fn(&mut DialogMemo) -> &mut u64,
-) -> Result<(), Error> {
-    let start = r.position();
-    r.jump(len);
-    if r.child(el)?.is_some() {
-        return Err(Error::Xml {
-            position: (start + len) as u64,
-            message: format!("expected the end of <{}>", el.raw_name()),
-        });
-    }
-    if let Some(memo) = r.memo.as_mut() {
-        *hits(memo) += 1;
-    }
-    Ok(())
-}
-
-/// The content of the element read from `start` on: up to its end tag, the last `</`.
-fn content_since<'a>(r: &XmlReader<'a>, start: usize) -> Option<&'a str> {
-    let read = r.read_since(start);
-    read.rfind("</").map(|end| &read[..end])
-}
-
 impl MediaProperties {
-    /// Reads `el`, or passes over it when the reader's memo has its content
-    /// for `dialog_id` (the Dialog's `<id>` comes first in Finesse's
-    /// documents; without it, the memo is not used).
-    fn read_memo<'a>(
-        r: &mut XmlReader<'a>,
-        el: &Elem<'a>,
-        dialog_id: &str,
-    ) -> Result<Arc<MediaProperties>, Error> {
-        if el.is_empty() || dialog_id.is_empty() || r.memo.is_none() {
-            return MediaProperties::read(r, el, None).map(Arc::new);
-        }
-        let unread = r.unread();
-        let remembered = r.memo.as_ref().and_then(|memo| {
-            let seen = memo.entry(dialog_id)?.media.as_ref()?;
-            same_content(unread, &seen.content, el.name().as_bytes())
-                .then(|| (seen.content.len(), seen.media.clone()))
-        });
-        if let Some((len, media)) = remembered {
-            pass_over(r, el, len, |m| &mut m.hits)?;
-            return Ok(media);
-        }
-        // Read, passing over the call variables that are the ones last
-        // read in the same places.
-        let before = r
-            .memo
-            .as_mut()
-            .and_then(|memo| memo.entries.iter_mut().find(|e| e.dialog_id == dialog_id))
-            .and_then(|entry| entry.media.take());
-        let start = r.position();
-        let mut variables = Vec::new();
-        let media = Arc::new(MediaProperties::read(
-            r,
-            el,
-            Some(Variables {
-                before: before.as_ref(),
-                start,
-                spans: &mut variables,
-            }),
-        )?);
-        if let (Some(content), Some(memo)) = (content_since(r, start), r.memo.as_mut()) {
-            memo.entry_mut(dialog_id).media = Some(MediaSeen {
-                content: content.to_owned(),
-                media: media.clone(),
-                variables,
-            });
-        }
-        Ok(media)
-    }
-
-    /// Reads `el`; with `variables`, a `<CallVariable>` whose content is the
-    /// one in the same place of the media properties read before is passed
-    /// over, and where each lies is noted.
-    fn read<'a>(
-        r: &mut XmlReader<'a>,
-        el: &Elem<'a>,
-        mut variables: Option<Variables<'_>>,
-    ) -> Result<MediaProperties, Error> {
+    fn read<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>) -> Result<MediaProperties, Error> {
         let mut m = MediaProperties::default();
         while let Some(c) = r.child(el)? {
             match c.name().as_bytes() {
@@ -572,10 +325,7 @@ impl MediaProperties {
                         }
                     }
                 }
-                b"callvariables" => match variables.as_mut() {
-                    Some(v) => v.read_list(r, &c, &mut m.call_variables)?,
-                    None => m.call_variables.extend(CallVariable::read_list(r, &c)?),
-                },
+                b"callvariables" => m.call_variables.extend(CallVariable::read_list(r, &c)?),
                 _ => r.skip(&c)?,
             }
         }
@@ -612,69 +362,6 @@ impl MediaProperties {
         }
         w.close("callvariables");
         w.close("mediaProperties");
-    }
-}
-
-/// The call variables of media properties being read with a memo: the
-/// properties read before for the same dialog, and where the new ones lie.
-struct Variables<'s> {
-    before: Option<&'s MediaSeen>,
-    /// Where the `<mediaProperties>` content starts in the document.
-    start: usize,
-    spans: &'s mut Vec<VariableSpan>,
-}
-
-impl Variables<'_> {
-    /// Reads the `<CallVariable>` children of `el` (a `<callvariables>`) into
-    /// `out`, passing over each whose content is the one in the same place
-    /// before (the places count over every `<callvariables>` of the media
-    /// properties), and notes where each lies.
-    fn read_list<'a>(
-        &mut self,
-        r: &mut XmlReader<'a>,
-        el: &Elem<'a>,
-        out: &mut Vec<CallVariable>,
-    ) -> Result<(), Error> {
-        while let Some(v) = r.child(el)? {
-            if v.name().as_bytes() != b"callvariable" {
-                r.skip(&v)?;
-                continue;
-            }
-            let from = r.position();
-            let unread = r.unread();
-            // An empty `<CallVariable/>` has no content to compare.
-            let same = self.before.filter(|_| !v.is_empty()).and_then(|b| {
-                let span = b.variables.get(self.spans.len())?;
-                let content = b.content.get(span.start..span.end)?;
-                if !same_content(unread, content, b"callvariable") {
-                    return None;
-                }
-                let var = match span.index {
-                    Some(i) => Some(b.media.call_variables.get(i)?),
-                    None => None,
-                };
-                Some((content.len(), var))
-            });
-            let var = match same {
-                Some((len, var)) => {
-                    pass_over(r, &v, len, |m| &mut m.call_variable_hits)?;
-                    var.cloned()
-                }
-                None => CallVariable::read(r, &v)?,
-            };
-            let len = if v.is_empty() {
-                0
-            } else {
-                content_since(r, from).map_or(0, str::len)
-            };
-            self.spans.push(VariableSpan {
-                start: from - self.start,
-                end: from - self.start + len,
-                index: var.as_ref().map(|_| out.len()),
-            });
-            out.extend(var);
-        }
-        Ok(())
     }
 }
 
@@ -724,47 +411,6 @@ impl CallVariable {
 }
 
 impl Participant {
-    /// Reads `el`, the `at`th participant of dialog `dialog_id`, or passes
-    /// over it when the reader's memo has its content at that place in that
-    /// dialog's list.
-    fn read_memo<'a>(
-        r: &mut XmlReader<'a>,
-        el: &Elem<'a>,
-        dialog_id: &str,
-        at: usize,
-    ) -> Result<Participant, Error> {
-        if el.is_empty()
-            || dialog_id.is_empty()
-            || at >= DialogMemo::PARTICIPANTS
-            || r.memo.is_none()
-        {
-            return Participant::read(r, el);
-        }
-        let unread = r.unread();
-        let remembered = r.memo.as_ref().and_then(|memo| {
-            let (content, p) = memo.entry(dialog_id)?.participants.get(at)?;
-            same_content(unread, content, el.name().as_bytes()).then(|| (content.len(), p.clone()))
-        });
-        if let Some((len, p)) = remembered {
-            pass_over(r, el, len, |m| &mut m.participant_hits)?;
-            return Ok(p);
-        }
-        let start = r.position();
-        let p = Participant::read(r, el)?;
-        if let (Some(content), Some(memo)) = (content_since(r, start), r.memo.as_mut()) {
-            let list = &mut memo.entry_mut(dialog_id).participants;
-            let remembered = (content.to_owned(), p.clone());
-            if at < list.len() {
-                list[at] = remembered;
-            } else if at == list.len() {
-                list.push(remembered);
-            }
-            // Else a place before this one was never remembered (an empty
-            // `<Participant/>`): this one is not either.
-        }
-        Ok(p)
-    }
-
     fn read<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>) -> Result<Participant, Error> {
         let mut p = Participant::default();
         while let Some(c) = r.child(el)? {

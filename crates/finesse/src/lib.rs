@@ -33,8 +33,8 @@ mod xml;
 
 pub use api_error::{ApiError, ApiErrorStyle};
 pub use dialog::{
-    BA_VARIABLES, CallVariable, Dialog, DialogMemo, MediaProperties, Participant,
-    ScheduledCallbackInfo, is_ba_variable,
+    BA_VARIABLES, CallVariable, Dialog, MediaProperties, Participant, ScheduledCallbackInfo,
+    is_ba_variable,
 };
 pub use enums::{
     Action, CallType, DialogState, ParticipantState, SystemStatus, UpdateEvent, UserState,
@@ -44,7 +44,5 @@ pub use node::Node;
 pub use request::{DialogAction, DialogRequest, MakeCallRequest, UserRequest};
 pub use system_info::{FinesseNode, SystemInfo};
 pub use team::Team;
-pub use update::{
-    Notification, Update, UpdateData, parse_item, parse_item_with, parse_notification, parse_update,
-};
+pub use update::{Notification, Update, UpdateData, parse_item, parse_notification, parse_update};
 pub use user::{ReasonCode, TeamRef, User};

@@ -14,7 +14,7 @@
 
 use crate::Error;
 use crate::api_error::{ApiError, ApiErrorStyle};
-use crate::dialog::{Dialog, DialogMemo};
+use crate::dialog::Dialog;
 use crate::enums::UpdateEvent;
 use crate::node::Node;
 use crate::system_info::SystemInfo;
@@ -106,65 +106,17 @@ pub fn parse_item(
     item_id: Option<String>,
     from: Option<String>,
 ) -> Result<Notification, Error> {
-    read_item(update_xml, None, node, item_id, from)
-}
-
-/// [`parse_item`] for one stream of notifications (one agent's), with its
-/// [`DialogMemo`]: a Dialog's `<mediaProperties>` whose content is the one
-/// last read for the same dialog, and a `<Participant>` or `<CallVariable>`
-/// whose content is the one last read in the same place of its list, are not
-/// read again. The result and the errors are those of [`parse_item`].
-pub fn parse_item_with(
-    memo: &mut DialogMemo,
-    update_xml: &str,
-    node: Option<String>,
-    item_id: Option<String>,
-    from: Option<String>,
-) -> Result<Notification, Error> {
-    read_item(update_xml, Some(memo), node, item_id, from)
-}
-
-/// [`parse_item`] and [`parse_item_with`].
-fn read_item(
-    update_xml: &str,
-    memo: Option<&mut DialogMemo>,
-    node: Option<String>,
-    item_id: Option<String>,
-    from: Option<String>,
-) -> Result<Notification, Error> {
     Ok(Notification {
         node,
         item_id,
         from,
-        update: payload_update(update_xml, memo)?,
+        update: payload_update(update_xml)?,
     })
 }
 
 /// Parses a bare `<Update>` document.
 pub fn parse_update(xml: &str) -> Result<Update, Error> {
-    parse_update_with(xml, None)
-}
-
-/// [`parse_update`], with a dialog memo lent to the reader.
-fn parse_update_with(xml: &str, memo: Option<&mut DialogMemo>) -> Result<Update, Error> {
-    let mut r = XmlReader::new(xml);
-    let Some(memo) = memo else {
-        return read_update(&mut r);
-    };
-    r.memo = Some(std::mem::take(memo));
-    let result = read_update(&mut r);
-    *memo = r.memo.take().unwrap_or_default();
-    if let Ok(u) = &result
-        && u.event == UpdateEvent::Delete
-    {
-        // The dialogs left the agent's list: nothing more will come for them.
-        match &u.data {
-            UpdateData::Dialog(d) => memo.forget(&d.id),
-            UpdateData::Dialogs(list) => list.iter().for_each(|d| memo.forget(&d.id)),
-            _ => {}
-        }
-    }
-    result
+    read_update(&mut XmlReader::new(xml))
 }
 
 fn read_update(r: &mut XmlReader<'_>) -> Result<Update, Error> {
@@ -222,15 +174,15 @@ fn read_message<'a>(r: &mut XmlReader<'a>, msg: &Elem<'a>) -> Result<Notificatio
 
 /// The `<Update>` inside `<notification>`: escaped text, CDATA or inline.
 fn read_payload<'a>(r: &mut XmlReader<'a>, el: &Elem<'a>) -> Result<Update, Error> {
-    payload_update(&r.content(el)?, None)
+    payload_update(&r.content(el)?)
 }
 
 /// The `<Update>` carried by `<notification>`, its text given.
-fn payload_update(inner: &str, memo: Option<&mut DialogMemo>) -> Result<Update, Error> {
+fn payload_update(inner: &str) -> Result<Update, Error> {
     if inner.trim().is_empty() {
         return Err(Error::EmptyNotification);
     }
-    parse_update_with(inner, memo).map_err(|e| Error::Payload(Box::new(e)))
+    parse_update(inner).map_err(|e| Error::Payload(Box::new(e)))
 }
 
 impl Update {

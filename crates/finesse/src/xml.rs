@@ -14,7 +14,6 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
 use crate::Error;
-use crate::dialog::DialogMemo;
 
 /// Longest element name this crate knows; longer names are never matched.
 const NAME_CAP: usize = 40;
@@ -55,11 +54,6 @@ pub(crate) struct Elem<'a> {
 }
 
 impl<'a> Elem<'a> {
-    /// Whether it is an empty-element tag (`<name/>`): no content, no end tag.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.empty
-    }
-
     /// The lower-cased local name.
     pub(crate) fn name(&self) -> Name {
         Name::of(&self.start)
@@ -110,12 +104,6 @@ pub(crate) struct XmlReader<'a> {
     inner: Reader<&'a [u8]>,
     /// The whole document (the reader's input), for slicing escaped text out.
     src: &'a str,
-    /// Bytes passed over with [`XmlReader::jump`]: the reader does not count
-    /// them in its positions.
-    jumped: u64,
-    /// What was already read of the stream's dialogs, while a [`DialogMemo`]
-    /// is lent to this reader (`parse_item_with`).
-    pub(crate) memo: Option<DialogMemo>,
 }
 
 impl<'a> XmlReader<'a> {
@@ -124,18 +112,13 @@ impl<'a> XmlReader<'a> {
         let config = inner.config_mut();
         config.check_end_names = true;
         config.expand_empty_elements = false;
-        XmlReader {
-            inner,
-            src,
-            jumped: 0,
-            memo: None,
-        }
+        XmlReader { inner, src }
     }
 
     /// An error reported by the XML reader, at the position it reports.
     fn error(&self, err: impl std::fmt::Display) -> Error {
         Error::Xml {
-            position: self.inner.error_position() + self.jumped,
+            position: self.inner.error_position(),
             message: err.to_string(),
         }
     }
@@ -150,33 +133,7 @@ impl<'a> XmlReader<'a> {
 
     /// Where the reader is in the document: just after the last event.
     pub(crate) fn position(&self) -> usize {
-        usize::try_from(self.inner.buffer_position() + self.jumped).unwrap_or(usize::MAX)
-    }
-
-    /// The document from byte `from` to the current position (empty when
-    /// `from` is not before it).
-    pub(crate) fn read_since(&self, from: usize) -> &'a str {
-        self.src.get(from..self.position()).unwrap_or("")
-    }
-
-    /// The document from the current position on.
-    pub(crate) fn unread(&self) -> &'a str {
-        self.src.get(self.position()..).unwrap_or("")
-    }
-
-    /// Passes over the next `n` bytes without reading them. Only for bytes
-    /// that this reader, in the same state, has read before without an error
-    /// and with no element left open (the content of an element, up to its
-    /// end tag): the reader's stack of open elements is the same after them
-    /// as before.
-    pub(crate) fn jump(&mut self, n: usize) {
-        let at = self.position();
-        let input = self.inner.get_mut();
-        // The slice reader's input is the rest of the document.
-        debug_assert_eq!(self.src.len() - input.len(), at);
-        let n = n.min(input.len());
-        *input = &input[n..];
-        self.jumped += n as u64;
+        usize::try_from(self.inner.buffer_position()).unwrap_or(usize::MAX)
     }
 
     #[inline(always)]
@@ -419,7 +376,6 @@ impl<'a> XmlReader<'a> {
         inner.config_mut().allow_unmatched_ends = true;
         self.inner = inner;
         self.src = tail;
-        self.jumped = 0;
         Ok(text)
     }
 

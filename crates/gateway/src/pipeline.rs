@@ -48,7 +48,7 @@ pub(crate) fn publish(shared: &Arc<Shared>, change: &Change) {
     let cache = &shared.cache;
     let json = match change {
         Change::System { .. } => {
-            shared.hub.broadcast(Wire::from(cache.render(change).json));
+            shared.hub.broadcast(Wire::from(cache.render(change)));
             return;
         }
         Change::ApiError {
@@ -74,11 +74,11 @@ pub(crate) fn publish(shared: &Arc<Shared>, change: &Change) {
                     client_request_id: Some(client_request_id),
                     ..event
                 };
-                let _ = p.client.push(&Wire::from(own.encode().json));
+                let _ = p.client.push(&Wire::from(own.encode()));
             }
-            event.encode().json
+            event.encode()
         }
-        _ => cache.render(change).json,
+        _ => cache.render(change),
     };
     let topics = route(change, cache);
     for topic in &topics {

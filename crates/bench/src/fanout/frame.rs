@@ -593,7 +593,7 @@ mod tests {
             for mark in [Some("10042"), None] {
                 for source in [EventSource::Event, EventSource::Snapshot] {
                     let mut d = (*golden).clone();
-                    let media = std::sync::Arc::make_mut(&mut d.media_properties);
+                    let media = &mut d.media_properties;
                     if inbound {
                         media.call_type = Some(CallType::AcdIn);
                         media.call_variables.retain(|v| !v.name.starts_with("BA"));
@@ -616,7 +616,7 @@ mod tests {
                         finesse_request_id: None,
                     }
                     .encode();
-                    let frame = stamp(&event.json, &Topic::Team("5000".into()), 31, "19a-2");
+                    let frame = stamp(&event, &Topic::Team("5000".into()), 31, "19a-2");
                     out.push((frame.as_str().to_owned(), mark.or(Some(""))));
                 }
             }

@@ -15,7 +15,7 @@
 use switchboard_protocol::Topic;
 
 use crate::cache::{Change, StateCache};
-use crate::event::{AgentStateEvent, CallEvent, EncodedEvent, EventSource, SignedInAgent};
+use crate::event::{AgentStateEvent, CallEvent, EventSource, SignedInAgent};
 
 /// The topics `change` is published on (empty for SystemInfo, which is
 /// broadcast).
@@ -63,7 +63,7 @@ pub fn route(change: &Change, cache: &StateCache) -> Vec<Topic> {
 /// topic, its `SetAgentState` then one call event per dialog in its list
 /// (`data.source = "snapshot"`). `queue/<id>` and `dialog/<id>` give the call
 /// events of the dialogs they cover.
-pub fn snapshot(topic: &Topic, cache: &StateCache) -> Vec<EncodedEvent> {
+pub fn snapshot(topic: &Topic, cache: &StateCache) -> Vec<String> {
     let agents = match topic {
         Topic::Agent(id) => vec![cache.snapshot_agent(id)],
         Topic::Team(id) => cache.snapshot_team(id),

@@ -114,7 +114,7 @@ fn refuse_over_max_topics(conn: &Conn, allowed: &mut Vec<Topic>, rid: Option<&st
 pub(crate) fn snapshot_frames(shared: &Shared, r: &Recovery) -> Vec<Wire> {
     snapshot(&r.topic, &shared.cache)
         .iter()
-        .map(|e| stamp(&e.json, &r.topic, r.position.offset, &r.position.epoch))
+        .map(|e| stamp(e, &r.topic, r.position.offset, &r.position.epoch))
         .collect()
 }
 

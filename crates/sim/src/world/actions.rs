@@ -2,8 +2,6 @@
 //! action, and each action's effect, transfer, consult and conference included (Finesse Web
 //! Services Developer Guide: Dialog actions).
 
-use std::sync::Arc;
-
 use switchboard_finesse::{
     ApiError, CallType, CallVariable, Dialog, DialogAction, DialogRequest, DialogState,
     MediaProperties, Node, Participant, ParticipantState, ScheduledCallbackInfo, Update,
@@ -207,7 +205,7 @@ impl World {
             }
             DialogAction::Reclassify { classification } => {
                 if let Some(call) = self.calls.get_mut(id) {
-                    Arc::make_mut(&mut call.dialog.media_properties).outbound_classification =
+                    call.dialog.media_properties.outbound_classification =
                         Some(classification.clone());
                 }
                 self.set_variable(id, "BAResponse", &format!("REX_{classification}"));
@@ -290,8 +288,7 @@ impl World {
         if let Some(reason) = wrap_up_reason
             && let Some(call) = self.calls.get_mut(id)
         {
-            Arc::make_mut(&mut call.dialog.media_properties).wrap_up_reason =
-                Some(reason.to_owned());
+            call.dialog.media_properties.wrap_up_reason = Some(reason.to_owned());
         }
         self.notify_dialog_put(out, id, request_id);
         Ok(())
@@ -379,7 +376,7 @@ impl World {
         dialog.state = DialogState::Initiated;
         dialog.from_address = Some(ext.to_owned());
         dialog.to_address = Some(customer.clone());
-        let media = Arc::make_mut(&mut dialog.media_properties);
+        let media = &mut dialog.media_properties;
         media.call_type = Some(CallType::Outbound);
         media.dialed_number = Some(customer.clone());
         media.dnis = Some(customer.clone());
@@ -440,8 +437,7 @@ impl World {
             Some(target) => {
                 let now = now_iso();
                 if let Some(call) = self.calls.get_mut(id) {
-                    Arc::make_mut(&mut call.dialog.media_properties).call_type =
-                        Some(CallType::Transfer);
+                    call.dialog.media_properties.call_type = Some(CallType::Transfer);
                     call.dialog.participants.push(Participant {
                         actions: Vec::new(),
                         media_address: to.to_owned(),
@@ -505,13 +501,13 @@ impl World {
             from_address: Some(ext.to_owned()),
             to_address: Some(to.to_owned()),
             state: DialogState::Initiated,
-            media_properties: Arc::new(MediaProperties {
+            media_properties: MediaProperties {
                 media_id: Some("1".into()),
                 dialed_number: Some(to.to_owned()),
                 call_type: Some(CallType::Consult),
                 dnis: Some(to.to_owned()),
                 ..MediaProperties::default()
-            }),
+            },
             participants: vec![
                 participant(ext, true, ParticipantState::Initiated),
                 participant(to, target_agent.is_some(), ParticipantState::Alerting),
@@ -612,7 +608,7 @@ impl World {
         if let Some(call) = self.calls.get_mut(&original) {
             call.dialog.secondary_id = Some(consult.clone());
             call.dialog.associated_dialog_uri = None;
-            Arc::make_mut(&mut call.dialog.media_properties).call_type = Some(if transfer {
+            call.dialog.media_properties.call_type = Some(if transfer {
                 CallType::Transfer
             } else {
                 CallType::Conference

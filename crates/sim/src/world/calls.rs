@@ -3,7 +3,6 @@
 //! Dialog API, call types and BAStatus).
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use switchboard_finesse::{
     Action, ApiError, CallType, CallVariable, Dialog, DialogState, MakeCallRequest,
@@ -263,7 +262,7 @@ impl World {
             to_address: Some(to),
             callback_number: None,
             state: DialogState::Alerting,
-            media_properties: Arc::new(MediaProperties {
+            media_properties: MediaProperties {
                 media_id: Some("1".into()),
                 dialed_number: Some(dialed.clone()),
                 call_type: Some(call_type),
@@ -279,7 +278,7 @@ impl World {
                 call_key_prefix: Some("153001".into()),
                 call_variables: vars,
                 ..MediaProperties::default()
-            }),
+            },
             participants,
             scheduled_callback_info: None,
         };
@@ -384,7 +383,7 @@ impl World {
             from_address: Some(ext.clone()),
             to_address: Some(req.to_address.clone()),
             state: DialogState::Initiated,
-            media_properties: Arc::new(MediaProperties {
+            media_properties: MediaProperties {
                 media_id: Some("1".into()),
                 dialed_number: Some(req.to_address.clone()),
                 call_type: Some(if target_agent.is_some() {
@@ -395,7 +394,7 @@ impl World {
                 dnis: Some(req.to_address.clone()),
                 call_variables: vars,
                 ..MediaProperties::default()
-            }),
+            },
             participants,
             ..Dialog::default()
         };
@@ -458,7 +457,7 @@ impl World {
 
     pub(super) fn set_variable(&mut self, id: &str, name: &str, value: &str) {
         if let Some(call) = self.calls.get_mut(id) {
-            let vars = &mut Arc::make_mut(&mut call.dialog.media_properties).call_variables;
+            let vars = &mut call.dialog.media_properties.call_variables;
             match vars.iter_mut().find(|v| v.name == name) {
                 Some(v) => v.value = value.to_owned(),
                 None => vars.push(CallVariable {

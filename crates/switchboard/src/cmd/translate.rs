@@ -57,10 +57,10 @@ fn translate(args: &Args, input: impl Read, out: &mut impl Write) -> Result<(), 
     for event in events {
         let line = if args.pretty {
             let value: serde_json::Value =
-                serde_json::from_str(&event.json).map_err(|e| e.to_string())?;
+                serde_json::from_str(&event).map_err(|e| e.to_string())?;
             serde_json::to_string_pretty(&value).map_err(|e| e.to_string())?
         } else {
-            event.json
+            event
         };
         writeln!(out, "{line}").map_err(|e| format!("cannot write stdout: {e}"))?;
     }

@@ -633,3 +633,52 @@ async fn a_request_whose_body_never_ends_is_closed() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tls_socket_that_never_finishes_its_handshake_is_closed_by_the_header_timeout() {
+    let header = Duration::from_secs(2);
+    let cert = rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("cert");
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write");
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write");
+    let env = Env::start(|c| {
+        c.limits.header_read_timeout = header;
+        c.tls = Some(switchboard_gateway::TlsFiles {
+            cert: cert_path,
+            key: key_path,
+        });
+    })
+    .await;
+    let addr = env.gateway.local_addr();
+    let start = Instant::now();
+    // One socket silent, one sending the first bytes of a ClientHello only.
+    let mut silent = tcp_from([127, 0, 0, 1], addr).await;
+    let mut partial = tcp_from([127, 0, 0, 1], addr).await;
+    partial
+        .write_all(&[0x16, 0x03, 0x01, 0x02, 0x00])
+        .await
+        .unwrap();
+    holds_within(
+        Duration::from_secs(2),
+        "sockets not upgraded",
+        || env.gateway.pre_upgrade_sockets(),
+        |n| *n == 2,
+    )
+    .await;
+    for s in [&mut silent, &mut partial] {
+        let left = (header + Duration::from_secs(3)).saturating_sub(start.elapsed());
+        assert!(closed_by_server(s, left).await, "a TLS socket still open");
+    }
+    assert!(
+        start.elapsed() >= header,
+        "closed before the header timeout"
+    );
+    holds_within(
+        Duration::from_secs(2),
+        "sockets not upgraded",
+        || env.gateway.pre_upgrade_sockets(),
+        |n| *n == 0,
+    )
+    .await;
+}

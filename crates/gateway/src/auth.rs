@@ -14,7 +14,7 @@ use switchboard_core::StateCache;
 use switchboard_finesse::User;
 use switchboard_protocol::Topic;
 
-use crate::config::{AuthConfig, JwtKey, Limits};
+use crate::config::{AuthSettings, JwtKey, Limits};
 use crate::finesse::Lease;
 use crate::throttle::Throttle;
 
@@ -216,9 +216,10 @@ impl std::fmt::Debug for Auth {
 }
 
 impl Auth {
-    /// From the configuration; fails if a configured key does not parse.
-    pub fn new(config: &AuthConfig, limits: Limits) -> Result<Auth, TokenError> {
-        let jwt = match &config.jwt {
+    /// From the configuration; fails if a configured key cannot be read or
+    /// does not parse.
+    pub fn new(config: &AuthSettings, limits: Limits) -> Result<Auth, TokenError> {
+        let jwt = match config.jwt_key().map_err(TokenError::Key)? {
             None => None,
             Some(key) => {
                 let (key, alg) = match key {
@@ -241,11 +242,13 @@ impl Auth {
                 validation.leeway = config.jwt_leeway.as_secs();
                 validation.validate_nbf = true;
                 let mut required = vec!["exp", "sub"];
-                if let Some(iss) = &config.jwt_issuer {
+                let iss = &config.jwt_issuer;
+                if !iss.is_empty() {
                     validation.set_issuer(&[iss]);
                     required.push("iss");
                 }
-                if let Some(aud) = &config.jwt_audience {
+                let aud = &config.jwt_audience;
+                if !aud.is_empty() {
                     validation.set_audience(&[aud]);
                     required.push("aud");
                 }
@@ -375,9 +378,9 @@ mod tests {
     }
 
     fn auth(ttl: Duration) -> Auth {
-        let config = AuthConfig {
+        let config = AuthSettings {
             resume_token_ttl: ttl,
-            ..AuthConfig::default()
+            ..AuthSettings::default()
         };
         Auth::new(&config, Limits::default()).expect("no key to parse")
     }

@@ -1,11 +1,14 @@
 //! The gateway's settings, with the defaults of `deploy/switchboard.example.toml`
-//! (`[server]`, `[limits]`, `[auth]`, `[hub]` sections).
+//! (`[server]`, `[limits]`, `[auth]`, `[hub]` sections). [`Limits`],
+//! [`AuthSettings`] and [`HubSettings`] are the file's `[limits]`, `[auth]` and
+//! `[hub]` sections as they are written (the binary deserializes them
+//! directly), each with the `validate` that names its keys.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use switchboard_core::hub::HistoryLimits;
 
 /// Everything the gateway needs to know.
@@ -26,7 +29,7 @@ pub struct GatewayConfig {
     /// Connection and frame limits.
     pub limits: Limits,
     /// Token sign-in and sign-in throttling.
-    pub auth: AuthConfig,
+    pub auth: AuthSettings,
     /// The hub's per-client queue and per-stream history.
     pub hub: HubSettings,
     /// How long a shutdown waits for clients to receive their queued frames
@@ -50,8 +53,9 @@ pub struct TlsFiles {
     pub key: PathBuf,
 }
 
-/// Limits on connections and their input.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Limits on connections and their input (`[limits]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Open WebSocket connections at most (default 100,000), sockets not yet
     /// upgraded counted with them; more are closed with 4429.
@@ -67,10 +71,12 @@ pub struct Limits {
     /// Time from accept to a complete HTTP request head (default 10 s), and
     /// the most an HTTP connection (not a WebSocket) may wait idle for its
     /// next request; then the socket is closed.
+    #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
     /// Time a closing connection has to take its last frames and the close
     /// frame (default 5 s); then its socket is closed whether or not the
     /// client reads.
+    #[serde(with = "humantime_serde")]
     pub close_timeout: Duration,
     /// Topics one connection may be subscribed to at once (default 1,000);
     /// a subscribe that would pass it is refused whole.
@@ -78,10 +84,13 @@ pub struct Limits {
     /// Largest client frame in bytes (default 64 KiB); larger closes with 4409.
     pub max_frame_bytes: usize,
     /// Time to sign in after connecting (default 10 s); then 4401.
+    #[serde(with = "humantime_serde")]
     pub sign_in_timeout: Duration,
     /// Server ping interval (default 20 s).
+    #[serde(with = "humantime_serde")]
     pub ping_interval: Duration,
     /// A connection silent this long (no frame, no pong) is closed (default 60 s).
+    #[serde(with = "humantime_serde")]
     pub idle_timeout: Duration,
     /// Commands waiting for Finesse per connection (default 8); more get ResponseType 9.
     pub max_commands_in_flight: usize,
@@ -89,9 +98,11 @@ pub struct Limits {
     /// 10 s). Longer than the REST client's own timeout (`finesse.request_timeout`
     /// plus `finesse.connect_timeout`), so that it is the REST timeout that
     /// ends a slow request, with its Finesse `requestId` known.
+    #[serde(with = "humantime_serde")]
     pub command_timeout: Duration,
     /// How long after a command was sent a CTI error for it is still matched
     /// to the connection that sent it (default 60 s), whatever its Result said.
+    #[serde(with = "humantime_serde")]
     pub cti_error_window: Duration,
     /// Commands that reach Finesse, per second, per connection (default 5): a
     /// token bucket refilled at this rate, holding at most `command_burst`.
@@ -116,15 +127,19 @@ pub struct Limits {
     pub sign_in_account_failures: u32,
     /// How long a pair or an account stays refused, and how long a failure
     /// is remembered (default 5 min).
+    #[serde(with = "humantime_serde")]
     pub sign_in_lockout: Duration,
     /// Extra delay per failed sign-in of the same pair (default 250 ms,
     /// growing linearly up to the lockout).
+    #[serde(with = "humantime_serde")]
     pub sign_in_failure_delay: Duration,
     /// The kernel send buffer of each accepted socket (SO_SNDBUF; default
     /// 256 KiB, which Linux doubles), or `None` for the kernel's automatic
     /// sizing (up to `net.ipv4.tcp_wmem`'s maximum, often 4 MiB). It bounds
     /// the kernel memory per connection, and with it how long a client that
-    /// stops reading takes to overflow its queue (4408).
+    /// stops reading takes to overflow its queue (4408). The file writes
+    /// `None` as 0.
+    #[serde(with = "zero_is_none")]
     pub socket_send_buffer: Option<usize>,
     /// Connections the kernel holds for the server before they are accepted
     /// (the listen backlog, default 4096; the kernel caps it at
@@ -171,20 +186,187 @@ impl Default for Limits {
     }
 }
 
-/// Token sign-in (docs/protocol.md §3).
-#[derive(Debug, Clone, Default)]
-pub struct AuthConfig {
-    /// How tokens are verified; `None` refuses token sign-in.
-    pub jwt: Option<JwtKey>,
+impl Limits {
+    /// Problems with values that parse but cannot work, each naming its key.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.sign_in_failures_before_lockout == 0 || self.sign_in_account_failures == 0 {
+            problems.push(
+                "limits.sign_in_failures_before_lockout and limits.sign_in_account_failures must be at least 1"
+                    .to_owned(),
+            );
+        }
+        for (key, n) in [
+            ("max_connections", self.max_connections),
+            ("max_unauthenticated", self.max_unauthenticated),
+            (
+                "max_unauthenticated_per_address",
+                self.max_unauthenticated_per_address,
+            ),
+            ("max_topics", self.max_topics),
+            ("max_commands_in_flight", self.max_commands_in_flight),
+            ("max_connections_per_user", self.max_connections_per_user),
+        ] {
+            if n == 0 {
+                problems.push(format!("limits.{key} must be at least 1"));
+            }
+        }
+        for (key, n) in [
+            ("commands_per_second", self.commands_per_second),
+            ("command_burst", self.command_burst),
+            ("user_commands_per_second", self.user_commands_per_second),
+            ("user_command_burst", self.user_command_burst),
+        ] {
+            if n == 0 {
+                problems.push(format!("limits.{key} must be at least 1"));
+            }
+        }
+        if self.max_frame_bytes < 1024 {
+            problems.push("limits.max_frame_bytes must be at least 1024".to_owned());
+        }
+        for (key, d) in [
+            ("sign_in_timeout", self.sign_in_timeout),
+            ("ping_interval", self.ping_interval),
+            ("idle_timeout", self.idle_timeout),
+            ("command_timeout", self.command_timeout),
+            ("cti_error_window", self.cti_error_window),
+            ("header_read_timeout", self.header_read_timeout),
+            ("close_timeout", self.close_timeout),
+        ] {
+            if d.is_zero() {
+                problems.push(format!("limits.{key} must be more than 0"));
+            }
+        }
+        if self.idle_timeout <= self.ping_interval {
+            problems
+                .push("limits.idle_timeout must be longer than limits.ping_interval".to_owned());
+        }
+        problems
+    }
+}
+
+/// `socket_send_buffer` as the file writes it: 0 for `None` (the kernel's
+/// automatic sizing).
+mod zero_is_none {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(n: &Option<usize>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_u64(n.unwrap_or(0) as u64)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<usize>, D::Error> {
+        Ok(Some(usize::deserialize(d)?).filter(|&n| n > 0))
+    }
+}
+
+/// Token sign-in (docs/protocol.md §3; `[auth]`).
+#[derive(Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    /// How tokens are verified: `HS256`, `RS256`, `ES256`, or empty (the
+    /// default): token sign-in is refused.
+    pub jwt_algorithm: String,
+    /// The HS256 shared secret (at least 16 characters).
+    pub jwt_secret: String,
+    /// RS256 and ES256: the PEM file of the public key, read at start.
+    pub jwt_public_key_file: String,
     /// Leeway for `exp`/`nbf` (default 30 s).
+    #[serde(with = "humantime_serde")]
     pub jwt_leeway: Duration,
-    /// The `iss` a token must carry (`auth.jwt_issuer`); `None`: not checked.
-    pub jwt_issuer: Option<String>,
-    /// The `aud` a token must carry (`auth.jwt_audience`); `None`: a token
-    /// carrying an `aud` is refused.
-    pub jwt_audience: Option<String>,
+    /// The `iss` a token must carry; empty (the default): not checked.
+    pub jwt_issuer: String,
+    /// The `aud` a token must carry; empty (the default): a token carrying an
+    /// `aud` is refused.
+    pub jwt_audience: String,
     /// How long a `resumeToken` stays valid after its connection closed (default 120 s).
+    #[serde(with = "humantime_serde")]
     pub resume_token_ttl: Duration,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        AuthSettings {
+            jwt_algorithm: String::new(),
+            jwt_secret: String::new(),
+            jwt_public_key_file: String::new(),
+            jwt_leeway: Duration::from_secs(30),
+            jwt_issuer: String::new(),
+            jwt_audience: String::new(),
+            resume_token_ttl: Duration::from_secs(120),
+        }
+    }
+}
+
+impl std::fmt::Debug for AuthSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let secret = if self.jwt_secret.is_empty() {
+            ""
+        } else {
+            "***"
+        };
+        f.debug_struct("AuthSettings")
+            .field("jwt_algorithm", &self.jwt_algorithm)
+            .field("jwt_secret", &secret)
+            .field("jwt_public_key_file", &self.jwt_public_key_file)
+            .field("jwt_issuer", &self.jwt_issuer)
+            .field("jwt_audience", &self.jwt_audience)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthSettings {
+    /// The key that verifies tokens (reading `jwt_public_key_file` for RS256
+    /// and ES256); `None` when token sign-in is off. The error names the key.
+    pub fn jwt_key(&self) -> Result<Option<JwtKey>, String> {
+        let pem = || {
+            std::fs::read_to_string(&self.jwt_public_key_file).map_err(|e| {
+                format!(
+                    "auth.jwt_public_key_file: cannot read {}: {e}",
+                    self.jwt_public_key_file
+                )
+            })
+        };
+        Ok(match self.jwt_algorithm.as_str() {
+            "" => None,
+            "HS256" => Some(JwtKey::Hs256 {
+                secret: self.jwt_secret.clone(),
+            }),
+            "RS256" => Some(JwtKey::Rs256 {
+                public_key_pem: pem()?,
+            }),
+            "ES256" => Some(JwtKey::Es256 {
+                public_key_pem: pem()?,
+            }),
+            other => return Err(bad_algorithm(other)),
+        })
+    }
+
+    /// Problems with values that parse but cannot work, each naming its key.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        match self.jwt_algorithm.as_str() {
+            "HS256" if self.jwt_secret.len() < 16 => problems.push(
+                "auth.jwt_secret must be at least 16 characters for HS256 (or set SWITCHBOARD_AUTH_JWT_SECRET)"
+                    .to_owned(),
+            ),
+            "" | "HS256" => {}
+            "RS256" | "ES256" if !std::path::Path::new(&self.jwt_public_key_file).exists() => {
+                problems.push(format!(
+                    "auth.jwt_public_key_file: file {:?} does not exist",
+                    self.jwt_public_key_file
+                ));
+            }
+            "RS256" | "ES256" => {}
+            other => problems.push(bad_algorithm(other)),
+        }
+        problems
+    }
+}
+
+fn bad_algorithm(other: &str) -> String {
+    format!(
+        "auth.jwt_algorithm must be HS256, RS256, ES256 or empty (token sign-in off), not {other:?}"
+    )
 }
 
 /// The key that verifies tokens.
@@ -221,8 +403,9 @@ impl std::fmt::Debug for JwtKey {
     }
 }
 
-/// The hub's settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The hub's settings (`[hub]`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct HubSettings {
     /// Bytes of live frames queued per client at most (default 1 MiB); more
     /// closes it with 4408. A subscription's snapshot or replay does not count
@@ -233,23 +416,60 @@ pub struct HubSettings {
     /// client that does not read and subscribes again and again spends it
     /// once, then is closed with 4408.
     pub prelude_max_bytes: usize,
-    /// History per stream for resume.
-    pub history: HistoryLimits,
-    /// Flusher threads writing queued frames straight to plain-TCP sockets;
-    /// 0 (the default) leaves every write to the connections' writer tasks
-    /// (docs/performance.md, "Flusher threads": faster in s1, a longer tail
-    /// in s2).
+    /// Events kept per stream for resume, at most (default 300).
+    pub history_size: usize,
+    /// Events older than this leave a stream's history (default 5 min).
+    #[serde(with = "humantime_serde")]
+    pub history_ttl: Duration,
+    /// Write queued frames straight to plain-TCP sockets from flusher
+    /// threads (default false: every write is left to the connections'
+    /// writer tasks; docs/performance.md, "Flusher threads": faster in s1, a
+    /// longer tail in s2).
+    pub direct_writes: bool,
+    /// Flusher threads with `direct_writes`; 0 (the default): one per two
+    /// cores ([`default_flushers`]).
     pub flushers: usize,
 }
 
 impl Default for HubSettings {
     fn default() -> Self {
+        let history = HistoryLimits::default();
         HubSettings {
             queue_max_bytes: 1 << 20,
             prelude_max_bytes: 16 << 20,
-            history: HistoryLimits::default(),
+            history_size: history.size,
+            history_ttl: history.ttl,
+            direct_writes: false,
             flushers: 0,
         }
+    }
+}
+
+impl HubSettings {
+    /// The history each stream keeps.
+    pub fn history(&self) -> HistoryLimits {
+        HistoryLimits {
+            size: self.history_size,
+            ttl: self.history_ttl,
+        }
+    }
+
+    /// The flusher threads to start: none without `direct_writes`.
+    pub fn flusher_threads(&self) -> usize {
+        match (self.direct_writes, self.flushers) {
+            (false, _) => 0,
+            (true, 0) => default_flushers(),
+            (true, n) => n,
+        }
+    }
+
+    /// Problems with values that parse but cannot work, each naming its key.
+    pub fn validate(&self) -> Vec<String> {
+        let mut problems = Vec::new();
+        if self.queue_max_bytes < 16 * 1024 {
+            problems.push("hub.queue_max_bytes must be at least 16384".to_owned());
+        }
+        problems
     }
 }
 
@@ -268,13 +488,7 @@ impl Default for GatewayConfig {
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
             limits: Limits::default(),
-            auth: AuthConfig {
-                jwt: None,
-                jwt_leeway: Duration::from_secs(30),
-                jwt_issuer: None,
-                jwt_audience: None,
-                resume_token_ttl: Duration::from_secs(120),
-            },
+            auth: AuthSettings::default(),
             hub: HubSettings::default(),
             shutdown_grace: Duration::from_secs(10),
             readiness_probe_interval: Duration::from_secs(5),

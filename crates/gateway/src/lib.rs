@@ -46,6 +46,6 @@ pub mod server;
 mod state;
 pub mod throttle;
 
-pub use config::{AuthConfig, GatewayConfig, HubSettings, JwtKey, Limits, TlsFiles};
+pub use config::{AuthSettings, GatewayConfig, HubSettings, JwtKey, Limits, TlsFiles};
 pub use finesse::{FinesseRest, Lease, NoLease, Notifications, SessionHealth, SharedFeed};
 pub use server::{Gateway, GatewayError, Parts};

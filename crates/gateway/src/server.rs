@@ -144,9 +144,9 @@ impl Gateway {
         let shared = Arc::new(Shared {
             auth: Auth::new(&config.auth, config.limits)?,
             hub: Arc::new(MemoryHub::new(HubConfig {
-                history: config.hub.history,
+                history: config.hub.history(),
             })),
-            flusher: match config.hub.flushers {
+            flusher: match config.hub.flusher_threads() {
                 0 => None,
                 n => Some(Flusher::start(n).map_err(GatewayError::Flusher)?),
             },

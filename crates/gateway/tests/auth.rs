@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use common::*;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use switchboard_gateway::JwtKey;
 use tokio_tungstenite::tungstenite::Message;
 
 const SECRET: &str = "a-test-secret-of-32-characters!!";
@@ -34,9 +33,8 @@ fn exp() -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_and_resume_tokens_sign_in() {
     let env = Env::start(|c| {
-        c.auth.jwt = Some(JwtKey::Hs256 {
-            secret: SECRET.into(),
-        });
+        c.auth.jwt_algorithm = "HS256".into();
+        c.auth.jwt_secret = SECRET.into();
     })
     .await;
 
@@ -230,9 +228,8 @@ fn wrong_guesses(env: &Env, user: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_used_and_expired_resume_tokens_are_their_own_error_and_no_failed_sign_in() {
     let env = Env::start(|c| {
-        c.auth.jwt = Some(JwtKey::Hs256 {
-            secret: SECRET.into(),
-        });
+        c.auth.jwt_algorithm = "HS256".into();
+        c.auth.jwt_secret = SECRET.into();
         c.auth.resume_token_ttl = Duration::from_millis(300);
         c.limits.sign_in_failures_before_lockout = 2;
         c.limits.sign_in_failure_delay = Duration::ZERO;
@@ -278,11 +275,10 @@ async fn unknown_used_and_expired_resume_tokens_are_their_own_error_and_no_faile
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwt_nbf_crit_issuer_and_audience_are_checked_with_a_generic_refusal() {
     let env = Env::start(|c| {
-        c.auth.jwt = Some(JwtKey::Hs256 {
-            secret: SECRET.into(),
-        });
-        c.auth.jwt_issuer = Some("https://idp.example".into());
-        c.auth.jwt_audience = Some("switchboard".into());
+        c.auth.jwt_algorithm = "HS256".into();
+        c.auth.jwt_secret = SECRET.into();
+        c.auth.jwt_issuer = "https://idp.example".into();
+        c.auth.jwt_audience = "switchboard".into();
         c.limits.sign_in_failure_delay = Duration::ZERO;
     })
     .await;

@@ -440,7 +440,7 @@ fn position(v: &Value) -> (u64, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_replays_exactly_the_missed_events() {
-    let env = Env::start(|c| c.hub.history.size = 60).await;
+    let env = Env::start(|c| c.hub.history_size = 60).await;
     let mut a1 = env.agent(A1.0, A1.1).await;
     a1.wait_for("NOT_READY", |v| v["data"]["state"] == "NOT_READY")
         .await;
@@ -576,6 +576,7 @@ async fn a_slow_client_is_closed_with_4408_and_100_others_get_every_event() {
         // every event: its socket must stay open that long.
         c.limits.close_timeout = Duration::from_secs(60);
         // The flusher threads write (the other tests use the writer tasks).
+        c.hub.direct_writes = true;
         c.hub.flushers = 2;
         // 101 connections of the simulator's one supervisor.
         c.limits.max_connections_per_user = 200;

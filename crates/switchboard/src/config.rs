@@ -10,18 +10,17 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use switchboard_core::hub::HistoryLimits;
 use switchboard_gateway::forwarded::AddrRange;
-use switchboard_gateway::{AuthConfig, GatewayConfig, HubSettings, JwtKey, Limits, TlsFiles};
+use switchboard_gateway::{AuthSettings, GatewayConfig, HubSettings, Limits, TlsFiles};
 
 /// The whole configuration.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub(crate) struct Config {
     pub(crate) server: Server,
-    pub(crate) limits: LimitsSection,
-    pub(crate) auth: Auth,
-    pub(crate) hub: Hub,
+    pub(crate) limits: Limits,
+    pub(crate) auth: AuthSettings,
+    pub(crate) hub: HubSettings,
     pub(crate) finesse: Finesse,
     pub(crate) log: Log,
     pub(crate) demo: Demo,
@@ -52,154 +51,6 @@ impl Default for Server {
             trusted_proxies: Vec::new(),
             shutdown_grace: Duration::from_secs(10),
             metrics_listen: String::new(),
-        }
-    }
-}
-
-/// `[limits]`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct LimitsSection {
-    pub(crate) max_connections: usize,
-    pub(crate) max_unauthenticated: usize,
-    pub(crate) max_unauthenticated_per_address: usize,
-    #[serde(with = "humantime_serde")]
-    pub(crate) header_read_timeout: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) close_timeout: Duration,
-    pub(crate) max_topics: usize,
-    pub(crate) max_frame_bytes: usize,
-    #[serde(with = "humantime_serde")]
-    pub(crate) sign_in_timeout: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) ping_interval: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) idle_timeout: Duration,
-    pub(crate) max_commands_in_flight: usize,
-    #[serde(with = "humantime_serde")]
-    pub(crate) command_timeout: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) cti_error_window: Duration,
-    pub(crate) commands_per_second: u32,
-    pub(crate) command_burst: u32,
-    pub(crate) user_commands_per_second: u32,
-    pub(crate) user_command_burst: u32,
-    pub(crate) max_connections_per_user: usize,
-    pub(crate) sign_in_failures_before_lockout: u32,
-    pub(crate) sign_in_account_failures: u32,
-    #[serde(with = "humantime_serde")]
-    pub(crate) sign_in_lockout: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) sign_in_failure_delay: Duration,
-    pub(crate) socket_send_buffer: usize,
-    pub(crate) listen_backlog: u32,
-}
-
-impl Default for LimitsSection {
-    fn default() -> Self {
-        let l = Limits::default();
-        LimitsSection {
-            max_connections: l.max_connections,
-            max_unauthenticated: l.max_unauthenticated,
-            max_unauthenticated_per_address: l.max_unauthenticated_per_address,
-            header_read_timeout: l.header_read_timeout,
-            close_timeout: l.close_timeout,
-            max_topics: l.max_topics,
-            max_frame_bytes: l.max_frame_bytes,
-            sign_in_timeout: l.sign_in_timeout,
-            ping_interval: l.ping_interval,
-            idle_timeout: l.idle_timeout,
-            max_commands_in_flight: l.max_commands_in_flight,
-            command_timeout: l.command_timeout,
-            cti_error_window: l.cti_error_window,
-            commands_per_second: l.commands_per_second,
-            command_burst: l.command_burst,
-            user_commands_per_second: l.user_commands_per_second,
-            user_command_burst: l.user_command_burst,
-            max_connections_per_user: l.max_connections_per_user,
-            sign_in_failures_before_lockout: l.sign_in_failures_before_lockout,
-            sign_in_account_failures: l.sign_in_account_failures,
-            sign_in_lockout: l.sign_in_lockout,
-            sign_in_failure_delay: l.sign_in_failure_delay,
-            socket_send_buffer: l.socket_send_buffer.unwrap_or(0),
-            listen_backlog: l.listen_backlog,
-        }
-    }
-}
-
-/// `[auth]`.
-#[derive(Clone, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct Auth {
-    pub(crate) jwt_algorithm: String,
-    pub(crate) jwt_secret: String,
-    pub(crate) jwt_public_key_file: String,
-    #[serde(with = "humantime_serde")]
-    pub(crate) jwt_leeway: Duration,
-    pub(crate) jwt_issuer: String,
-    pub(crate) jwt_audience: String,
-    #[serde(with = "humantime_serde")]
-    pub(crate) resume_token_ttl: Duration,
-}
-
-impl std::fmt::Debug for Auth {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Auth")
-            .field("jwt_algorithm", &self.jwt_algorithm)
-            .field(
-                "jwt_secret",
-                &if self.jwt_secret.is_empty() {
-                    ""
-                } else {
-                    "***"
-                },
-            )
-            .field("jwt_public_key_file", &self.jwt_public_key_file)
-            .field("jwt_issuer", &self.jwt_issuer)
-            .field("jwt_audience", &self.jwt_audience)
-            .finish_non_exhaustive()
-    }
-}
-
-impl Default for Auth {
-    fn default() -> Self {
-        Auth {
-            jwt_algorithm: String::new(),
-            jwt_secret: String::new(),
-            jwt_public_key_file: String::new(),
-            jwt_leeway: Duration::from_secs(30),
-            jwt_issuer: String::new(),
-            jwt_audience: String::new(),
-            resume_token_ttl: Duration::from_secs(120),
-        }
-    }
-}
-
-/// `[hub]`.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct Hub {
-    pub(crate) queue_max_bytes: usize,
-    pub(crate) prelude_max_bytes: usize,
-    pub(crate) history_size: usize,
-    #[serde(with = "humantime_serde")]
-    pub(crate) history_ttl: Duration,
-    /// Write queued frames to plain-TCP sockets from the flusher threads.
-    pub(crate) direct_writes: bool,
-    /// Flusher threads; 0 = one per two cores (at least one).
-    pub(crate) flushers: usize,
-}
-
-impl Default for Hub {
-    fn default() -> Self {
-        let h = HubSettings::default();
-        Hub {
-            queue_max_bytes: h.queue_max_bytes,
-            prelude_max_bytes: h.prelude_max_bytes,
-            history_size: h.history.size,
-            history_ttl: h.history.ttl,
-            direct_writes: false,
-            flushers: 0,
         }
     }
 }
@@ -370,63 +221,8 @@ impl Config {
                 problems.push(format!("server.trusted_proxies: {e}"));
             }
         }
+        problems.extend(self.limits.validate());
         let l = &self.limits;
-        if l.sign_in_failures_before_lockout == 0 || l.sign_in_account_failures == 0 {
-            problems.push(
-                "limits.sign_in_failures_before_lockout and limits.sign_in_account_failures must be at least 1"
-                    .to_owned(),
-            );
-        }
-        if l.max_connections == 0 {
-            problems.push("limits.max_connections must be at least 1".to_owned());
-        }
-        for (key, n) in [
-            ("limits.max_unauthenticated", l.max_unauthenticated),
-            (
-                "limits.max_unauthenticated_per_address",
-                l.max_unauthenticated_per_address,
-            ),
-            ("limits.max_topics", l.max_topics),
-        ] {
-            if n == 0 {
-                problems.push(format!("{key} must be at least 1"));
-            }
-        }
-        if l.max_frame_bytes < 1024 {
-            problems.push("limits.max_frame_bytes must be at least 1024".to_owned());
-        }
-        if l.max_commands_in_flight == 0 {
-            problems.push("limits.max_commands_in_flight must be at least 1".to_owned());
-        }
-        for (key, d) in [
-            ("limits.sign_in_timeout", l.sign_in_timeout),
-            ("limits.ping_interval", l.ping_interval),
-            ("limits.idle_timeout", l.idle_timeout),
-            ("limits.command_timeout", l.command_timeout),
-            ("limits.cti_error_window", l.cti_error_window),
-            ("limits.header_read_timeout", l.header_read_timeout),
-            ("limits.close_timeout", l.close_timeout),
-        ] {
-            if d.is_zero() {
-                problems.push(format!("{key} must be more than 0"));
-            }
-        }
-        for (key, n) in [
-            ("limits.commands_per_second", l.commands_per_second),
-            ("limits.command_burst", l.command_burst),
-            (
-                "limits.user_commands_per_second",
-                l.user_commands_per_second,
-            ),
-            ("limits.user_command_burst", l.user_command_burst),
-        ] {
-            if n == 0 {
-                problems.push(format!("{key} must be at least 1"));
-            }
-        }
-        if l.max_connections_per_user == 0 {
-            problems.push("limits.max_connections_per_user must be at least 1".to_owned());
-        }
         let rest = self.finesse.request_timeout + self.finesse.connect_timeout;
         if l.command_timeout <= rest {
             problems.push(format!(
@@ -435,31 +231,8 @@ impl Config {
                 l.command_timeout
             ));
         }
-        if l.idle_timeout <= l.ping_interval {
-            problems
-                .push("limits.idle_timeout must be longer than limits.ping_interval".to_owned());
-        }
-        if self.hub.queue_max_bytes < 16 * 1024 {
-            problems.push("hub.queue_max_bytes must be at least 16384".to_owned());
-        }
-        match self.auth.jwt_algorithm.as_str() {
-            "" => {}
-            "HS256" if self.auth.jwt_secret.len() < 16 => problems.push(
-                "auth.jwt_secret must be at least 16 characters for HS256 (or set SWITCHBOARD_AUTH_JWT_SECRET)"
-                    .to_owned(),
-            ),
-            "HS256" => {}
-            "RS256" | "ES256" if !Path::new(&self.auth.jwt_public_key_file).exists() => {
-                problems.push(format!(
-                    "auth.jwt_public_key_file: file {:?} does not exist",
-                    self.auth.jwt_public_key_file
-                ));
-            }
-            "RS256" | "ES256" => {}
-            other => problems.push(format!(
-                "auth.jwt_algorithm must be HS256, RS256, ES256 or empty (token sign-in off), not {other:?}"
-            )),
-        }
+        problems.extend(self.hub.validate());
+        problems.extend(self.auth.validate());
         if !matches!(self.finesse.xmpp_tls.as_str(), "starttls" | "plain") {
             problems.push(format!(
                 "finesse.xmpp_tls must be \"starttls\" or \"plain\", not {:?}",
@@ -523,30 +296,6 @@ impl Config {
 
     /// The gateway's settings.
     pub(crate) fn gateway(&self) -> Result<GatewayConfig, ConfigError> {
-        let jwt = match self.auth.jwt_algorithm.as_str() {
-            "HS256" => Some(JwtKey::Hs256 {
-                secret: self.auth.jwt_secret.clone(),
-            }),
-            alg @ ("RS256" | "ES256") => {
-                let pem = std::fs::read_to_string(&self.auth.jwt_public_key_file).map_err(|e| {
-                    ConfigError::Invalid(vec![format!(
-                        "auth.jwt_public_key_file: cannot read {}: {e}",
-                        self.auth.jwt_public_key_file
-                    )])
-                })?;
-                Some(if alg == "RS256" {
-                    JwtKey::Rs256 {
-                        public_key_pem: pem,
-                    }
-                } else {
-                    JwtKey::Es256 {
-                        public_key_pem: pem,
-                    }
-                })
-            }
-            _ => None,
-        };
-        let l = &self.limits;
         Ok(GatewayConfig {
             listen: self.server.listen,
             tls: (!self.server.tls_cert.is_empty()).then(|| TlsFiles {
@@ -561,54 +310,9 @@ impl Config {
                 .map(|p| p.parse::<AddrRange>())
                 .collect::<Result<_, _>>()
                 .map_err(|e| ConfigError::Invalid(vec![format!("server.trusted_proxies: {e}")]))?,
-            limits: Limits {
-                max_connections: l.max_connections,
-                max_unauthenticated: l.max_unauthenticated,
-                max_unauthenticated_per_address: l.max_unauthenticated_per_address,
-                header_read_timeout: l.header_read_timeout,
-                close_timeout: l.close_timeout,
-                max_topics: l.max_topics,
-                max_frame_bytes: l.max_frame_bytes,
-                sign_in_timeout: l.sign_in_timeout,
-                ping_interval: l.ping_interval,
-                idle_timeout: l.idle_timeout,
-                max_commands_in_flight: l.max_commands_in_flight,
-                command_timeout: l.command_timeout,
-                cti_error_window: l.cti_error_window,
-                commands_per_second: l.commands_per_second,
-                command_burst: l.command_burst,
-                user_commands_per_second: l.user_commands_per_second,
-                user_command_burst: l.user_command_burst,
-                max_connections_per_user: l.max_connections_per_user,
-                sign_in_failures_before_lockout: l.sign_in_failures_before_lockout,
-                sign_in_account_failures: l.sign_in_account_failures,
-                sign_in_lockout: l.sign_in_lockout,
-                sign_in_failure_delay: l.sign_in_failure_delay,
-                socket_send_buffer: (l.socket_send_buffer > 0).then_some(l.socket_send_buffer),
-                listen_backlog: l.listen_backlog,
-            },
-            auth: AuthConfig {
-                jwt,
-                jwt_leeway: self.auth.jwt_leeway,
-                jwt_issuer: (!self.auth.jwt_issuer.is_empty())
-                    .then(|| self.auth.jwt_issuer.clone()),
-                jwt_audience: (!self.auth.jwt_audience.is_empty())
-                    .then(|| self.auth.jwt_audience.clone()),
-                resume_token_ttl: self.auth.resume_token_ttl,
-            },
-            hub: HubSettings {
-                queue_max_bytes: self.hub.queue_max_bytes,
-                prelude_max_bytes: self.hub.prelude_max_bytes,
-                history: HistoryLimits {
-                    size: self.hub.history_size,
-                    ttl: self.hub.history_ttl,
-                },
-                flushers: match (self.hub.direct_writes, self.hub.flushers) {
-                    (false, _) => 0,
-                    (true, 0) => switchboard_gateway::config::default_flushers(),
-                    (true, n) => n,
-                },
-            },
+            limits: self.limits,
+            auth: self.auth.clone(),
+            hub: self.hub,
             shutdown_grace: self.server.shutdown_grace,
             readiness_probe_interval: Duration::from_secs(5),
             metrics_listen: self.server.metrics_listen.parse().ok(),
@@ -683,8 +387,8 @@ mod tests {
         let g = c.gateway().unwrap();
         assert_eq!(g.trusted_proxies.len(), 2);
         assert!(g.trusted_proxies[0].contains("10.9.8.7".parse().unwrap()));
-        assert_eq!(g.auth.jwt_issuer.as_deref(), Some("https://idp.example"));
-        assert_eq!(g.auth.jwt_audience, None, "empty: not configured");
+        assert_eq!(g.auth.jwt_issuer, "https://idp.example");
+        assert_eq!(g.auth.jwt_audience, "", "empty: not configured");
         assert_eq!(g.limits.sign_in_account_failures, 3);
         c.server.trusted_proxies.push("lb.example".into());
         c.limits.sign_in_account_failures = 0;
@@ -862,16 +566,27 @@ mod tests {
     #[test]
     fn flushers_start_only_with_direct_writes() {
         let mut c = Config::default();
-        assert_eq!(c.gateway().unwrap().hub.flushers, 0, "off by default");
+        let flushers = |c: &Config| c.gateway().unwrap().hub.flusher_threads();
+        assert_eq!(flushers(&c), 0, "off by default");
         c.hub.flushers = 3;
-        assert_eq!(c.gateway().unwrap().hub.flushers, 0, "direct_writes is off");
+        assert_eq!(flushers(&c), 0, "direct_writes is off");
         c.hub.direct_writes = true;
-        assert_eq!(c.gateway().unwrap().hub.flushers, 3);
+        assert_eq!(flushers(&c), 3);
         c.hub.flushers = 0;
         assert_eq!(
-            c.gateway().unwrap().hub.flushers,
+            flushers(&c),
             switchboard_gateway::config::default_flushers()
         );
         assert!(switchboard_gateway::config::default_flushers() >= 1);
+    }
+
+    #[test]
+    fn socket_send_buffer_0_is_the_kernels_own_sizing() {
+        let c: Config = toml::from_str("[limits]\nsocket_send_buffer = 0\n").unwrap();
+        assert_eq!(c.gateway().unwrap().limits.socket_send_buffer, None);
+        let c: Config = toml::from_str("[limits]\nsocket_send_buffer = 65536\n").unwrap();
+        assert_eq!(c.limits.socket_send_buffer, Some(65536));
+        let text = toml::to_string(&Config::default()).unwrap();
+        assert!(text.contains("socket_send_buffer = 262144"), "{text}");
     }
 }

@@ -6,7 +6,7 @@
 use std::process::ExitCode;
 
 use super::Common;
-use crate::config::Config;
+use crate::config::{Config, ConfigError};
 
 /// Flags of `switchboard check-config`.
 #[derive(Debug, Clone, Default, clap::Args)]
@@ -26,6 +26,9 @@ pub(crate) fn run(args: &Args) -> ExitCode {
             c.validate_for_run()?;
         }
         c.gateway()?;
+        c.auth
+            .jwt_key()
+            .map_err(|e| ConfigError::Invalid(vec![e]))?;
         Ok(c)
     });
     match checked {

@@ -15,6 +15,8 @@
 //!   every (re)connect;
 //! - [`spread`]: first connects, failovers and failbacks of many sessions
 //!   spread over a window ([`Spread`]);
+//! - [`settings`]: the `[finesse]` section of the configuration
+//!   ([`FinesseSettings`]) and the REST and session settings it gives;
 //! - [`manager`]: the registry of sessions, one per user shared by all its
 //!   client connections, closed a grace period after the last one leaves.
 //!
@@ -25,6 +27,7 @@
 pub mod manager;
 pub mod rest;
 pub mod session;
+pub mod settings;
 pub mod spread;
 
 pub use manager::{SessionLease, SessionManager, discover_domains, discover_xmpp};
@@ -33,4 +36,5 @@ pub use rest::{
     REQUEST_ID_HEADER, RequestId, RestConfig, RestError, Secret, Url,
 };
 pub use session::{FinesseNodeAddr, Session, SessionConfig, SessionStatus, backoff};
+pub use settings::FinesseSettings;
 pub use spread::Spread;

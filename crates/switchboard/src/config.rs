@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use switchboard_connector::FinesseSettings;
 use switchboard_gateway::forwarded::AddrRange;
 use switchboard_gateway::{AuthSettings, GatewayConfig, HubSettings, Limits, TlsFiles};
 
@@ -21,7 +22,7 @@ pub(crate) struct Config {
     pub(crate) limits: Limits,
     pub(crate) auth: AuthSettings,
     pub(crate) hub: HubSettings,
-    pub(crate) finesse: Finesse,
+    pub(crate) finesse: FinesseSettings,
     pub(crate) log: Log,
     pub(crate) demo: Demo,
 }
@@ -51,64 +52,6 @@ impl Default for Server {
             trusted_proxies: Vec::new(),
             shutdown_grace: Duration::from_secs(10),
             metrics_listen: String::new(),
-        }
-    }
-}
-
-/// `[finesse]`: the Finesse pair `switchboard run` connects to.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(default, deny_unknown_fields)]
-pub(crate) struct Finesse {
-    pub(crate) primary: String,
-    pub(crate) secondary: String,
-    pub(crate) xmpp_port: u16,
-    pub(crate) xmpp_tls: String,
-    pub(crate) xmpp_domain: String,
-    pub(crate) pubsub: String,
-    pub(crate) explicit_subscribe: bool,
-    #[serde(with = "humantime_serde")]
-    pub(crate) request_timeout: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) connect_timeout: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) xmpp_ping_interval: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) xmpp_timeout: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) reconnect_min: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) reconnect_max: Duration,
-    pub(crate) prefer_primary: bool,
-    /// First connects, failovers and failbacks of the notification sessions
-    /// are spread over this window (0 = all at once).
-    #[serde(with = "humantime_serde")]
-    pub(crate) failover_spread: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) session_grace: Duration,
-    #[serde(with = "humantime_serde")]
-    pub(crate) ended_dialog_retention: Duration,
-}
-
-impl Default for Finesse {
-    fn default() -> Self {
-        Finesse {
-            primary: String::new(),
-            secondary: String::new(),
-            xmpp_port: 5222,
-            xmpp_tls: "starttls".into(),
-            xmpp_domain: String::new(),
-            pubsub: String::new(),
-            explicit_subscribe: false,
-            request_timeout: switchboard_connector::RestConfig::default().request_timeout,
-            connect_timeout: switchboard_connector::RestConfig::default().connect_timeout,
-            xmpp_ping_interval: Duration::from_secs(30),
-            xmpp_timeout: Duration::from_secs(10),
-            reconnect_min: Duration::from_secs(1),
-            reconnect_max: Duration::from_secs(60),
-            prefer_primary: true,
-            failover_spread: Duration::from_secs(5),
-            session_grace: Duration::from_secs(5),
-            ended_dialog_retention: Duration::from_secs(300),
         }
     }
 }
@@ -233,20 +176,7 @@ impl Config {
         }
         problems.extend(self.hub.validate());
         problems.extend(self.auth.validate());
-        if !matches!(self.finesse.xmpp_tls.as_str(), "starttls" | "plain") {
-            problems.push(format!(
-                "finesse.xmpp_tls must be \"starttls\" or \"plain\", not {:?}",
-                self.finesse.xmpp_tls
-            ));
-        }
-        for (key, url) in [
-            ("finesse.primary", &self.finesse.primary),
-            ("finesse.secondary", &self.finesse.secondary),
-        ] {
-            if !url.is_empty() && switchboard_connector::FinesseEndpoint::parse(url).is_err() {
-                problems.push(format!("{key}: {url:?} is not a Finesse base URL like https://finesse1.example.com:8445"));
-            }
-        }
+        problems.extend(self.finesse.validate());
         if !matches!(self.log.format.as_str(), "auto" | "text" | "json") {
             problems.push(format!(
                 "log.format must be auto, text or json, not {:?}",

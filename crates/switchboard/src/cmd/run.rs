@@ -9,13 +9,9 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use serde_json::{Map, json};
-use switchboard_connector::{
-    FinesseClient, FinesseNodeAddr, RestConfig, SessionConfig, SessionManager, Spread,
-    discover_domains,
-};
+use switchboard_connector::{FinesseClient, FinesseNodeAddr, SessionManager, discover_domains};
 use switchboard_core::{CacheConfig, StateCache};
 use switchboard_gateway::{FinesseRest, Parts};
-use switchboard_xmpp::TlsMode;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -70,11 +66,7 @@ pub(crate) fn run(args: &Args) -> ExitCode {
 
 async fn broker(config: Config) -> anyhow::Result<()> {
     let f = &config.finesse;
-    let rest_config = RestConfig {
-        request_timeout: f.request_timeout,
-        connect_timeout: f.connect_timeout,
-        ..RestConfig::default()
-    };
+    let rest_config = f.rest_config();
     let mut clients =
         vec![FinesseClient::new(&f.primary, rest_config.clone()).context("finesse.primary")?];
     if !f.secondary.is_empty() {
@@ -118,22 +110,7 @@ async fn broker(config: Config) -> anyhow::Result<()> {
             pubsub,
         });
     }
-    let session_config = Arc::new(SessionConfig {
-        nodes,
-        resource: "switchboard".into(),
-        ping_interval: f.xmpp_ping_interval,
-        timeout: f.xmpp_timeout,
-        explicit_subscribe: f.explicit_subscribe,
-        backoff_min: f.reconnect_min,
-        backoff_max: f.reconnect_max,
-        prefer_primary: f.prefer_primary,
-        failover_spread: Spread::new(f.failover_spread),
-        tls: if f.xmpp_tls == "plain" {
-            TlsMode::Plain
-        } else {
-            TlsMode::StartTls
-        },
-    });
+    let session_config = Arc::new(f.session_config(nodes, "switchboard"));
     let shutdown = CancellationToken::new();
     let cache = Arc::new(StateCache::new(CacheConfig {
         ended_dialog_retention: f.ended_dialog_retention,

@@ -25,6 +25,7 @@
 //! labels ([`Secret`]).
 
 pub mod manager;
+pub mod metrics;
 pub mod rest;
 pub mod session;
 pub mod settings;
@@ -32,8 +33,8 @@ pub mod spread;
 
 pub use manager::{SessionLease, SessionManager, discover_domains, discover_xmpp};
 pub use rest::{
-    Credentials, FinesseClient, FinesseEndpoint, METRIC_LATENCY_SECONDS, METRIC_REQUESTS_TOTAL,
-    REQUEST_ID_HEADER, RequestId, RestConfig, RestError, Secret, Url,
+    Credentials, FinesseClient, FinesseEndpoint, REQUEST_ID_HEADER, RequestId, RestConfig,
+    RestError, Secret, Url,
 };
 pub use session::{FinesseNodeAddr, Session, SessionConfig, SessionStatus, backoff};
 pub use settings::FinesseSettings;

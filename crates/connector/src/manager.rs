@@ -82,7 +82,7 @@ impl Drop for SessionLease {
                 if idle && let Some(entry) = sessions.remove(&user) {
                     entry.session.stop();
                     inner.cache.release(&user);
-                    metrics::gauge!("switchboard_finesse_sessions").set(sessions.len() as f64);
+                    metrics::gauge!(crate::metrics::FINESSE_SESSIONS).set(sessions.len() as f64);
                     tracing::info!(user = %user, "last client gone: notification session closed");
                 }
             });
@@ -154,7 +154,7 @@ impl SessionManager {
             user: user.to_owned(),
             session: entry.session.clone(),
         };
-        metrics::gauge!("switchboard_finesse_sessions").set(sessions.len() as f64);
+        metrics::gauge!(crate::metrics::FINESSE_SESSIONS).set(sessions.len() as f64);
         lease
     }
 

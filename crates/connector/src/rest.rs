@@ -18,8 +18,8 @@
 //!   configured node; a redirect is a [`RestError::BadResponse`].
 //! - **Observability**: one `debug` tracing event per request (method, path,
 //!   requestId, status, elapsed) and, through the `metrics` facade, the
-//!   counter [`METRIC_REQUESTS_TOTAL`] (labels `action`, `status`) and the
-//!   histogram [`METRIC_LATENCY_SECONDS`] (label `action`). Labels never hold
+//!   counter [`REST_REQUESTS_TOTAL`](crate::metrics::REST_REQUESTS_TOTAL) (labels `action`, `status`) and the
+//!   histogram [`REST_LATENCY_SECONDS`](crate::metrics::REST_LATENCY_SECONDS) (label `action`). Labels never hold
 //!   a user id, a password or a token; credentials are never logged
 //!   ([`Secret`]).
 
@@ -35,19 +35,13 @@ use switchboard_finesse::{
     UserState,
 };
 
+use crate::metrics::{REST_LATENCY_SECONDS, REST_REQUESTS_TOTAL};
+
 /// The URL type of [`FinesseEndpoint::base_url`] (the `url` crate's, through reqwest).
 pub use reqwest::Url;
 
 /// The HTTP request header carrying the client's request id (Finesse Developer Guide: requestId).
 pub const REQUEST_ID_HEADER: &str = "requestId";
-
-/// Counter of Finesse REST requests, labelled `action` (`GET User`,
-/// `PUT Dialog ACCEPT`, `POST MAKE_CALL`...) and `status` (the HTTP status,
-/// or `timeout` / `connect` when none came back).
-pub const METRIC_REQUESTS_TOTAL: &str = "switchboard_finesse_rest_requests_total";
-
-/// Histogram of Finesse REST request latency in seconds, labelled `action`.
-pub const METRIC_LATENCY_SECONDS: &str = "switchboard_finesse_rest_latency_seconds";
 
 const XML: &str = "application/xml";
 
@@ -759,12 +753,12 @@ impl FinesseClient {
             Err(Failure::Transport(_)) => "connect".to_owned(),
         };
         metrics::counter!(
-            METRIC_REQUESTS_TOTAL,
+            REST_REQUESTS_TOTAL,
             "action" => op.action.clone(),
             "status" => status.clone(),
         )
         .increment(1);
-        metrics::histogram!(METRIC_LATENCY_SECONDS, "action" => op.action)
+        metrics::histogram!(REST_LATENCY_SECONDS, "action" => op.action)
             .record(elapsed.as_secs_f64());
         tracing::debug!(
             method = %op.method,

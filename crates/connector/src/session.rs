@@ -202,7 +202,7 @@ impl Runner {
                     node = (node + 1) % nodes;
                     failures = 0;
                     delay = self.config.failover_spread.delay();
-                    metrics::counter!("switchboard_finesse_failovers_total").increment(1);
+                    metrics::counter!(crate::metrics::FAILOVERS_TOTAL).increment(1);
                     tracing::warn!(user = %self.user, node, ?delay, "Finesse node out of service: failing over");
                 }
                 Ok(Ended::FailBack) => {
@@ -231,12 +231,12 @@ impl Runner {
                     if failures.is_multiple_of(2) && nodes > 1 {
                         node = (node + 1) % nodes;
                         delay += self.config.failover_spread.delay();
-                        metrics::counter!("switchboard_finesse_failovers_total").increment(1);
+                        metrics::counter!(crate::metrics::FAILOVERS_TOTAL).increment(1);
                         tracing::warn!(user = %self.user, node, ?delay, "two failed attempts: failing over to the other Finesse node");
                     }
                 }
             }
-            metrics::counter!("switchboard_xmpp_reconnects_total").increment(1);
+            metrics::counter!(crate::metrics::XMPP_RECONNECTS_TOTAL).increment(1);
             self.status
                 .send_replace(SessionStatus::Reconnecting { attempt: failures });
         }
@@ -327,9 +327,9 @@ impl Runner {
                 Fatal::Retry(e.to_string())
             }
         })?;
-        metrics::gauge!("switchboard_xmpp_sessions_up").increment(1.0);
+        metrics::gauge!(crate::metrics::XMPP_SESSIONS_UP).increment(1.0);
         let ended = self.online(node, n, &client, &mut items).await;
-        metrics::gauge!("switchboard_xmpp_sessions_up").decrement(1.0);
+        metrics::gauge!(crate::metrics::XMPP_SESSIONS_UP).decrement(1.0);
         if matches!(ended, Ok(Ended::Stopped)) && self.config.explicit_subscribe {
             for node in self.nodes(&[]) {
                 let _ = client
@@ -382,7 +382,7 @@ impl Runner {
         let (changes, fence) = self.cache.resync(&self.user, user, dialogs);
         // What queued meanwhile is older than the REST read, or as old.
         let mut queued = items.len();
-        metrics::counter!("switchboard_resyncs_total").increment(1);
+        metrics::counter!(crate::metrics::RESYNCS_TOTAL).increment(1);
         for change in changes {
             let _ = self.changes.send(change);
         }
@@ -464,7 +464,7 @@ impl Runner {
         let n = match parsed {
             Ok(n) => n,
             Err(e) => {
-                metrics::counter!("switchboard_notification_parse_errors_total").increment(1);
+                metrics::counter!(crate::metrics::NOTIFICATION_PARSE_ERRORS_TOTAL).increment(1);
                 tracing::warn!(user = %self.user, node = %item.node, error = %e, "malformed Finesse notification skipped");
                 return None;
             }
@@ -479,7 +479,7 @@ impl Runner {
                 "other"
             }
         };
-        metrics::counter!("switchboard_notifications_total", "kind" => kind).increment(1);
+        metrics::counter!(crate::metrics::NOTIFICATIONS_TOTAL, "kind" => kind).increment(1);
         if let UpdateData::SystemInfo(info) = &n.update.data {
             let about = match self.node_of(info) {
                 Some(about) => about,
@@ -504,7 +504,7 @@ impl Runner {
             Some(fence) => {
                 let (changes, dropped) = self.cache.apply_queued(&self.user, n, fence);
                 if dropped > 0 {
-                    metrics::counter!("switchboard_notifications_stale_total")
+                    metrics::counter!(crate::metrics::NOTIFICATIONS_STALE_TOTAL)
                         .increment(dropped as u64);
                     tracing::debug!(user = %self.user, dropped, "queued notification older than the resync dropped");
                 }

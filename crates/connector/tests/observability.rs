@@ -10,9 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use switchboard_connector::{
-    Credentials, FinesseClient, METRIC_LATENCY_SECONDS, METRIC_REQUESTS_TOTAL, RestConfig,
-};
+use switchboard_connector::metrics::{REST_LATENCY_SECONDS, REST_REQUESTS_TOTAL};
+use switchboard_connector::{Credentials, FinesseClient, RestConfig};
 use switchboard_finesse::{DialogAction, DialogRequest, UserRequest, UserState};
 use switchboard_sim::{NoticeSink, SimConfig, SimOptions, start};
 
@@ -139,7 +138,7 @@ async fn metrics_and_events_name_the_action_never_the_user_or_secret() {
         counters
             .iter()
             .filter(|(name, labels, _)| {
-                name == METRIC_REQUESTS_TOTAL
+                name == REST_REQUESTS_TOTAL
                     && labels
                         == &vec![
                             ("action".to_owned(), action.to_owned()),
@@ -160,7 +159,7 @@ async fn metrics_and_events_name_the_action_never_the_user_or_secret() {
         histograms
             .iter()
             .filter(|(name, labels, _)| {
-                name == METRIC_LATENCY_SECONDS
+                name == REST_LATENCY_SECONDS
                     && labels == &vec![("action".to_owned(), action.to_owned())]
             })
             .map(|(_, _, n)| *n)

@@ -7,6 +7,7 @@
 use std::sync::OnceLock;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use switchboard_connector::metrics as connector;
 
 /// Open WebSocket connections (gauge).
 pub const CONNECTIONS_OPEN: &str = "switchboard_connections_open";
@@ -71,11 +72,11 @@ const GAUGES: &[(&str, &str)] = &[
         "Always 1; the version of this build in its label.",
     ),
     (
-        "switchboard_finesse_sessions",
+        connector::FINESSE_SESSIONS,
         "Users with a Finesse notification session (held or in its grace period).",
     ),
     (
-        "switchboard_xmpp_sessions_up",
+        connector::XMPP_SESSIONS_UP,
         "Notification sessions connected to Finesse.",
     ),
 ];
@@ -114,38 +115,38 @@ const COUNTERS: &[(&str, &str)] = &[
         "Connections the flusher threads handed to their writer task (socket would block, or closing).",
     ),
     (
-        switchboard_connector::METRIC_REQUESTS_TOTAL,
+        connector::REST_REQUESTS_TOTAL,
         "Finesse REST requests, by action and status (HTTP status, timeout or connect).",
     ),
     (
-        "switchboard_xmpp_reconnects_total",
+        connector::XMPP_RECONNECTS_TOTAL,
         "Notification session reconnect attempts.",
     ),
     (
-        "switchboard_finesse_failovers_total",
+        connector::FAILOVERS_TOTAL,
         "Notification sessions moved to the other Finesse node (out of service, or two failed attempts).",
     ),
     (
-        "switchboard_resyncs_total",
+        connector::RESYNCS_TOTAL,
         "Resyncs (GET User and Dialogs, then reconcile) of notification sessions.",
     ),
     (
-        "switchboard_notifications_total",
+        connector::NOTIFICATIONS_TOTAL,
         "Finesse notifications received, by kind.",
     ),
     (
-        "switchboard_notifications_stale_total",
+        connector::NOTIFICATIONS_STALE_TOTAL,
         "Dialogs in notifications queued during a resync and older than its REST read (dropped).",
     ),
     (
-        "switchboard_notification_parse_errors_total",
+        connector::NOTIFICATION_PARSE_ERRORS_TOTAL,
         "Finesse notifications that could not be parsed (skipped and logged).",
     ),
 ];
 
 const HISTOGRAMS: &[(&str, &str)] = &[
     (
-        switchboard_connector::METRIC_LATENCY_SECONDS,
+        connector::REST_LATENCY_SECONDS,
         "Finesse REST request latency in seconds, by action.",
     ),
     (

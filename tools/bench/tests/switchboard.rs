@@ -5,11 +5,13 @@
 //! embedded simulator's REST, every event counted.
 //! The benchmark's own accounting must find every event delivered to every client once, in
 //! order. Counts only: nothing here measures speed.
+//!
+//! The binary is `$SWITCHBOARD_BIN`, or built from the product workspace (see `demo`).
 
-mod common;
+mod demo;
 
 use clap::Parser;
-use common::Demo;
+use demo::Demo;
 use switchboard_bench::fanout;
 
 const SECRET: &str = "bench-test-secret-0123456789";

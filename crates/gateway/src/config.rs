@@ -421,14 +421,6 @@ pub struct HubSettings {
     /// Events older than this leave a stream's history (default 5 min).
     #[serde(with = "humantime_serde")]
     pub history_ttl: Duration,
-    /// Write queued frames straight to plain-TCP sockets from flusher
-    /// threads (default false: every write is left to the connections'
-    /// writer tasks; docs/performance.md, "Flusher threads": faster in s1, a
-    /// longer tail in s2).
-    pub direct_writes: bool,
-    /// Flusher threads with `direct_writes`; 0 (the default): one per two
-    /// cores ([`default_flushers`]).
-    pub flushers: usize,
 }
 
 impl Default for HubSettings {
@@ -439,8 +431,6 @@ impl Default for HubSettings {
             prelude_max_bytes: 16 << 20,
             history_size: history.size,
             history_ttl: history.ttl,
-            direct_writes: false,
-            flushers: 0,
         }
     }
 }
@@ -454,15 +444,6 @@ impl HubSettings {
         }
     }
 
-    /// The flusher threads to start: none without `direct_writes`.
-    pub fn flusher_threads(&self) -> usize {
-        match (self.direct_writes, self.flushers) {
-            (false, _) => 0,
-            (true, 0) => default_flushers(),
-            (true, n) => n,
-        }
-    }
-
     /// Problems with values that parse but cannot work, each naming its key.
     pub fn validate(&self) -> Vec<String> {
         let mut problems = Vec::new();
@@ -471,13 +452,6 @@ impl HubSettings {
         }
         problems
     }
-}
-
-/// One flusher per two cores the process may use, at least one: the flushers
-/// share the cores with the runtime's workers (docs/performance.md has one
-/// and two flushers measured on two cores).
-pub fn default_flushers() -> usize {
-    (std::thread::available_parallelism().map_or(1, std::num::NonZero::get) / 2).max(1)
 }
 
 impl Default for GatewayConfig {

@@ -4,26 +4,20 @@
 //! halves (`AsyncRead`/`AsyncWrite`), so that they run over an in-memory pipe
 //! in tests.
 //!
-//! - On a plain TCP socket with `hub.direct_writes`, the hub's **flusher** threads write the client's
-//!   [`ClientQueue`] for as long as the socket takes the bytes
-//!   ([`TcpWrite`], `switchboard_core::hub::Flusher`): a broadcast wakes no
-//!   task per connection. They hand the queue to the writer when the socket
-//!   would block or the queue closes.
-//! - The **writer** owns the write half otherwise (TLS, tests, a flusher's
-//!   hand-off). It sleeps until the queue has frames for it, then writes
-//!   every frame queued meanwhile with vectored writes straight from the
-//!   hub's shared buffers (each event was framed once for every client:
-//!   `Wire`), waiting for the socket as long as it must; and sends the close
-//!   frame when the queue closes (after the queued frames, except for 4408
-//!   which drops them). A write blocked on a client that does not read is
-//!   abandoned when its queue overflows. Whatever closed the queue (4401,
-//!   4408, shutdown, a protocol error, the client's own close), the client
-//!   has `limits.close_timeout` to take the rest; then the writer stops and
-//!   the socket is closed, read or not, and when the reader is done (the
-//!   socket ended, the connection idled out) it stops at once, in the middle
-//!   of a write if need be. Pings (the hub's sweep, every
-//!   `ping_interval`, one timer for all connections) are frames in the queue
-//!   like any other.
+//! - The **writer** is the only thing that writes the socket. It sleeps
+//!   until the client's [`ClientQueue`] has frames, then writes every frame
+//!   queued meanwhile with vectored writes straight from the hub's shared
+//!   buffers (each event was framed once for every client: `Wire`), waiting
+//!   for the socket as long as it must; and sends the close frame when the
+//!   queue closes (after the queued frames, except for 4408 which drops
+//!   them). A write blocked on a client that does not read is abandoned when
+//!   its queue overflows. Whatever closed the queue (4401, 4408, shutdown, a
+//!   protocol error, the client's own close), the client has
+//!   `limits.close_timeout` to take the rest; then the writer stops and the
+//!   socket is closed, read or not, and when the reader is done (the socket
+//!   ended, the connection idled out) it stops at once, in the middle of a
+//!   write if need be. Pings (the hub's sweep, every `ping_interval`, one
+//!   timer for all connections) are frames in the queue like any other.
 //! - The **reader** is tungstenite over the read half: it parses each text
 //!   frame and runs its command ([`cmd`], boxed, so an idle connection does not
 //!   carry the largest command's state), refuses binary frames, closes with
@@ -47,10 +41,9 @@ use std::time::Duration;
 
 use bytes::{Buf, Bytes};
 use futures::{FutureExt, Stream, StreamExt};
-use switchboard_core::hub::{Batch, ClientQueue, DirectSocket};
+use switchboard_core::hub::{Batch, ClientQueue};
 use switchboard_protocol::CloseCode;
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
@@ -108,7 +101,6 @@ pub(crate) fn serve<R, W>(
     pre_read: Vec<u8>,
     shared: Arc<Shared>,
     info: ConnectionInfo,
-    direct: Option<Arc<dyn DirectSocket>>,
 ) -> impl Future<Output = ()> + Send
 where
     R: AsyncRead + Unpin + Send + 'static,
@@ -121,9 +113,6 @@ where
         ClientQueue::new(id, shared.config.hub.queue_max_bytes)
             .with_prelude_max(shared.config.hub.prelude_max_bytes),
     );
-    if let (Some(flusher), Some(socket)) = (&shared.flusher, direct) {
-        flusher.attach(&queue, socket);
-    }
     let (pre_upgrade, unauthenticated) = info.tickets.unzip();
     // A WebSocket now: counted as one from here.
     drop(pre_upgrade);
@@ -183,7 +172,6 @@ where
     });
     // Both halves in this one task: an idle connection is one task.
     futures::future::join(reader, writer).map(|(mut conn, ())| {
-        conn.queue.detach();
         conn.leave();
         let open = conn
             .shared
@@ -234,74 +222,6 @@ impl<R: Unpin> AsyncWrite for ReadHalf<R> {
     }
 }
 
-/// A plain TCP socket's write half, shared between the connection's writer
-/// and the flusher threads ([`DirectSocket`]); the queue's drainer decides
-/// which of them writes.
-#[derive(Debug)]
-pub(crate) struct TcpWrite(pub(crate) OwnedWriteHalf);
-
-impl DirectSocket for TcpWrite {
-    fn try_write_vectored(&self, bufs: &[IoSlice<'_>]) -> std::io::Result<usize> {
-        self.0.try_write_vectored(bufs)
-    }
-}
-
-/// The writer's handle on a [`TcpWrite`]: writes wait for the socket with the
-/// runtime, through a shared reference.
-#[derive(Debug)]
-pub(crate) struct SharedTcpWrite(pub(crate) Arc<TcpWrite>);
-
-impl SharedTcpWrite {
-    fn tcp(&self) -> &TcpStream {
-        self.0.0.as_ref()
-    }
-
-    /// Runs `write` once the socket is writable, again after each `WouldBlock`.
-    fn poll_write_with(
-        &self,
-        cx: &mut Context<'_>,
-        mut write: impl FnMut(&TcpStream) -> std::io::Result<usize>,
-    ) -> Poll<std::io::Result<usize>> {
-        loop {
-            std::task::ready!(self.tcp().poll_write_ready(cx))?;
-            match write(self.tcp()) {
-                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
-                result => return Poll::Ready(result),
-            }
-        }
-    }
-}
-
-impl AsyncWrite for SharedTcpWrite {
-    fn poll_write(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        self.poll_write_with(cx, |tcp| tcp.try_write(buf))
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        self.poll_write_with(cx, |tcp| tcp.try_write_vectored(bufs))
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
-        Poll::Ready(socket2::SockRef::from(self.tcp()).shutdown(std::net::Shutdown::Write))
-    }
-}
-
 /// A write half whose socket can be reset: closed with its unsent bytes
 /// dropped (`SO_LINGER` 0), so that a client that does not read leaves
 /// nothing behind in the kernel either (a plain close would keep them, up to
@@ -312,9 +232,10 @@ pub(crate) trait Abort {
     fn abort(&self) {}
 }
 
-impl Abort for SharedTcpWrite {
+impl Abort for OwnedWriteHalf {
     fn abort(&self) {
-        let _ = socket2::SockRef::from(self.tcp()).set_linger(Some(Duration::ZERO));
+        let tcp: &tokio::net::TcpStream = self.as_ref();
+        let _ = socket2::SockRef::from(tcp).set_linger(Some(Duration::ZERO));
     }
 }
 
@@ -578,8 +499,8 @@ where
     let mut batch: VecDeque<Bytes> = VecDeque::new();
     loop {
         match queue.next_batch(&mut batch, MAX_BATCH_BYTES).await {
-            Batch::Frames { rest_first } => {
-                let mut partial = rest_first;
+            Batch::Frames => {
+                let mut partial = false;
                 let written = tokio::select! {
                     ok = write_frames(socket, &mut batch, &mut partial) => ok,
                     // The client stopped reading and its queue overflowed:

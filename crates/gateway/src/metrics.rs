@@ -31,12 +31,6 @@ pub const SUBSCRIPTIONS: &str = "switchboard_hub_subscriptions";
 pub const HISTORY_BYTES: &str = "switchboard_hub_history_bytes";
 /// Bytes queued to the clients and not yet taken by their writers (gauge).
 pub const QUEUED_BYTES: &str = "switchboard_hub_queued_bytes";
-/// Vectored writes made by the flusher threads (counter, every 10 s).
-pub const FLUSHER_WRITES_TOTAL: &str = "switchboard_flusher_writes_total";
-/// Connections the flushers handed to their writer task because the socket
-/// would block (a client reading slowly) or the connection was closing
-/// (counter, every 10 s).
-pub const FLUSHER_HANDOFFS_TOTAL: &str = "switchboard_flusher_handoffs_total";
 /// Dialogs in the state cache (gauge).
 pub const CACHE_DIALOGS: &str = "switchboard_cache_dialogs";
 /// Always 1, labelled with the version (gauge).
@@ -105,14 +99,6 @@ const COUNTERS: &[(&str, &str)] = &[
     (
         EVENTS_TOTAL,
         "Events published into streams (one per topic an event goes to).",
-    ),
-    (
-        FLUSHER_WRITES_TOTAL,
-        "Vectored writes made by the flusher threads (updated every 10 s).",
-    ),
-    (
-        FLUSHER_HANDOFFS_TOTAL,
-        "Connections the flusher threads handed to their writer task (socket would block, or closing).",
     ),
     (
         connector::REST_REQUESTS_TOTAL,

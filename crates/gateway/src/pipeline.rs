@@ -181,10 +181,5 @@ pub(crate) async fn maintain(shared: Arc<Shared>, every: Duration, shutdown: Can
         metrics::gauge!(m::HISTORY_BYTES).set(stats.history_bytes as f64);
         metrics::gauge!(m::QUEUED_BYTES).set(stats.queued_bytes as f64);
         metrics::gauge!(m::CACHE_DIALOGS).set(shared.cache.dialog_count() as f64);
-        if let Some(flusher) = &shared.flusher {
-            let f = flusher.stats();
-            metrics::counter!(m::FLUSHER_WRITES_TOTAL).absolute(f.writes);
-            metrics::counter!(m::FLUSHER_HANDOFFS_TOTAL).absolute(f.handoffs);
-        }
     }
 }

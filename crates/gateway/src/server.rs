@@ -30,7 +30,7 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Deserialize;
-use switchboard_core::hub::{Flusher, HubConfig, MemoryHub};
+use switchboard_core::hub::{HubConfig, MemoryHub};
 use switchboard_core::{Change, StateCache};
 use switchboard_finesse::SystemStatus;
 use switchboard_protocol::CloseCode;
@@ -87,9 +87,6 @@ pub enum GatewayError {
     /// The token key did not parse.
     #[error("auth: {0}")]
     Auth(#[from] crate::auth::TokenError),
-    /// The flusher threads could not be started.
-    #[error("cannot start the flusher threads: {0}")]
-    Flusher(#[source] std::io::Error),
 }
 
 /// A running gateway.
@@ -146,10 +143,6 @@ impl Gateway {
             hub: Arc::new(MemoryHub::new(HubConfig {
                 history: config.hub.history(),
             })),
-            flusher: match config.hub.flusher_threads() {
-                0 => None,
-                n => Some(Flusher::start(n).map_err(GatewayError::Flusher)?),
-            },
             cache: parts.cache,
             finesse: parts.finesse,
             notifications: parts.notifications,
@@ -254,11 +247,6 @@ impl Gateway {
     /// The hub's counters.
     pub fn hub_stats(&self) -> switchboard_core::hub::HubStats {
         self.shared.hub.stats()
-    }
-
-    /// The flusher threads' counters (`None` when `hub.flushers` is 0).
-    pub fn flush_stats(&self) -> Option<switchboard_core::hub::FlushStats> {
-        self.shared.flusher.as_ref().map(Flusher::stats)
     }
 
     /// Graceful shutdown: stop accepting, close every client with 4000 after
@@ -410,20 +398,10 @@ fn serve_upgraded(
 ) -> Either<impl Future<Output = ()> + Send, Pin<Box<dyn Future<Output = ()> + Send>>> {
     match take_socket(upgraded) {
         Socket::Tcp(read, write, pre_read) => {
-            let write = Arc::new(connection::TcpWrite(write));
-            let direct = write.clone();
-            let write = connection::SharedTcpWrite(write);
-            Either::Left(connection::serve(
-                read,
-                write,
-                pre_read,
-                shared,
-                info,
-                Some(direct),
-            ))
+            Either::Left(connection::serve(read, write, pre_read, shared, info))
         }
         Socket::Tls(read, write, pre_read) => Either::Right(Box::pin(connection::serve(
-            read, write, pre_read, shared, info, None,
+            read, write, pre_read, shared, info,
         ))),
         Socket::Other(read, write) => Either::Right(Box::pin(connection::serve(
             read,
@@ -431,7 +409,6 @@ fn serve_upgraded(
             Vec::new(),
             shared,
             info,
-            None,
         ))),
     }
 }

@@ -575,9 +575,6 @@ async fn a_slow_client_is_closed_with_4408_and_100_others_get_every_event() {
         // The slow client reads its close frame only once the others have
         // every event: its socket must stay open that long.
         c.limits.close_timeout = Duration::from_secs(60);
-        // The flusher threads write (the other tests use the writer tasks).
-        c.hub.direct_writes = true;
-        c.hub.flushers = 2;
         // 101 connections of the simulator's one supervisor.
         c.limits.max_connections_per_user = 200;
     })
@@ -642,11 +639,6 @@ async fn a_slow_client_is_closed_with_4408_and_100_others_get_every_event() {
         );
     }
     assert_eq!(slow.wait_close().await, 4408);
-    // The events went out through the flusher threads; the slow client's
-    // socket blocked and its queue went to its writer task, which closed it.
-    let flushed = env.gateway.flush_stats().expect("flushers configured");
-    assert!(flushed.writes >= 100, "{flushed:?}");
-    assert!(flushed.handoffs >= 1, "{flushed:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

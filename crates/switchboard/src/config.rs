@@ -494,23 +494,6 @@ mod tests {
     }
 
     #[test]
-    fn flushers_start_only_with_direct_writes() {
-        let mut c = Config::default();
-        let flushers = |c: &Config| c.gateway().unwrap().hub.flusher_threads();
-        assert_eq!(flushers(&c), 0, "off by default");
-        c.hub.flushers = 3;
-        assert_eq!(flushers(&c), 0, "direct_writes is off");
-        c.hub.direct_writes = true;
-        assert_eq!(flushers(&c), 3);
-        c.hub.flushers = 0;
-        assert_eq!(
-            flushers(&c),
-            switchboard_gateway::config::default_flushers()
-        );
-        assert!(switchboard_gateway::config::default_flushers() >= 1);
-    }
-
-    #[test]
     fn socket_send_buffer_0_is_the_kernels_own_sizing() {
         let c: Config = toml::from_str("[limits]\nsocket_send_buffer = 0\n").unwrap();
         assert_eq!(c.gateway().unwrap().limits.socket_send_buffer, None);

@@ -17,7 +17,6 @@
 //! - [`route`] says which topics a cache change is published on, and
 //!   [`snapshot`] renders a topic's current state.
 
-mod flush;
 mod queue;
 mod route;
 mod stream;
@@ -31,7 +30,6 @@ use dashmap::DashMap;
 use indexmap::IndexMap;
 use switchboard_protocol::{CloseCode, StreamPosition, Topic};
 
-pub use flush::{DirectSocket, FlushStats, Flusher};
 pub use queue::{Batch, ClientQueue, PING_FRAME, PRELUDE_ALLOWANCE, PushError};
 
 pub use route::{route, snapshot};

@@ -1,5 +1,7 @@
 //! The outgoing queue of one client connection: framed bytes waiting for the
-//! connection's writer, bounded in bytes.
+//! connection's writer, bounded in bytes. The writer task is the only thing
+//! that writes the connection's socket; the queue is how everything else
+//! reaches it.
 //!
 //! The hub pushes shared frames (one allocation per broadcast however many
 //! clients receive it) without ever waiting: a push either fits under the byte
@@ -19,29 +21,21 @@
 //! subscribes again.
 //! The writer takes every frame queued meanwhile in one batch
 //! ([`ClientQueue::next_batch`]) and writes them with one vectored write. The
-//! writer's wake-up is an [`AtomicWaker`]: a push onto a non-empty queue costs
-//! a lock and nothing else.
-//!
-//! A queue attached to a socket ([`Flusher::attach`](super::Flusher::attach))
-//! is drained by a flusher thread instead, as long as the socket takes the
-//! bytes: the queue's *drainer* says who writes next (nobody while it is
-//! empty, the flusher, or the writer task), so that exactly one of them
-//! writes to the socket at a time and the frames stay in order.
+//! writer's wake-up is an [`AtomicWaker`]: a push while the writer has work
+//! costs a lock and nothing else.
 
 use std::collections::VecDeque;
 use std::future::poll_fn;
-use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
-use bytes::{Buf, Bytes};
+use bytes::Bytes;
 use futures::task::AtomicWaker;
 use switchboard_protocol::CloseCode;
 use tokio::sync::Notify;
 
 use super::Wire;
-use super::flush::{DirectSocket, Shard};
 
 /// A WebSocket ping with no payload, as a server sends it (unmasked).
 pub const PING_FRAME: &[u8] = &[0x89, 0x00];
@@ -51,12 +45,6 @@ pub const PING_FRAME: &[u8] = &[0x89, 0x00];
 /// snapshot of `all` with a few thousand agents and their calls, or for
 /// several topics' replays.
 pub const PRELUDE_ALLOWANCE: usize = 16;
-
-/// Most bytes a flusher takes from one queue for one visit.
-const FLUSH_BATCH_BYTES: usize = 256 * 1024;
-
-/// Most frames in one vectored write.
-const MAX_IOV: usize = 64;
 
 /// Why a push did not queue its frame.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,13 +60,8 @@ pub enum PushError {
 /// What the writer gets from [`ClientQueue::next_batch`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Batch {
-    /// Frames were moved into the caller's buffer. `rest_first`: the first of
-    /// them is the rest of a frame a flusher wrote in part (it must be written
-    /// before anything else, a close frame included).
-    Frames {
-        /// The first frame is the rest of a frame partly written.
-        rest_first: bool,
-    },
+    /// Frames were moved into the caller's buffer.
+    Frames,
     /// The queue is closed and drained: send this close code and stop.
     Closed(CloseCode),
     /// The client closed the connection and everything queued (the close
@@ -94,58 +77,34 @@ enum Closed {
     Peer,
 }
 
-/// Who writes the queue's frames next.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-enum Drainer {
-    /// Nobody: the queue is empty (or closed and drained).
-    #[default]
-    Idle,
-    /// A flusher: the queue is on its list or being written.
-    Flusher,
-    /// The connection's writer task.
-    Writer,
-}
-
 #[derive(Debug, Default)]
 struct State {
     frames: VecDeque<Bytes>,
     bytes: usize,
     /// Of `bytes`, those of prelude frames ([`ClientQueue::push_prelude`])
-    /// not yet taken by a drainer: exempt from the byte limit.
+    /// not yet taken by the writer: exempt from the byte limit.
     credit: usize,
     /// Prelude bytes exempted since the queue was last found empty (the
     /// client caught up): at most the queue's prelude allowance.
     prelude_spent: usize,
     closed: Option<Closed>,
-    drainer: Drainer,
-    /// The first frame is the rest of a frame a flusher wrote in part.
-    rest_first: bool,
-    /// The socket a flusher writes to (until the connection ends).
-    socket: Option<Arc<dyn DirectSocket>>,
+    /// The writer took frames and has not found the queue empty since: it
+    /// comes back for more without being woken.
+    busy: bool,
 }
 
 impl State {
-    /// Drops the queued frames, except the rest of a frame partly written
-    /// (the close frame must not land in the middle of a frame).
+    /// Drops the queued frames.
     fn drop_frames(&mut self) {
-        let rest = if self.rest_first {
-            self.frames.pop_front()
-        } else {
-            None
-        };
         self.frames.clear();
         self.bytes = 0;
         self.credit = 0;
-        if let Some(rest) = rest {
-            self.bytes = rest.len();
-            self.frames.push_back(rest);
-        }
     }
 
-    /// Nobody drains the queue until the next push; an empty queue keeps no
-    /// buffer while idle.
+    /// The writer found the queue empty: it is woken by the next push; an
+    /// empty queue keeps no buffer while idle.
     fn go_idle(&mut self) {
-        self.drainer = Drainer::Idle;
+        self.busy = false;
         // Everything queued was written: the client has caught up.
         self.prelude_spent = 0;
         if self.frames.capacity() > 0 {
@@ -154,10 +113,9 @@ impl State {
     }
 
     /// Moves queued frames (at least one, then up to `max_bytes`) to `out`.
-    /// Returns how much prelude credit went with them (the frames at the
-    /// front are taken as the prelude's: it is queued before the live events
-    /// of its topics).
-    fn take_frames(&mut self, out: &mut VecDeque<Bytes>, max_bytes: usize) -> usize {
+    /// The frames at the front are taken as the prelude's (it is queued
+    /// before the live events of its topics): the credit goes with them.
+    fn take_frames(&mut self, out: &mut VecDeque<Bytes>, max_bytes: usize) {
         let before = self.bytes;
         if self.bytes <= max_bytes && out.is_empty() {
             // Everything fits: take the whole queue at once.
@@ -176,9 +134,7 @@ impl State {
             }
             self.bytes -= taken;
         }
-        let credited = self.credit.min(before - self.bytes);
-        self.credit -= credited;
-        credited
+        self.credit -= self.credit.min(before - self.bytes);
     }
 
     /// Whether `len` more bytes of live frames would take the queue over
@@ -203,8 +159,6 @@ pub struct ClientQueue {
     on_close: Notify,
     /// Mirrors `state.closed.is_some()` for a lock-free check by publishers.
     closed: AtomicBool,
-    /// The flusher thread this queue goes to, once attached.
-    shard: OnceLock<Arc<Shard>>,
 }
 
 impl ClientQueue {
@@ -218,7 +172,6 @@ impl ClientQueue {
             writer: AtomicWaker::new(),
             on_close: Notify::new(),
             closed: AtomicBool::new(false),
-            shard: OnceLock::new(),
         }
     }
 
@@ -230,22 +183,6 @@ impl ClientQueue {
     pub fn with_prelude_max(mut self, bytes: usize) -> ClientQueue {
         self.prelude_max = bytes;
         self
-    }
-
-    /// Lets `shard`'s flusher write this queue's frames to `socket`.
-    pub(crate) fn attach(&self, socket: Arc<dyn DirectSocket>, shard: Arc<Shard>) {
-        let mut state = self.lock();
-        if self.shard.set(shard).is_ok() {
-            state.socket = Some(socket);
-        }
-    }
-
-    /// Forgets the socket (the connection is ending): the flushers no longer
-    /// write to it, and it closes once the connection drops its own handle
-    /// (a flusher's write under way finishes first).
-    pub fn detach(&self) {
-        let socket = self.lock().socket.take();
-        drop(socket);
     }
 
     /// The client's id.
@@ -264,17 +201,17 @@ impl ClientQueue {
     /// dropped; the client resumes from its last offset after reconnecting).
     /// A single frame larger than the whole limit is still queued when the queue
     /// is empty, so an unusually large event cannot close an idle client.
-    pub fn push(self: &Arc<Self>, frame: &Wire) -> Result<(), PushError> {
+    pub fn push(&self, frame: &Wire) -> Result<(), PushError> {
         self.push_bytes(frame.frame().clone())
     }
 
     /// Queues a control frame, already framed (the WebSocket reader's pong or
     /// close reply), under the same rules as [`ClientQueue::push`].
-    pub fn push_control(self: &Arc<Self>, frame: Bytes) -> Result<(), PushError> {
+    pub fn push_control(&self, frame: Bytes) -> Result<(), PushError> {
         self.push_bytes(frame)
     }
 
-    fn push_bytes(self: &Arc<Self>, frame: Bytes) -> Result<(), PushError> {
+    fn push_bytes(&self, frame: Bytes) -> Result<(), PushError> {
         let mut state = self.lock();
         if let Some(closed) = state.closed {
             return Err(PushError::Closed(closed.code()));
@@ -284,7 +221,7 @@ impl ClientQueue {
         }
         state.bytes += frame.len();
         state.frames.push_back(frame);
-        self.wake_drainer(state);
+        self.wake_writer(state);
         Ok(())
     }
 
@@ -295,144 +232,25 @@ impl ClientQueue {
         state.closed = Some(Closed::Code(CloseCode::TooSlow));
         self.closed.store(true, Ordering::Release);
         drop(state);
-        // A flusher at work hands the queue to the writer when it is done.
         self.writer.wake();
         self.on_close.notify_waiters();
         PushError::Overflow
     }
 
-    /// Frames were queued: an idle queue gets a drainer (its flusher, or
-    /// its writer task).
-    fn wake_drainer(self: &Arc<Self>, mut state: MutexGuard<'_, State>) {
-        if state.drainer != Drainer::Idle {
+    /// Frames were queued: an idle writer is woken (a busy one comes back
+    /// for them on its own).
+    fn wake_writer(&self, mut state: MutexGuard<'_, State>) {
+        if state.busy {
             return;
         }
-        if state.socket.is_some() {
-            state.drainer = Drainer::Flusher;
-            drop(state);
-            if let Some(shard) = self.shard.get() {
-                shard.schedule(self.clone());
-            }
-        } else {
-            state.drainer = Drainer::Writer;
-            drop(state);
-            self.writer.wake();
-        }
-    }
-
-    /// A flusher's visit: takes what is queued, writes it with non-blocking
-    /// vectored writes, and puts the queue back on the list if more came
-    /// meanwhile. Hands the queue to the writer task when the socket would
-    /// block, fails, is gone, or the queue closed.
-    pub(crate) fn flush(self: &Arc<Self>, shard: &Shard, batch: &mut VecDeque<Bytes>) {
-        let mut state = self.lock();
-        if state.drainer != Drainer::Flusher {
-            return;
-        }
-        let socket = match (&state.closed, &state.socket) {
-            (None, Some(socket)) if !state.frames.is_empty() => socket.clone(),
-            (None, Some(_)) => {
-                state.drainer = Drainer::Idle;
-                return;
-            }
-            _ => return self.hand_to_writer(state, shard),
-        };
-        let credited = state.take_frames(batch, FLUSH_BATCH_BYTES);
-        drop(state);
-
-        let mut partial = false;
-        let mut failed = false;
-        while !batch.is_empty() {
-            let mut slices = [IoSlice::new(&[]); MAX_IOV];
-            let n = slices.len().min(batch.len());
-            for (slot, frame) in slices.iter_mut().zip(batch.iter()) {
-                *slot = IoSlice::new(frame);
-            }
-            shard.count_write();
-            match socket.try_write_vectored(&slices[..n]) {
-                Ok(0) => {
-                    failed = true;
-                    break;
-                }
-                Ok(mut written) => {
-                    while written > 0 {
-                        let Some(front) = batch.front_mut() else {
-                            break;
-                        };
-                        if written < front.len() {
-                            front.advance(written);
-                            partial = true;
-                            break;
-                        }
-                        written -= front.len();
-                        batch.pop_front();
-                        partial = false;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(_) => {
-                    // WouldBlock: the writer task waits for the socket. Any
-                    // other error: the writer task finds it and ends.
-                    failed = true;
-                    break;
-                }
-            }
-        }
-        drop(socket);
-
-        let mut state = self.lock();
-        if !failed && state.closed.is_none() {
-            if state.frames.is_empty() {
-                state.go_idle();
-            } else {
-                // More came meanwhile: next round.
-                drop(state);
-                shard.schedule(self.clone());
-            }
-            return;
-        }
-        // Back to the writer, the unwritten frames first.
-        let too_slow = state.closed == Some(Closed::Code(CloseCode::TooSlow));
-        if too_slow {
-            // The queued frames were dropped; only a frame cut short is kept.
-            batch.truncate(usize::from(partial));
-        }
-        if !batch.is_empty() {
-            let rest: usize = batch.iter().map(Bytes::len).sum();
-            state.bytes += rest;
-            // What was unwritten of the prelude is exempt again.
-            state.credit += credited.min(rest);
-            while let Some(frame) = batch.pop_back() {
-                state.frames.push_front(frame);
-            }
-            state.rest_first = partial;
-        }
-        batch.clear();
-        self.hand_to_writer(state, shard);
-    }
-
-    /// A flusher gives the queue to the connection's writer task.
-    fn hand_to_writer(&self, mut state: MutexGuard<'_, State>, shard: &Shard) {
-        state.drainer = Drainer::Writer;
-        drop(state);
-        shard.count_handoff();
-        self.writer.wake();
-    }
-
-    /// Gives the queue back to its writer task (the flusher is stopping).
-    pub(crate) fn hand_back_all(&self) {
-        let mut state = self.lock();
-        if state.drainer == Drainer::Flusher {
-            state.drainer = Drainer::Writer;
-        }
-        state.socket = None;
+        state.busy = true;
         drop(state);
         self.writer.wake();
     }
 
     /// Queues the frames a client asked for, in order: a subscription's reply
     /// and its snapshot or replay. They do not count against the byte limit
-    /// until a drainer takes them, however large (a snapshot of `all` is one
+    /// until the writer takes them, however large (a snapshot of `all` is one
     /// event per agent and per call); live frames queued after them still
     /// close the queue with [`CloseCode::TooSlow`] when they pass the limit.
     /// The exemption is the queue's prelude allowance
@@ -442,7 +260,7 @@ impl ClientQueue {
     /// it once. A prelude beyond it counts like live frames (and may close
     /// the queue with [`CloseCode::TooSlow`]).
     pub fn push_prelude<'a>(
-        self: &Arc<Self>,
+        &self,
         frames: impl IntoIterator<Item = &'a Wire>,
     ) -> Result<(), PushError> {
         let frames: Vec<Bytes> = frames.into_iter().map(|f| f.frame().clone()).collect();
@@ -470,7 +288,7 @@ impl ClientQueue {
             state.prelude_spent += added;
         }
         state.frames.extend(frames);
-        self.wake_drainer(state);
+        self.wake_writer(state);
         Ok(())
     }
 
@@ -511,7 +329,7 @@ impl ClientQueue {
     }
 
     /// Queues a WebSocket ping (ignored once closed).
-    pub fn request_ping(self: &Arc<Self>) {
+    pub fn request_ping(&self) {
         if !self.is_closed() {
             let _ = self.push_bytes(Bytes::from_static(PING_FRAME));
         }
@@ -564,15 +382,10 @@ impl ClientQueue {
 
     fn take(&self, out: &mut VecDeque<Bytes>, max_batch_bytes: usize) -> Option<Batch> {
         let mut state = self.lock();
-        if state.drainer == Drainer::Flusher {
-            // A flusher has it; it hands the queue over if it needs the writer.
-            return None;
-        }
         if !state.frames.is_empty() {
             state.take_frames(out, max_batch_bytes);
-            state.drainer = Drainer::Writer;
-            let rest_first = std::mem::take(&mut state.rest_first);
-            return Some(Batch::Frames { rest_first });
+            state.busy = true;
+            return Some(Batch::Frames);
         }
         match state.closed {
             Some(Closed::Code(code)) => return Some(Batch::Closed(code)),
@@ -595,6 +408,8 @@ impl Closed {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
 
     /// A frame taking `n` bytes on the wire (header included).
@@ -612,10 +427,7 @@ mod tests {
             q.push(&frame(10)).unwrap();
         }
         let mut out = VecDeque::new();
-        assert_eq!(
-            q.next_batch(&mut out, 1 << 20).await,
-            Batch::Frames { rest_first: false }
-        );
+        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Frames);
         assert_eq!(out.len(), 5);
         assert_eq!(q.queued_bytes(), 0);
     }
@@ -664,10 +476,7 @@ mod tests {
         q.push(&frame(90)).unwrap();
         // The writer takes the prelude and part of nothing else (batch of 200).
         let mut out = VecDeque::new();
-        assert_eq!(
-            q.next_batch(&mut out, 200).await,
-            Batch::Frames { rest_first: false }
-        );
+        assert_eq!(q.next_batch(&mut out, 200).await, Batch::Frames);
         assert_eq!(out.len(), 4);
         assert_eq!(q.queued_bytes(), 90);
         // The live frame left counts: 10 more bytes fit, 11 do not.
@@ -747,10 +556,7 @@ mod tests {
         q.push(&frame(10)).unwrap();
         q.close(CloseCode::Shutdown);
         let mut out = VecDeque::new();
-        assert_eq!(
-            q.next_batch(&mut out, 1 << 20).await,
-            Batch::Frames { rest_first: false }
-        );
+        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Frames);
         assert_eq!(out.len(), 1);
         assert_eq!(
             q.next_batch(&mut out, 1 << 20).await,
@@ -778,10 +584,7 @@ mod tests {
         q.push(&frame(3)).unwrap();
         q.request_ping();
         let mut out = VecDeque::new();
-        assert_eq!(
-            q.next_batch(&mut out, 1 << 20).await,
-            Batch::Frames { rest_first: false }
-        );
+        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Frames);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].as_ref(), PING_FRAME);
         q.close(CloseCode::Shutdown);
@@ -802,10 +605,7 @@ mod tests {
         q.finish();
         assert_eq!(q.push(&frame(10)), Err(PushError::Closed(None)));
         let mut out = VecDeque::new();
-        assert_eq!(
-            q.next_batch(&mut out, 1 << 20).await,
-            Batch::Frames { rest_first: false }
-        );
+        assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Frames);
         assert_eq!(out.len(), 2);
         assert_eq!(out[1].as_ref(), &[0x8a, 0x00]);
         assert_eq!(q.next_batch(&mut out, 1 << 20).await, Batch::Finished);

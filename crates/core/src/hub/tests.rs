@@ -285,10 +285,7 @@ async fn broadcast_reaches_every_client_and_close_all_flushes() {
     hub.close_all(CloseCode::Shutdown);
     for q in [&a, &b] {
         let mut out = std::collections::VecDeque::new();
-        assert_eq!(
-            q.next_batch(&mut out, usize::MAX).await,
-            Batch::Frames { rest_first: false }
-        );
+        assert_eq!(q.next_batch(&mut out, usize::MAX).await, Batch::Frames);
         assert_eq!(
             q.next_batch(&mut out, usize::MAX).await,
             Batch::Closed(CloseCode::Shutdown)

@@ -6,8 +6,8 @@
 //! - `whole_ingest/*`: the whole ingest path of one notification on one thread,
 //!   as the connector and the gateway's pipeline run it: XMPP stanza text ->
 //!   `parse_notification` -> `StateCache::apply` -> for each change
-//!   `StateCache::render` (event JSON) -> `hub::route` -> `Engine::publish` on
-//!   each topic of a `MemoryHub` with one client queue subscribed to every
+//!   `StateCache::render` (event JSON) -> `hub::route` -> `Hub::publish` on
+//!   each topic of a `Hub` over a `MemoryBroker` with one client queue subscribed to every
 //!   topic, so each publish stamps, records history and really enqueues.
 //! - `whole_ingest_item/*`: the same notifications from the point where the
 //!   connector takes them since the XMPP client delivers items: the item's
@@ -25,7 +25,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use switchboard_core::hub::{ClientQueue, Engine, HubConfig, MemoryHub, route};
+use switchboard_core::hub::{ClientQueue, HistoryLimits, Hub, MemoryBroker, route};
 use switchboard_core::{CacheConfig, SignedInAgent, StateCache, map_notification};
 use switchboard_finesse::{
     Action, Dialog, DialogState, Node, Notification, ParticipantState, Update, UpdateData,
@@ -247,12 +247,12 @@ fn call_mix() -> Vec<String> {
 /// Parse, apply, render, route, publish: one notification through the whole
 /// ingest path (the gateway's `pipeline::publish` for Dialog and User changes).
 /// Returns how many frames were published.
-fn ingest_one(stanza: &str, cache: &StateCache, hub: &MemoryHub) -> usize {
+fn ingest_one(stanza: &str, cache: &StateCache, hub: &Hub) -> usize {
     publish_changes(parse_notification(stanza).expect("parses"), cache, hub)
 }
 
 /// Apply, render, route, publish.
-fn publish_changes(n: Notification, cache: &StateCache, hub: &MemoryHub) -> usize {
+fn publish_changes(n: Notification, cache: &StateCache, hub: &Hub) -> usize {
     let mut published = 0;
     for change in cache.apply_owned(AGENT, n) {
         let event = cache.render(&change);
@@ -315,7 +315,7 @@ fn item_of(stanza: &str) -> Item {
 }
 
 /// [`ingest_one`] from the item, as the connector runs it.
-fn ingest_item(item: &Item, cache: &StateCache, hub: &MemoryHub) -> usize {
+fn ingest_item(item: &Item, cache: &StateCache, hub: &Hub) -> usize {
     publish_changes(parse_item_of(item), cache, hub)
 }
 
@@ -336,8 +336,8 @@ fn parse_item_of(item: &Item) -> Notification {
 const CHUNK: u64 = 2_000;
 
 /// A hub with one client queue subscribed to every topic the stanzas publish on.
-fn fresh_hub() -> (MemoryHub, Arc<ClientQueue>) {
-    let hub = MemoryHub::new(HubConfig::default());
+fn fresh_hub() -> (Hub, Arc<ClientQueue>) {
+    let hub = Hub::new(Arc::new(MemoryBroker::new(HistoryLimits::default())));
     let queue = Arc::new(ClientQueue::new(1, 1 << 30));
     hub.connect(queue.clone());
     let topics: Vec<(Topic, Option<_>)> = [
@@ -419,7 +419,7 @@ fn bench_chunks<T>(
     g: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
     name: &str,
     inputs: &[T],
-    mut one: impl FnMut(&T, &StateCache, &MemoryHub) -> usize,
+    mut one: impl FnMut(&T, &StateCache, &Hub) -> usize,
 ) {
     let cache = primed_cache();
     let mut i = 0usize;

@@ -30,7 +30,7 @@ use hyper::upgrade::Upgraded;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use metrics_exporter_prometheus::PrometheusHandle;
 use serde::Deserialize;
-use switchboard_core::hub::{HubConfig, MemoryHub};
+use switchboard_core::hub::{Hub, MemoryBroker};
 use switchboard_core::{Change, StateCache};
 use switchboard_finesse::SystemStatus;
 use switchboard_protocol::CloseCode;
@@ -140,9 +140,7 @@ impl Gateway {
         let landing_page = config.landing_page.as_deref().map(Arc::from);
         let shared = Arc::new(Shared {
             auth: Auth::new(&config.auth, config.limits)?,
-            hub: Arc::new(MemoryHub::new(HubConfig {
-                history: config.hub.history(),
-            })),
+            hub: Hub::new(Arc::new(MemoryBroker::new(config.hub.history()))),
             cache: parts.cache,
             finesse: parts.finesse,
             notifications: parts.notifications,

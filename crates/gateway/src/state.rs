@@ -4,7 +4,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize};
 
 use dashmap::DashMap;
-use switchboard_core::hub::{ClientQueue, Engine};
+use switchboard_core::hub::{ClientQueue, Hub};
 use switchboard_core::{Change, StateCache};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +21,7 @@ use crate::rate::Users;
 pub(crate) struct Shared {
     pub(crate) config: GatewayConfig,
     pub(crate) cache: Arc<StateCache>,
-    pub(crate) hub: Arc<dyn Engine>,
+    pub(crate) hub: Hub,
     pub(crate) finesse: FinesseRest,
     pub(crate) notifications: Arc<dyn Notifications>,
     /// Where the gateway's own cache changes (sign-in resync) go: the same

@@ -1,28 +1,36 @@
-//! The hub: the only place that knows which client is subscribed to which
-//! topic (Centrifugo's rule). It owns the topic index, each topic's event
-//! stream (offsets, epoch, bounded history for resume) and the fan-out of each
-//! event to the subscribers' [`ClientQueue`]s.
+//! The hub and the broker, split as Centrifuge splits them.
 //!
-//! - [`Engine`] is the interface the gateway uses; [`MemoryHub`] is the
-//!   single-process implementation. A cluster engine (NATS JetStream, a later
-//!   issue) implements the same trait.
-//! - Each event is stamped with its stream position and framed for the
-//!   WebSocket once per stream ([`stamp`]) into a shared [`Wire`]; every
-//!   subscriber's queue holds a reference to that one buffer.
-//! - Publishing never waits on a client: a queue over its byte limit closes
-//!   with 4408 ([`ClientQueue::push`]).
-//! - Subscribing takes the locks of the topics involved (in a fixed order), so
-//!   the frames a subscribe enqueues (the `Subscribed` reply, then replay or
-//!   snapshot) come before any live event, with no gap and no duplicate.
+//! - The [`Broker`] owns the streams: each topic's offsets, epoch and bounded
+//!   history for resume. [`MemoryBroker`] keeps them in this process; a
+//!   cluster broker (NATS JetStream, a later issue) implements the same
+//!   trait. Each event is stamped with its stream position and framed for the
+//!   WebSocket once per stream ([`stamp`]) into a shared [`Wire`].
+//! - The [`Hub`] owns this process's clients: their [`ClientQueue`]s, which
+//!   client is subscribed to which topic (only the hub knows), and the
+//!   fan-out of each published frame to the subscribers' queues: every
+//!   subscriber's queue holds a reference to that one buffer. Publishing
+//!   never waits on a client: a queue over its byte limit closes with 4408
+//!   ([`ClientQueue::push`]).
 //! - [`route`] says which topics a cache change is published on, and
 //!   [`snapshot`] renders a topic's current state.
+//!
+//! **The ordering contract of a subscribe.** The frames a subscribe queues
+//! (the `Subscribed` reply, then each topic's replay or snapshot: the
+//! *prelude*) come before any live event of those topics, with no gap and no
+//! duplicate: a live event is either in the replay or snapshot (published
+//! before the subscribe read the stream's position) or queued after the
+//! prelude (published after). The hub keeps it by holding the locks of the
+//! topics involved (taken in a fixed order) while it reads each stream's
+//! position and history from the broker, queues the prelude and adds the
+//! client to the subscribers; a publish appends to the broker and fans out
+//! under its topic's lock, so it comes wholly before or wholly after.
 
+mod broker;
+mod broker_memory;
 mod queue;
 mod route;
-mod stream;
 mod wire;
 
-use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -30,18 +38,12 @@ use dashmap::DashMap;
 use indexmap::IndexMap;
 use switchboard_protocol::{CloseCode, StreamPosition, Topic};
 
+pub use broker::{Broker, Gap, Published, stamp, with_source};
+pub use broker_memory::{HistoryLimits, MemoryBroker};
 pub use queue::{Batch, ClientQueue, PING_FRAME, PRELUDE_ALLOWANCE, PushError};
 
 pub use route::{route, snapshot};
-pub use stream::{HistoryLimits, stamp, with_source};
 pub use wire::{Wire, text_of};
-
-/// Settings of the hub.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct HubConfig {
-    /// History kept per stream for resume.
-    pub history: HistoryLimits,
-}
 
 /// One topic of a subscribe, as the hub found it.
 #[derive(Debug, Clone, PartialEq)]
@@ -78,68 +80,8 @@ pub struct HubStats {
 /// found for each topic.
 pub type Prelude<'a> = &'a mut dyn FnMut(&[Recovery]) -> Vec<Wire>;
 
-/// The hub's interface: publish, subscribe, unsubscribe, and the client list.
-pub trait Engine: Send + Sync + fmt::Debug {
-    /// Registers a connected client (it receives broadcasts from now on).
-    fn connect(&self, client: Arc<ClientQueue>);
-
-    /// Removes a client and all its subscriptions.
-    fn disconnect(&self, client: u64);
-
-    /// Publishes an event (a JSON object) on `topic`'s stream: stamps it with
-    /// the next offset, keeps it in the history and queues it to every
-    /// subscriber. Returns the offset.
-    fn publish(&self, topic: &Topic, event_json: &str) -> u64;
-
-    /// Queues a frame outside any stream to every connected client
-    /// (`System/SetSystemInfo`).
-    fn broadcast(&self, frame: Wire);
-
-    /// Subscribes `client` to `topics` (each with an optional resume position).
-    /// `prelude` gets what the hub found per topic and returns the frames to
-    /// queue before any live event of those topics. Topics the client already
-    /// has are left as they are (no prelude frames are asked for them: the
-    /// client already has their events). The prelude does not count against
-    /// the client's byte limit ([`ClientQueue::push_prelude`]), so a large
-    /// snapshot or replay cannot close it. Fails only when the client's queue
-    /// is closed.
-    fn subscribe(
-        &self,
-        client: &Arc<ClientQueue>,
-        topics: &[(Topic, Option<StreamPosition>)],
-        prelude: Prelude<'_>,
-    ) -> Result<Vec<Recovery>, PushError>;
-
-    /// Removes `topics` from the client's subscriptions; returns those it had.
-    fn unsubscribe(&self, client: u64, topics: &[Topic]) -> Vec<Topic>;
-
-    /// The client's subscriptions.
-    fn subscriptions(&self, client: u64) -> Vec<Topic>;
-
-    /// The clients subscribed to `topic`.
-    fn subscribers(&self, topic: &Topic) -> Vec<Arc<ClientQueue>>;
-
-    /// A stream's current position (offset 0 and a fresh epoch if it has none).
-    fn position(&self, topic: &Topic) -> StreamPosition;
-
-    /// Closes every client's queue with `code` (shutdown: queued frames are
-    /// still flushed).
-    fn close_all(&self, code: CloseCode);
-
-    /// Asks every client's writer to send a WebSocket ping.
-    fn ping_all(&self);
-
-    /// Drops expired history and streams with neither history nor subscribers.
-    /// Returns the number of streams dropped.
-    fn sweep(&self, now: Instant) -> usize;
-
-    /// Counters.
-    fn stats(&self) -> HubStats;
-}
-
 #[derive(Debug)]
 struct TopicState {
-    stream: stream::Stream,
     /// By client id: a client leaves in constant time (a scan per leave made
     /// a mass disconnect of a topic's subscribers quadratic), and a publish
     /// walks them in one array.
@@ -156,10 +98,14 @@ struct ClientEntry {
     topics: Mutex<Vec<Topic>>,
 }
 
-/// The single-process hub.
-#[derive(Debug, Default)]
-pub struct MemoryHub {
-    config: HubConfig,
+/// This process's clients and their subscriptions, over a [`Broker`].
+///
+/// A topic has an entry here from its first publish or subscribe until the
+/// broker drops its stream ([`Hub::sweep`]): every stream of the broker is
+/// reached through one.
+#[derive(Debug)]
+pub struct Hub {
+    broker: Arc<dyn Broker>,
     topics: DashMap<Topic, Arc<Mutex<TopicState>>>,
     clients: DashMap<u64, ClientEntry>,
 }
@@ -182,12 +128,13 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-impl MemoryHub {
-    /// An empty hub.
-    pub fn new(config: HubConfig) -> MemoryHub {
-        MemoryHub {
-            config,
-            ..MemoryHub::default()
+impl Hub {
+    /// A hub with no clients, publishing through `broker`.
+    pub fn new(broker: Arc<dyn Broker>) -> Hub {
+        Hub {
+            broker,
+            topics: DashMap::new(),
+            clients: DashMap::new(),
         }
     }
 
@@ -199,7 +146,6 @@ impl MemoryHub {
             .entry(topic.clone())
             .or_insert_with(|| {
                 Arc::new(Mutex::new(TopicState {
-                    stream: stream::Stream::new(),
                     subscribers: IndexMap::new(),
                     removed: false,
                 }))
@@ -222,10 +168,9 @@ impl MemoryHub {
             }
         }
     }
-}
 
-impl Engine for MemoryHub {
-    fn connect(&self, client: Arc<ClientQueue>) {
+    /// Registers a connected client (it receives broadcasts from now on).
+    pub fn connect(&self, client: Arc<ClientQueue>) {
         self.clients.insert(
             client.id(),
             ClientEntry {
@@ -235,7 +180,8 @@ impl Engine for MemoryHub {
         );
     }
 
-    fn disconnect(&self, client: u64) {
+    /// Removes a client and all its subscriptions.
+    pub fn disconnect(&self, client: u64) {
         let Some((_, entry)) = self.clients.remove(&client) else {
             return;
         };
@@ -247,32 +193,42 @@ impl Engine for MemoryHub {
         }
     }
 
-    fn publish(&self, topic: &Topic, event_json: &str) -> u64 {
-        let history = self.config.history;
+    /// Publishes an event (a JSON object) on `topic`'s stream through the
+    /// broker and queues the stamped frame to every subscriber. Returns its
+    /// offset.
+    pub fn publish(&self, topic: &Topic, event_json: &str) -> u64 {
         self.with_topic(topic, |state| {
-            let offset = state.stream.next_offset();
-            let frame = stamp(event_json, topic, offset, state.stream.epoch());
+            let published = self.broker.publish(topic, event_json);
             let mut overflowed = false;
             for q in state.subscribers.values() {
-                if q.push(&frame).is_err() {
+                if q.push(&published.frame).is_err() {
                     overflowed = true;
                 }
             }
             if overflowed {
                 state.subscribers.retain(|_, q| !q.is_closed());
             }
-            state.stream.record(offset, frame, Instant::now(), history);
-            offset
+            published.position.offset
         })
     }
 
-    fn broadcast(&self, frame: Wire) {
+    /// Queues a frame outside any stream to every connected client
+    /// (`System/SetSystemInfo`).
+    pub fn broadcast(&self, frame: Wire) {
         for c in self.clients.iter() {
             let _ = c.queue.push(&frame);
         }
     }
 
-    fn subscribe(
+    /// Subscribes `client` to `topics` (each with an optional resume position).
+    /// `prelude` gets what the hub found per topic and returns the frames to
+    /// queue before any live event of those topics (the module's ordering
+    /// contract). Topics the client already has are left as they are (no
+    /// prelude frames are asked for them: the client already has their
+    /// events). The prelude does not count against the client's byte limit
+    /// ([`ClientQueue::push_prelude`]), so a large snapshot or replay cannot
+    /// close it. Fails only when the client's queue is closed.
+    pub fn subscribe(
         &self,
         client: &Arc<ClientQueue>,
         topics: &[(Topic, Option<StreamPosition>)],
@@ -298,16 +254,12 @@ impl Engine for MemoryHub {
             }
             let recoveries: Vec<Recovery> = wanted
                 .iter()
-                .zip(&guards)
-                .map(|((topic, since), state)| Recovery {
+                .map(|(topic, since)| Recovery {
                     topic: topic.clone(),
-                    position: StreamPosition {
-                        offset: state.stream.offset(),
-                        epoch: state.stream.epoch().to_owned(),
-                    },
+                    position: self.broker.position(topic),
                     replay: since
                         .as_ref()
-                        .and_then(|s| state.stream.since(s))
+                        .and_then(|s| self.broker.history(topic, s).ok())
                         .map(|frames| frames.iter().map(|f| with_source(f, "replay")).collect()),
                     resumed: since.is_some(),
                 })
@@ -328,7 +280,8 @@ impl Engine for MemoryHub {
         }
     }
 
-    fn unsubscribe(&self, client: u64, topics: &[Topic]) -> Vec<Topic> {
+    /// Removes `topics` from the client's subscriptions; returns those it had.
+    pub fn unsubscribe(&self, client: u64, topics: &[Topic]) -> Vec<Topic> {
         let Some(entry) = self.clients.get(&client) else {
             return Vec::new();
         };
@@ -363,14 +316,16 @@ impl Engine for MemoryHub {
         removed
     }
 
-    fn subscriptions(&self, client: u64) -> Vec<Topic> {
+    /// The client's subscriptions, sorted.
+    pub fn subscriptions(&self, client: u64) -> Vec<Topic> {
         self.clients
             .get(&client)
             .map(|e| lock(&e.topics).iter().cloned().collect())
             .unwrap_or_default()
     }
 
-    fn subscribers(&self, topic: &Topic) -> Vec<Arc<ClientQueue>> {
+    /// The clients subscribed to `topic`.
+    pub fn subscribers(&self, topic: &Topic) -> Vec<Arc<ClientQueue>> {
         self.topics
             .get(topic)
             .map(|t| t.clone())
@@ -378,33 +333,30 @@ impl Engine for MemoryHub {
             .unwrap_or_default()
     }
 
-    fn position(&self, topic: &Topic) -> StreamPosition {
-        self.with_topic(topic, |s| StreamPosition {
-            offset: s.stream.offset(),
-            epoch: s.stream.epoch().to_owned(),
-        })
-    }
-
-    fn close_all(&self, code: CloseCode) {
+    /// Closes every client's queue with `code` (shutdown: queued frames are
+    /// still written).
+    pub fn close_all(&self, code: CloseCode) {
         for c in self.clients.iter() {
             c.queue.close(code);
         }
     }
 
-    fn ping_all(&self) {
+    /// Asks every client's writer to send a WebSocket ping.
+    pub fn ping_all(&self) {
         for c in self.clients.iter() {
             c.queue.request_ping();
         }
     }
 
-    fn sweep(&self, now: Instant) -> usize {
-        let ttl = self.config.history.ttl;
+    /// Drops closed subscribers, expired history, and the streams with
+    /// neither history nor subscribers. Returns the number of streams
+    /// dropped.
+    pub fn sweep(&self, now: Instant) -> usize {
         let mut dropped = 0;
-        self.topics.retain(|_, state| {
+        self.topics.retain(|topic, state| {
             let mut s = lock(state);
-            s.stream.expire(now, ttl);
             s.subscribers.retain(|_, q| !q.is_closed());
-            if s.stream.is_empty() && s.subscribers.is_empty() {
+            if self.broker.sweep(topic, now, s.subscribers.is_empty()) {
                 s.removed = true;
                 dropped += 1;
                 false
@@ -415,19 +367,19 @@ impl Engine for MemoryHub {
         dropped
     }
 
-    fn stats(&self) -> HubStats {
+    /// Counters.
+    pub fn stats(&self) -> HubStats {
         let mut stats = HubStats {
             clients: self.clients.len(),
             topics: self.topics.len(),
+            history_bytes: self.broker.history_bytes(),
             ..HubStats::default()
         };
         for c in self.clients.iter() {
             stats.queued_bytes += c.queue.queued_bytes();
         }
         for t in self.topics.iter() {
-            let s = lock(&t);
-            stats.subscriptions += s.subscribers.len();
-            stats.history_bytes += s.stream.bytes();
+            stats.subscriptions += lock(&t).subscribers.len();
         }
         stats
     }

@@ -10,7 +10,16 @@ fn event(n: u64) -> String {
     )
 }
 
-fn client(hub: &MemoryHub, id: u64, max: usize) -> Arc<ClientQueue> {
+fn memory_hub(limits: HistoryLimits) -> Hub {
+    Hub::new(Arc::new(MemoryBroker::new(limits)))
+}
+
+/// A stream's position, as a client that saw everything so far holds it.
+fn position(hub: &Hub, topic: &Topic) -> StreamPosition {
+    hub.broker.position(topic)
+}
+
+fn client(hub: &Hub, id: u64, max: usize) -> Arc<ClientQueue> {
     let q = Arc::new(ClientQueue::new(id, max));
     hub.connect(q.clone());
     q
@@ -37,7 +46,7 @@ fn no_prelude() -> impl FnMut(&[Recovery]) -> Vec<Wire> {
 
 #[tokio::test]
 async fn live_events_reach_subscribers_once_stamped() {
-    let hub = MemoryHub::new(HubConfig::default());
+    let hub = memory_hub(HistoryLimits::default());
     let a = client(&hub, 1, 1 << 20);
     let b = client(&hub, 2, 1 << 20);
     hub.subscribe(&a, &[(agent("1"), None)], &mut no_prelude())
@@ -58,7 +67,7 @@ async fn live_events_reach_subscribers_once_stamped() {
 
 #[tokio::test]
 async fn resume_replays_exactly_the_missed_events_then_live_ones() {
-    let hub = MemoryHub::new(HubConfig::default());
+    let hub = memory_hub(HistoryLimits::default());
     let topic = agent("1");
     let first = client(&hub, 1, 1 << 20);
     hub.subscribe(&first, &[(topic.clone(), None)], &mut no_prelude())
@@ -105,9 +114,9 @@ async fn resume_replays_exactly_the_missed_events_then_live_ones() {
 /// after reconnect.
 #[tokio::test]
 async fn a_replay_larger_than_the_queue_limit_is_delivered_whole() {
-    let hub = MemoryHub::new(HubConfig::default());
+    let hub = memory_hub(HistoryLimits::default());
     let topic = Topic::All;
-    let since = hub.position(&topic);
+    let since = position(&hub, &topic);
     for n in 1..=200 {
         hub.publish(&topic, &event(n));
     }
@@ -136,14 +145,12 @@ async fn a_replay_larger_than_the_queue_limit_is_delivered_whole() {
 
 #[tokio::test]
 async fn a_position_beyond_the_history_is_not_recovered() {
-    let hub = MemoryHub::new(HubConfig {
-        history: HistoryLimits {
-            size: 5,
-            ..HistoryLimits::default()
-        },
+    let hub = memory_hub(HistoryLimits {
+        size: 5,
+        ..HistoryLimits::default()
     });
     let topic = agent("1");
-    let pos = hub.position(&topic);
+    let pos = position(&hub, &topic);
     for n in 1..=20 {
         hub.publish(&topic, &event(n));
     }
@@ -158,7 +165,7 @@ async fn a_position_beyond_the_history_is_not_recovered() {
 
 #[tokio::test]
 async fn a_slow_client_is_closed_and_the_others_get_everything() {
-    let hub = MemoryHub::new(HubConfig::default());
+    let hub = memory_hub(HistoryLimits::default());
     let topic = Topic::All;
     let slow = client(&hub, 0, 4096);
     hub.subscribe(&slow, &[(topic.clone(), None)], &mut no_prelude())
@@ -180,7 +187,7 @@ async fn a_slow_client_is_closed_and_the_others_get_everything() {
 
 #[tokio::test]
 async fn prelude_frames_come_before_live_events_and_resubscribing_is_a_no_op() {
-    let hub = MemoryHub::new(HubConfig::default());
+    let hub = memory_hub(HistoryLimits::default());
     let c = client(&hub, 1, 1 << 20);
     let topic = agent("1");
     hub.publish(&topic, &event(1));
@@ -216,11 +223,9 @@ async fn prelude_frames_come_before_live_events_and_resubscribing_is_a_no_op() {
 
 #[tokio::test]
 async fn unsubscribe_disconnect_and_sweep_clean_up() {
-    let hub = MemoryHub::new(HubConfig {
-        history: HistoryLimits {
-            size: 10,
-            ttl: std::time::Duration::from_secs(1),
-        },
+    let hub = memory_hub(HistoryLimits {
+        size: 10,
+        ttl: std::time::Duration::from_secs(1),
     });
     let c = client(&hub, 1, 1 << 20);
     hub.subscribe(
@@ -245,7 +250,7 @@ async fn unsubscribe_disconnect_and_sweep_clean_up() {
 
 #[tokio::test]
 async fn clients_leaving_from_anywhere_in_a_topic_leave_the_others_whole() {
-    let hub = MemoryHub::new(HubConfig::default());
+    let hub = memory_hub(HistoryLimits::default());
     let clients: Vec<_> = (1..=50).map(|id| client(&hub, id, 1 << 20)).collect();
     for c in &clients {
         hub.subscribe(c, &[(Topic::All, None)], &mut no_prelude())
@@ -278,7 +283,7 @@ async fn clients_leaving_from_anywhere_in_a_topic_leave_the_others_whole() {
 
 #[tokio::test]
 async fn broadcast_reaches_every_client_and_close_all_flushes() {
-    let hub = MemoryHub::new(HubConfig::default());
+    let hub = memory_hub(HistoryLimits::default());
     let a = client(&hub, 1, 1 << 20);
     let b = client(&hub, 2, 1 << 20);
     hub.broadcast(Wire::from_static("{\"x\":1}"));
@@ -295,7 +300,7 @@ async fn broadcast_reaches_every_client_and_close_all_flushes() {
 
 #[tokio::test]
 async fn unsubscribing_many_topics_is_one_pass() {
-    let hub = MemoryHub::new(HubConfig::default());
+    let hub = memory_hub(HistoryLimits::default());
     let q = client(&hub, 1, 1 << 20);
     let n = 50_000;
     let topics: Vec<(Topic, Option<StreamPosition>)> =
@@ -331,4 +336,37 @@ async fn unsubscribing_many_topics_is_one_pass() {
     let got = drain(&q).await;
     assert_eq!(got.len(), 1);
     assert_eq!(got[0]["stream"], "agent/1");
+}
+
+/// The hub drops a topic only when the broker drops its stream: a stream
+/// keeps its epoch while it holds history (a client may resume from it) or
+/// has a subscriber, and goes once it has neither.
+#[tokio::test]
+async fn sweep_keeps_a_stream_while_it_has_history_or_subscribers() {
+    let hub = memory_hub(HistoryLimits {
+        size: 10,
+        ttl: std::time::Duration::from_secs(60),
+    });
+    let kept = agent("1");
+    hub.publish(&kept, &event(1));
+    let watched = agent("2");
+    let c = client(&hub, 1, 1 << 20);
+    hub.subscribe(&c, &[(watched.clone(), None)], &mut no_prelude())
+        .unwrap();
+    let before = (position(&hub, &kept), position(&hub, &watched));
+    assert_eq!(hub.sweep(Instant::now()), 0);
+    assert_eq!(hub.stats().topics, 2);
+    assert_eq!(
+        (position(&hub, &kept), position(&hub, &watched)),
+        before,
+        "same epochs and offsets"
+    );
+    // Past the TTL: the history is gone, and with it the stream nobody
+    // subscribes to; the subscribed one stays.
+    let later = Instant::now() + std::time::Duration::from_secs(120);
+    assert_eq!(hub.sweep(later), 1);
+    assert_eq!(hub.stats().topics, 1);
+    assert_eq!(hub.stats().history_bytes, 0);
+    assert_eq!(position(&hub, &watched), before.1);
+    assert_ne!(position(&hub, &kept).epoch, before.0.epoch, "a new stream");
 }

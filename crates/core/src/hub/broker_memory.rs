@@ -1,5 +1,6 @@
-//! One event stream: its epoch, its last offset and the bounded history of its
-//! recent frames, which is what a reconnecting client resumes from.
+//! The broker of a single process: each topic's stream (its epoch, its last
+//! offset and the bounded history of its recent frames, which is what a
+//! reconnecting client resumes from) in memory.
 //!
 //! Offsets start at 1 and grow by one per event. The epoch is a new random-ish
 //! string whenever a stream is created (process start, or the stream was
@@ -8,11 +9,14 @@
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use dashmap::DashMap;
 use switchboard_protocol::{StreamPosition, Topic};
 
 use super::Wire;
+use super::broker::{Broker, Gap, Published, stamp};
 
 /// How much history each stream keeps.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +52,7 @@ pub(crate) fn new_epoch() -> String {
 
 /// One stream's position and history.
 #[derive(Debug)]
-pub(crate) struct Stream {
+struct Stream {
     epoch: String,
     offset: u64,
     /// `(offset, appended at, frame)`, oldest first, offsets consecutive.
@@ -58,7 +62,7 @@ pub(crate) struct Stream {
 }
 
 impl Stream {
-    pub(crate) fn new() -> Stream {
+    fn new() -> Stream {
         Stream {
             epoch: new_epoch(),
             offset: 0,
@@ -67,32 +71,32 @@ impl Stream {
         }
     }
 
-    pub(crate) fn epoch(&self) -> &str {
+    fn epoch(&self) -> &str {
         &self.epoch
     }
 
     /// The offset of the last event (0 before the first).
-    pub(crate) fn offset(&self) -> u64 {
+    fn offset(&self) -> u64 {
         self.offset
     }
 
-    pub(crate) fn bytes(&self) -> usize {
+    fn bytes(&self) -> usize {
         self.bytes
     }
 
-    pub(crate) fn is_empty(&self) -> bool {
+    fn is_empty(&self) -> bool {
         self.history.is_empty()
     }
 
     /// Takes the next offset; the caller stamps the frame with it and then
     /// [`Stream::record`]s it.
-    pub(crate) fn next_offset(&mut self) -> u64 {
+    fn next_offset(&mut self) -> u64 {
         self.offset += 1;
         self.offset
     }
 
     /// Keeps `frame` (stamped with the offset just taken) in the history.
-    pub(crate) fn record(&mut self, offset: u64, frame: Wire, now: Instant, limits: HistoryLimits) {
+    fn record(&mut self, offset: u64, frame: Wire, now: Instant, limits: HistoryLimits) {
         if limits.size == 0 {
             return;
         }
@@ -111,7 +115,7 @@ impl Stream {
     }
 
     /// Drops events older than `ttl`.
-    pub(crate) fn expire(&mut self, now: Instant, ttl: Duration) {
+    fn expire(&mut self, now: Instant, ttl: Duration) {
         while let Some((_, at, _)) = self.history.front() {
             if now.saturating_duration_since(*at) > ttl {
                 self.pop();
@@ -123,7 +127,7 @@ impl Stream {
 
     /// The frames after `since`, if the history still holds every one of them
     /// in this epoch; `None` when the client must take a snapshot instead.
-    pub(crate) fn since(&self, since: &StreamPosition) -> Option<Vec<Wire>> {
+    fn since(&self, since: &StreamPosition) -> Option<Vec<Wire>> {
         if since.epoch != self.epoch || since.offset > self.offset {
             return None;
         }
@@ -145,44 +149,88 @@ impl Stream {
     }
 }
 
-/// Appends `,"stream":..,"offset":..,"epoch":..` to an event frame (a JSON
-/// object), once per stream: every subscriber of that stream shares the result.
-/// The frame is written in one piece (one allocation, one copy of the event).
-pub fn stamp(event_json: &str, stream: &Topic, offset: u64, epoch: &str) -> Wire {
-    let body = event_json.trim_end();
-    let body = body.strip_suffix('}').unwrap_or(body);
-    // Topics are `[a-z]+/[A-Za-z0-9._-]+` or `all`, epochs hex and '-': no
-    // escaping needed.
-    let mut digits = itoa::Buffer::new();
-    let (kind, slash, id) = match stream.id() {
-        Some(id) => (stream.kind(), "/", id),
-        None => (stream.kind(), "", ""),
-    };
-    Wire::concat(&[
-        body,
-        r#","stream":""#,
-        kind,
-        slash,
-        id,
-        r#"","offset":"#,
-        digits.format(offset),
-        r#","epoch":""#,
-        epoch,
-        r#""}"#,
-    ])
+/// The streams of a single process, in memory.
+#[derive(Debug, Default)]
+pub struct MemoryBroker {
+    limits: HistoryLimits,
+    streams: DashMap<Topic, Mutex<Stream>>,
 }
 
-/// The same frame with `data.source` replaced (`"replay"` for resumed events).
-/// Every event frame starts `{"channel":..,"topic":..,"subtopic":..,"data":{"source":"..."`.
-pub fn with_source(frame: &str, source: &str) -> Wire {
-    const KEY: &str = r#""data":{"source":""#;
-    let Some(start) = frame.find(KEY).map(|i| i + KEY.len()) else {
-        return Wire::from(frame);
-    };
-    let Some(len) = frame[start..].find('"') else {
-        return Wire::from(frame);
-    };
-    Wire::concat(&[&frame[..start], source, &frame[start + len..]])
+fn lock(m: &Mutex<Stream>) -> MutexGuard<'_, Stream> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+impl MemoryBroker {
+    /// No streams yet; each keeps `limits` of history.
+    pub fn new(limits: HistoryLimits) -> MemoryBroker {
+        MemoryBroker {
+            limits,
+            streams: DashMap::new(),
+        }
+    }
+
+    /// Runs `f` on `topic`'s stream, starting it if there is none.
+    fn with_stream<R>(&self, topic: &Topic, f: impl FnOnce(&mut Stream) -> R) -> R {
+        if let Some(s) = self.streams.get(topic) {
+            return f(&mut lock(&s));
+        }
+        let s = self
+            .streams
+            .entry(topic.clone())
+            .or_insert_with(|| Mutex::new(Stream::new()));
+        f(&mut lock(&s))
+    }
+}
+
+impl Broker for MemoryBroker {
+    fn publish(&self, topic: &Topic, event_json: &str) -> Published {
+        self.with_stream(topic, |s| {
+            let offset = s.next_offset();
+            let frame = stamp(event_json, topic, offset, s.epoch());
+            s.record(offset, frame.clone(), Instant::now(), self.limits);
+            Published {
+                position: StreamPosition {
+                    offset,
+                    epoch: s.epoch().to_owned(),
+                },
+                frame,
+            }
+        })
+    }
+
+    fn history(&self, topic: &Topic, since: &StreamPosition) -> Result<Vec<Wire>, Gap> {
+        self.streams
+            .get(topic)
+            .and_then(|s| lock(&s).since(since))
+            .ok_or(Gap)
+    }
+
+    fn position(&self, topic: &Topic) -> StreamPosition {
+        self.with_stream(topic, |s| StreamPosition {
+            offset: s.offset(),
+            epoch: s.epoch().to_owned(),
+        })
+    }
+
+    fn sweep(&self, topic: &Topic, now: Instant, unsubscribed: bool) -> bool {
+        let Some(stream) = self.streams.get(topic) else {
+            return true;
+        };
+        let empty = {
+            let mut s = lock(&stream);
+            s.expire(now, self.limits.ttl);
+            s.is_empty()
+        };
+        drop(stream);
+        if empty && unsubscribed {
+            self.streams.remove(topic);
+        }
+        empty && unsubscribed
+    }
+
+    fn history_bytes(&self) -> usize {
+        self.streams.iter().map(|s| lock(&s).bytes()).sum()
+    }
 }
 
 #[cfg(test)]
@@ -257,20 +305,5 @@ mod tests {
         assert!(s.since(&pos(&s, 0)).is_none());
         assert_eq!(s.since(&pos(&s, 1)).unwrap().len(), 1);
         assert_eq!(s.bytes(), 1);
-    }
-
-    #[test]
-    fn stamp_and_source() {
-        let json = r#"{"channel":"Cisco","topic":"Agent","subtopic":"SetAgentState","data":{"source":"event","state":"READY"}}"#;
-        let framed = stamp(json, &Topic::Agent("1001001".into()), 42, "e1");
-        let v: serde_json::Value = serde_json::from_str(&framed).unwrap();
-        assert_eq!(v["stream"], "agent/1001001");
-        assert_eq!(v["offset"], 42);
-        assert_eq!(v["epoch"], "e1");
-        let replay = with_source(&framed, "replay");
-        let v: serde_json::Value = serde_json::from_str(&replay).unwrap();
-        assert_eq!(v["data"]["source"], "replay");
-        assert_eq!(v["data"]["state"], "READY");
-        assert_eq!(v["offset"], 42);
     }
 }

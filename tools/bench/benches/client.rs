@@ -6,7 +6,7 @@
 //! (docs/performance.md, "Fan-out").
 //!
 //! ```sh
-//! cargo bench -p switchboard-bench --bench client
+//! cargo bench --manifest-path tools/bench/Cargo.toml --bench client
 //! ```
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

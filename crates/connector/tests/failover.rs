@@ -8,16 +8,15 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use switchboard_connector::{
-    Credentials, FinesseClient, FinesseNodeAddr, RestConfig, Session, SessionConfig, SessionStatus,
-    Spread,
+    Credentials, FinesseClient, RestConfig, Session, SessionConfig, SessionStatus, Spread,
 };
 use switchboard_core::{CacheConfig, Change, StateCache};
 use switchboard_finesse::{
     Node, SystemInfo, SystemStatus, Update, UpdateData, UpdateEvent, UserRequest, UserState,
 };
+use switchboard_harness as harness;
 use switchboard_sim::{
-    Notice, NoticeSink, RunningSim, Side, SimConfig, SimOptions, UserConfig, XmppPublisher,
-    XmppTarget, start,
+    Notice, NoticeSink, RunningSim, Side, SimConfig, SimOptions, XmppPublisher, XmppTarget, start,
 };
 use switchboard_testkit::{Prosody, ProsodyOptions, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::mpsc;
@@ -91,27 +90,11 @@ async fn pair(agents: usize, spread: Duration, prefer_primary: bool) -> Pair {
         .with_env_filter("switchboard_connector=info")
         .with_test_writer()
         .try_init();
-    let users = (1..=agents)
-        .map(|i| UserConfig {
-            id: agent(i),
-            password: "demo".into(),
-            first_name: "Agent".into(),
-            last_name: format!("{i:03}"),
-            extension: format!("{}", 5000 + i),
-            roles: vec!["Agent".into()],
-            team_id: "5000".into(),
-            supervised_teams: vec![],
-        })
-        .collect();
     let config = SimConfig {
-        users,
+        users: harness::agents(agents),
         ..SimConfig::default()
     };
-    let accounts: Vec<(String, String)> = config
-        .users
-        .iter()
-        .map(|u| (u.id.clone(), u.password.clone()))
-        .collect();
+    let accounts = harness::accounts(&config);
     let a = Prosody::start_async(ProsodyOptions::with_accounts(accounts.clone()))
         .await
         .unwrap_or_else(|e| panic!("{e}"));
@@ -148,18 +131,8 @@ async fn pair(agents: usize, spread: Duration, prefer_primary: bool) -> Pair {
     let primary_rest = rest(sim.primary);
     let session_config = Arc::new(SessionConfig {
         nodes: vec![
-            FinesseNodeAddr {
-                rest: primary_rest.clone(),
-                xmpp: a.addr(),
-                domain: a.domain().into(),
-                pubsub: a.pubsub_jid(),
-            },
-            FinesseNodeAddr {
-                rest: rest(sim.secondary.expect("secondary")),
-                xmpp: b.addr(),
-                domain: b.domain().into(),
-                pubsub: b.pubsub_jid(),
-            },
+            harness::node(primary_rest.clone(), &a),
+            harness::node(rest(sim.secondary.expect("secondary")), &b),
         ],
         resource: "switchboard-failover".into(),
         ping_interval: PING,

@@ -15,15 +15,12 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use switchboard_connector::{
-    Credentials, FinesseClient, FinesseNodeAddr, RestConfig, Session, SessionConfig, SessionStatus,
-    Spread,
+    Credentials, FinesseClient, RestConfig, Session, SessionConfig, SessionStatus,
 };
 use switchboard_core::{CacheConfig, Change, DialogChange, StateCache};
 use switchboard_finesse::{DialogAction, DialogRequest, DialogState, UserRequest, UserState};
-use switchboard_sim::{
-    CallKind, CallOptions, NoticeSink, SimConfig, SimOptions, XmppTarget, start,
-};
-use switchboard_testkit::{Prosody, ProsodyOptions, TlsMode};
+use switchboard_harness::{FinesseEnv, FinesseOptions};
+use switchboard_sim::{CallKind, CallOptions};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
 
@@ -116,57 +113,22 @@ fn call_changes(
 /// created after the resync arrives as usual.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dialog_deleted_during_a_resync_never_comes_back() {
-    let config = SimConfig::default();
-    let accounts: Vec<(String, String)> = config
-        .users
-        .iter()
-        .map(|u| (u.id.clone(), u.password.clone()))
-        .collect();
-    let password = config
-        .users
-        .iter()
-        .find(|u| u.id == AGENT)
-        .expect("agent")
-        .password
-        .clone();
-    let mut prosody = Prosody::start_async(ProsodyOptions::with_accounts(accounts))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let sim = start(SimOptions {
-        config,
-        primary: "127.0.0.1:0".parse().expect("addr"),
-        secondary: None,
-        scenario: None,
-        sink: NoticeSink::Xmpp(XmppTarget {
-            addr: prosody.addr(),
-            domain: prosody.domain().into(),
-            user: "admin".into(),
-            password: prosody.admin_password().into(),
-            auto_subscribe: true,
-        }),
+    let mut finesse = FinesseEnv::start(FinesseOptions {
+        auto_subscribe: true,
+        ..FinesseOptions::default()
     })
-    .await
-    .expect("simulator");
-    let direct = FinesseClient::new(&format!("http://{}", sim.primary), RestConfig::default())
-        .expect("client");
-    let (gate, proxy) = gate(sim.primary).await;
+    .await;
+    let password = finesse.password(AGENT);
+    let direct = finesse.rest();
+    let (gate, proxy) = gate(finesse.sim.primary).await;
     let session_config = Arc::new(SessionConfig {
-        nodes: vec![FinesseNodeAddr {
-            rest: FinesseClient::new(&format!("http://{proxy}"), RestConfig::default())
-                .expect("client"),
-            xmpp: prosody.addr(),
-            domain: prosody.domain().into(),
-            pubsub: prosody.pubsub_jid(),
-        }],
         resource: "switchboard-resync".into(),
-        ping_interval: Duration::from_secs(20),
-        timeout: Duration::from_secs(5),
         explicit_subscribe: false,
         backoff_min: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
-        prefer_primary: false,
-        failover_spread: Spread::new(Duration::ZERO),
-        tls: TlsMode::Plain,
+        ..finesse.session_config(
+            FinesseClient::new(&format!("http://{proxy}"), RestConfig::default()).expect("client"),
+        )
     });
     let cache = Arc::new(StateCache::new(CacheConfig::default()));
     let (tx, mut changes) = mpsc::unbounded_channel();
@@ -192,7 +154,8 @@ async fn a_dialog_deleted_during_a_resync_never_comes_back() {
         };
         direct.put_user(&me, AGENT, &req).await.expect("202");
     }
-    let call = sim
+    let call = finesse
+        .sim
         .sim
         .apply(|w| w.start_call(AGENT, CallKind::Inbound, &CallOptions::default()))
         .expect("call");
@@ -214,8 +177,8 @@ async fn a_dialog_deleted_during_a_resync_never_comes_back() {
     // A reconnect, whose resync's Dialogs read is held.
     gate.armed.store(true, Ordering::SeqCst);
     let held = gate.held.notified();
-    tokio::task::block_in_place(|| prosody.kill()).expect("killed");
-    tokio::task::block_in_place(|| prosody.start_again()).expect("started");
+    tokio::task::block_in_place(|| finesse.prosody.kill()).expect("killed");
+    tokio::task::block_in_place(|| finesse.prosody.start_again()).expect("started");
     tokio::time::timeout(Duration::from_secs(15), held)
         .await
         .expect("the resync read its Dialogs");
@@ -230,7 +193,9 @@ async fn a_dialog_deleted_during_a_resync_never_comes_back() {
         .await
         .expect("dropped");
     assert!(
-        sim.sim
+        finesse
+            .sim
+            .sim
             .world()
             .dialogs_of(AGENT)
             .expect("dialogs")
@@ -253,7 +218,8 @@ async fn a_dialog_deleted_during_a_resync_never_comes_back() {
     assert!(cache.dialog(&call).is_none());
 
     // A call created after the resync is a new dialog as usual.
-    let next = sim
+    let next = finesse
+        .sim
         .sim
         .apply(|w| w.start_call(AGENT, CallKind::Inbound, &CallOptions::default()))
         .expect("call");

@@ -7,15 +7,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use switchboard_connector::{
-    Credentials, FinesseClient, FinesseNodeAddr, RestConfig, Session, SessionConfig, SessionStatus,
+    Credentials, FinesseClient, FinesseNodeAddr, Session, SessionConfig, SessionStatus,
 };
 use switchboard_core::{CacheConfig, Change, DialogChange, Origin, StateCache};
 use switchboard_finesse::*;
-use switchboard_sim::{
-    CallKind, CallOptions, NoticeSink, RunningSim, SimConfig, SimOptions, UserConfig, XmppTarget,
-    start,
-};
-use switchboard_testkit::{Prosody, ProsodyOptions, TlsMode, XmppClient, XmppConfig};
+use switchboard_harness::{FinesseEnv, FinesseOptions, agents};
+use switchboard_sim::{CallKind, CallOptions, SimConfig};
+use switchboard_testkit::{TlsMode, XmppClient, XmppConfig};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
@@ -26,8 +24,7 @@ fn agent(i: usize) -> (String, String) {
 }
 
 struct Env {
-    sim: RunningSim,
-    prosody: Prosody,
+    finesse: FinesseEnv,
     rest: FinesseClient,
     cache: Arc<StateCache>,
     changes: mpsc::UnboundedReceiver<Change>,
@@ -36,68 +33,16 @@ struct Env {
 }
 
 async fn env() -> Env {
-    let users = (1..=AGENTS)
-        .map(|i| {
-            let (id, ext) = agent(i);
-            UserConfig {
-                id,
-                password: "demo".into(),
-                first_name: "Agent".into(),
-                last_name: format!("{i:02}"),
-                extension: ext,
-                roles: vec!["Agent".into()],
-                team_id: "5000".into(),
-                supervised_teams: vec![],
-            }
-        })
-        .collect();
-    let config = SimConfig {
-        users,
-        ..SimConfig::default()
-    };
-    let accounts: Vec<(String, String)> = config
-        .users
-        .iter()
-        .map(|u| (u.id.clone(), u.password.clone()))
-        .collect();
-    let prosody = Prosody::start_async(ProsodyOptions::with_accounts(accounts))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let any = "127.0.0.1:0".parse().expect("addr");
-    let sim = start(SimOptions {
-        config,
-        primary: any,
-        secondary: None,
-        scenario: None,
-        sink: NoticeSink::Xmpp(XmppTarget {
-            addr: prosody.addr(),
-            domain: prosody.domain().into(),
-            user: "admin".into(),
-            password: prosody.admin_password().into(),
-            auto_subscribe: false,
-        }),
+    let finesse = FinesseEnv::start(FinesseOptions {
+        config: SimConfig {
+            users: agents(AGENTS),
+            ..SimConfig::default()
+        },
+        ..FinesseOptions::default()
     })
-    .await
-    .expect("simulator");
-    let rest = FinesseClient::new(&format!("http://{}", sim.primary), RestConfig::default())
-        .expect("client");
-    let session_config = Arc::new(SessionConfig {
-        nodes: vec![FinesseNodeAddr {
-            rest: rest.clone(),
-            xmpp: prosody.addr(),
-            domain: prosody.domain().into(),
-            pubsub: prosody.pubsub_jid(),
-        }],
-        resource: "switchboard-test".into(),
-        ping_interval: Duration::from_secs(20),
-        timeout: Duration::from_secs(5),
-        explicit_subscribe: true,
-        backoff_min: Duration::from_millis(100),
-        backoff_max: Duration::from_millis(500),
-        prefer_primary: false,
-        failover_spread: switchboard_connector::Spread::new(Duration::ZERO),
-        tls: TlsMode::Plain,
-    });
+    .await;
+    let rest = finesse.rest();
+    let session_config = Arc::new(finesse.session_config(rest.clone()));
     let cache = Arc::new(StateCache::new(CacheConfig::default()));
     let (tx, changes) = mpsc::unbounded_channel();
     let shutdown = CancellationToken::new();
@@ -115,8 +60,7 @@ async fn env() -> Env {
         })
         .collect();
     Env {
-        sim,
-        prosody,
+        finesse,
         rest,
         cache,
         changes,
@@ -172,7 +116,7 @@ impl Env {
     }
 
     fn diff(&self) -> Option<String> {
-        let world = self.sim.sim.world();
+        let world = self.finesse.sim.sim.world();
         for i in 1..=AGENTS {
             let (id, _) = agent(i);
             let mut want = world.dialogs_of(&id).expect("dialogs");
@@ -221,7 +165,8 @@ impl Env {
 
     fn start_call(&self, i: usize, kind: CallKind) -> String {
         let (id, _) = agent(i);
-        self.sim
+        self.finesse
+            .sim
             .sim
             .apply(|w| w.start_call(&id, kind, &CallOptions::default()))
             .expect("call")
@@ -288,13 +233,13 @@ async fn prosody_restart_mid_calls_resyncs_what_was_missed() {
     env.converged(Duration::from_secs(10)).await;
     while env.changes.try_recv().is_ok() {}
 
-    env.prosody.kill().expect("Prosody killed");
+    env.finesse.prosody.kill().expect("Prosody killed");
     // While the notification service is down, calls change: these notifications are lost.
     env.act(1, &inbound, DialogAction::Drop).await;
     env.act(2, &preview, DialogAction::Reject).await;
     let new_call = env.start_call(3, CallKind::Inbound);
     tokio::time::sleep(Duration::from_millis(300)).await;
-    env.prosody.start_again().expect("Prosody back");
+    env.finesse.prosody.start_again().expect("Prosody back");
     let back = Instant::now();
     env.all_online(Duration::from_secs(5)).await;
     let took = back.elapsed();
@@ -336,9 +281,9 @@ async fn malformed_notification_is_skipped_and_the_session_stays_up() {
     env.all_online(Duration::from_secs(30)).await;
     let (admin, _) = XmppClient::connect(
         XmppConfig::new(
-            env.prosody.addr(),
-            env.prosody.admin_jid(),
-            env.prosody.admin_password(),
+            env.finesse.prosody.addr(),
+            env.finesse.prosody.admin_jid(),
+            env.finesse.prosody.admin_password(),
         )
         .tls(TlsMode::Plain),
     )
@@ -347,7 +292,7 @@ async fn malformed_notification_is_skipped_and_the_session_stays_up() {
     let node = "/finesse/api/User/1001001/Dialogs";
     admin
         .publish(
-            &env.prosody.pubsub_jid(),
+            &env.finesse.prosody.pubsub_jid(),
             node,
             "bad-1",
             "<Update><data><dialog><id>1</id>",
@@ -355,7 +300,12 @@ async fn malformed_notification_is_skipped_and_the_session_stays_up() {
         .await
         .expect("publish");
     admin
-        .publish(&env.prosody.pubsub_jid(), node, "bad-2", "not xml at all")
+        .publish(
+            &env.finesse.prosody.pubsub_jid(),
+            node,
+            "bad-2",
+            "not xml at all",
+        )
         .await
         .expect("publish");
     // A valid notification after them still arrives and is applied.
@@ -372,21 +322,8 @@ async fn malformed_notification_is_skipped_and_the_session_stays_up() {
 async fn a_wrong_password_stops_the_session_with_auth_failed() {
     let env = env().await;
     let config = Arc::new(SessionConfig {
-        nodes: vec![FinesseNodeAddr {
-            rest: env.rest.clone(),
-            xmpp: env.prosody.addr(),
-            domain: env.prosody.domain().into(),
-            pubsub: env.prosody.pubsub_jid(),
-        }],
         resource: "x".into(),
-        ping_interval: Duration::from_secs(20),
-        timeout: Duration::from_secs(5),
-        explicit_subscribe: true,
-        backoff_min: Duration::from_millis(100),
-        backoff_max: Duration::from_millis(500),
-        prefer_primary: false,
-        failover_spread: switchboard_connector::Spread::new(Duration::ZERO),
-        tls: TlsMode::Plain,
+        ..env.finesse.session_config(env.rest.clone())
     });
     let (tx, _rx) = mpsc::unbounded_channel();
     let mut s = Session::spawn(
@@ -408,42 +345,23 @@ async fn a_wrong_password_stops_the_session_with_auth_failed() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn primary_out_of_service_fails_over_to_the_secondary_and_back() {
-    let prosody = Prosody::start_async(ProsodyOptions::with_accounts([("1001001", "demo")]))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let any = "127.0.0.1:0".parse().expect("addr");
-    let sim = start(SimOptions {
-        config: SimConfig::default(),
-        primary: any,
-        secondary: Some(any),
-        scenario: None,
-        sink: NoticeSink::Xmpp(XmppTarget {
-            addr: prosody.addr(),
-            domain: prosody.domain().into(),
-            user: "admin".into(),
-            password: prosody.admin_password().into(),
-            auto_subscribe: false,
-        }),
+    let finesse = FinesseEnv::start(FinesseOptions {
+        secondary: true,
+        ..FinesseOptions::default()
     })
-    .await
-    .expect("simulator");
-    let node = |addr: std::net::SocketAddr| FinesseNodeAddr {
-        rest: FinesseClient::new(&format!("http://{addr}"), RestConfig::default()).expect("client"),
-        xmpp: prosody.addr(),
-        domain: prosody.domain().into(),
-        pubsub: prosody.pubsub_jid(),
-    };
+    .await;
+    let sim = &finesse.sim;
     let config = Arc::new(SessionConfig {
-        nodes: vec![node(sim.primary), node(sim.secondary.expect("pair"))],
+        nodes: vec![
+            finesse.node(finesse.rest()),
+            finesse.node(finesse.secondary_rest()),
+        ],
         resource: "switchboard-a".into(),
         ping_interval: Duration::from_millis(300),
-        timeout: Duration::from_secs(5),
-        explicit_subscribe: true,
         backoff_min: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
         prefer_primary: true,
-        failover_spread: switchboard_connector::Spread::new(Duration::ZERO),
-        tls: TlsMode::Plain,
+        ..finesse.session_config(finesse.rest())
     });
     let cache = Arc::new(StateCache::new(CacheConfig::default()));
     let (tx, _rx) = mpsc::unbounded_channel();
@@ -512,20 +430,14 @@ async fn one_session_per_user_shared_and_closed_after_the_grace_period() {
     );
     let config = Arc::new(SessionConfig {
         nodes: vec![FinesseNodeAddr {
-            rest: env.rest.clone(),
-            xmpp: env.prosody.addr(),
             domain,
             pubsub,
+            ..env.finesse.node(env.rest.clone())
         }],
         resource: "switchboard-m".into(),
-        ping_interval: Duration::from_secs(20),
-        timeout: Duration::from_secs(5),
-        explicit_subscribe: true,
         backoff_min: Duration::from_millis(50),
         backoff_max: Duration::from_millis(200),
-        prefer_primary: false,
-        failover_spread: switchboard_connector::Spread::new(Duration::ZERO),
-        tls: TlsMode::Plain,
+        ..env.finesse.session_config(env.rest.clone())
     });
     let (tx, _rx) = mpsc::unbounded_channel();
     let shutdown = CancellationToken::new();

@@ -1,14 +1,12 @@
 //! Token sign-in, resume tokens and TLS, end to end (real sockets, the
 //! simulator over HTTP, Prosody over XMPP).
 
-mod common;
-
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::*;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use switchboard_harness::*;
 use tokio_tungstenite::tungstenite::Message;
 
 const SECRET: &str = "a-test-secret-of-32-characters!!";
@@ -32,7 +30,7 @@ fn exp() -> u64 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokens_and_resume_tokens_sign_in() {
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.auth.jwt_algorithm = "HS256".into();
         c.auth.jwt_secret = SECRET.into();
     })
@@ -40,7 +38,7 @@ async fn tokens_and_resume_tokens_sign_in() {
 
     // An admin dashboard with ?access_token= may subscribe to everything.
     let admin = token(json!({"sub": "wall-1", "role": "admin", "exp": exp()}));
-    let mut wall = Client::connect(&format!("{}?access_token={admin}", env.url)).await;
+    let mut wall = WsClient::connect(&format!("{}?access_token={admin}", env.url)).await;
     let ready = wall
         .wait_for("Ready", |v| is(v, "Broker", "Session", "Ready"))
         .await;
@@ -58,7 +56,7 @@ async fn tokens_and_resume_tokens_sign_in() {
     assert_eq!(response_type(&r), 5);
 
     // A forged, an expired and a wrong-role token are refused; the connection stays.
-    let mut c = Client::connect(&env.url).await;
+    let mut c = WsClient::connect(&env.url).await;
     for (bad, why) in [
         (format!("{admin}x"), "signature"),
         (
@@ -104,14 +102,14 @@ async fn tokens_and_resume_tokens_sign_in() {
     assert_eq!(sub["data"]["topics"], json!(["team/5000"]));
 
     // A resume token restores an agent's sign-in, credentials included, once.
-    let mut a1 = Client::connect(&env.url).await;
+    let mut a1 = WsClient::connect(&env.url).await;
     let ready = a1.sign_in("1001001", "5001").await;
     let resume = ready["resumeToken"]
         .as_str()
         .expect("resumeToken")
         .to_owned();
     a1.close().await;
-    let mut again = Client::connect(&env.url).await;
+    let mut again = WsClient::connect(&env.url).await;
     again
         .send(json!({"channel":"Broker","topic":"Session","subtopic":"Authenticate","data":{"token":resume},"requestId":"r"}))
         .await;
@@ -124,7 +122,7 @@ async fn tokens_and_resume_tokens_sign_in() {
         .command("Cisco", "Agent", "SetReadyState", json!({}))
         .await;
     assert_eq!(response_type(&r), 0, "{r}");
-    let mut third = Client::connect(&env.url).await;
+    let mut third = WsClient::connect(&env.url).await;
     third
         .send(json!({"channel":"Broker","topic":"Session","subtopic":"Authenticate","data":{"token":resume},"requestId":"r2"}))
         .await;
@@ -140,7 +138,7 @@ async fn tls_listener_serves_wss_and_https() {
     let key_path = dir.path().join("key.pem");
     std::fs::write(&cert_path, cert.cert.pem()).expect("write");
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write");
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.tls = Some(switchboard_gateway::TlsFiles {
             cert: cert_path.clone(),
             key: key_path.clone(),
@@ -217,7 +215,7 @@ fn ip(s: &str) -> std::net::IpAddr {
 }
 
 /// Wrong-password requests for `user` that reached the simulator's REST API.
-fn wrong_guesses(env: &Env, user: &str) -> usize {
+fn wrong_guesses(env: &GatewayEnv, user: &str) -> usize {
     let path = format!("/finesse/api/User/{user}");
     env.requests()
         .iter()
@@ -227,7 +225,7 @@ fn wrong_guesses(env: &Env, user: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_used_and_expired_resume_tokens_are_their_own_error_and_no_failed_sign_in() {
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.auth.jwt_algorithm = "HS256".into();
         c.auth.jwt_secret = SECRET.into();
         c.auth.resume_token_ttl = Duration::from_millis(300);
@@ -238,18 +236,18 @@ async fn unknown_used_and_expired_resume_tokens_are_their_own_error_and_no_faile
     let unknown = |e: &Value| {
         assert_eq!(error_type(e), Some("Resume Token Unknown"), "{e}");
     };
-    let mut c = Client::connect(&env.url).await;
+    let mut c = WsClient::connect(&env.url).await;
     // Unknown (as after a restart), several times: more than the lockout's failures.
     for _ in 0..4 {
         unknown(&c.try_authenticate("0123456789abcdef0123456789abcdef").await);
     }
     // Used.
-    let mut a = Client::connect(&env.url).await;
+    let mut a = WsClient::connect(&env.url).await;
     let resume = a.sign_in("1001001", "5001").await["resumeToken"]
         .as_str()
         .expect("resumeToken")
         .to_owned();
-    let mut b = Client::connect(&env.url).await;
+    let mut b = WsClient::connect(&env.url).await;
     assert!(is(
         &b.try_authenticate(&resume).await,
         "Broker",
@@ -258,7 +256,7 @@ async fn unknown_used_and_expired_resume_tokens_are_their_own_error_and_no_faile
     ));
     unknown(&c.try_authenticate(&resume).await);
     // Expired: released when its connection closed, then past its time.
-    let mut d = Client::connect(&env.url).await;
+    let mut d = WsClient::connect(&env.url).await;
     let expiring = d.sign_in("1001002", "5002").await["resumeToken"]
         .as_str()
         .expect("resumeToken")
@@ -274,7 +272,7 @@ async fn unknown_used_and_expired_resume_tokens_are_their_own_error_and_no_faile
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jwt_nbf_crit_issuer_and_audience_are_checked_with_a_generic_refusal() {
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.auth.jwt_algorithm = "HS256".into();
         c.auth.jwt_secret = SECRET.into();
         c.auth.jwt_issuer = "https://idp.example".into();
@@ -302,7 +300,7 @@ async fn jwt_nbf_crit_issuer_and_audience_are_checked_with_a_generic_refusal() {
         &jsonwebtoken::EncodingKey::from_secret(SECRET.as_bytes()),
     )
     .expect("token");
-    let mut c = Client::connect(&env.url).await;
+    let mut c = WsClient::connect(&env.url).await;
     for (bad, why) in [
         (token(claims(json!({"nbf": now() + 3600}))), "not yet valid"),
         (crit, "unknown crit header"),
@@ -336,7 +334,7 @@ async fn jwt_nbf_crit_issuer_and_audience_are_checked_with_a_generic_refusal() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_throttle_counts_the_forwarded_address_only_from_a_trusted_proxy() {
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.trusted_proxies = vec!["127.0.0.2".parse().expect("range")];
         c.limits.sign_in_failures_before_lockout = 2;
         c.limits.sign_in_account_failures = 100;
@@ -347,7 +345,7 @@ async fn the_throttle_counts_the_forwarded_address_only_from_a_trusted_proxy() {
     let proxy = ip("127.0.0.2");
     let locked = |e: &Value| error_type(e) == Some("Too Many Requests");
     // Behind the trusted proxy: client 203.0.113.1 guesses twice and is locked out...
-    let mut c = Client::connect_with(
+    let mut c = WsClient::connect_with(
         &env.url,
         server,
         proxy,
@@ -360,7 +358,7 @@ async fn the_throttle_counts_the_forwarded_address_only_from_a_trusted_proxy() {
     }
     assert!(locked(&c.try_sign_in("1001001", PASSWORD, "5001").await));
     // ... also when the proxy names it in Forwarded ...
-    let mut f = Client::connect_with(
+    let mut f = WsClient::connect_with(
         &env.url,
         server,
         proxy,
@@ -369,7 +367,7 @@ async fn the_throttle_counts_the_forwarded_address_only_from_a_trusted_proxy() {
     .await;
     assert!(locked(&f.try_sign_in("1001001", PASSWORD, "5001").await));
     // ... while another client behind the same proxy signs in as the same user.
-    let mut other = Client::connect_with(
+    let mut other = WsClient::connect_with(
         &env.url,
         server,
         proxy,
@@ -381,7 +379,7 @@ async fn the_throttle_counts_the_forwarded_address_only_from_a_trusted_proxy() {
 
     // From an untrusted peer the header is ignored: the peer is the client.
     let direct = ip("127.0.0.1");
-    let mut g = Client::connect_with(
+    let mut g = WsClient::connect_with(
         &env.url,
         server,
         direct,
@@ -391,7 +389,7 @@ async fn the_throttle_counts_the_forwarded_address_only_from_a_trusted_proxy() {
     for _ in 0..2 {
         g.try_sign_in("1001002", "wrong", "5002").await;
     }
-    let mut h = Client::connect_with(
+    let mut h = WsClient::connect_with(
         &env.url,
         server,
         direct,
@@ -405,10 +403,10 @@ async fn the_throttle_counts_the_forwarded_address_only_from_a_trusted_proxy() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_guesses_reaches_finesse_no_more_than_the_account_limit_allows() {
     // The defaults: 3 failures per account, 250 ms more delay per failure.
-    let env = Env::start(|_| {}).await;
+    let env = GatewayEnv::start(|_| {}).await;
     let server = env.gateway.local_addr();
     let here = ip("127.0.0.1");
-    let mut attacker = Client::connect(&env.url).await;
+    let mut attacker = WsClient::connect(&env.url).await;
     for _ in 0..2 {
         let e = attacker.try_sign_in("1001002", "guess", "5002").await;
         assert_eq!(error_type(&e), Some("Authorization Failure"), "{e}");
@@ -423,7 +421,7 @@ async fn a_burst_of_guesses_reaches_finesse_no_more_than_the_account_limit_allow
         let url = env.url.clone();
         let from = if i % 2 == 0 { here } else { ip("127.0.0.4") };
         tokio::spawn(async move {
-            let mut c = Client::connect_with(&url, server, from, &[]).await;
+            let mut c = WsClient::connect_with(&url, server, from, &[]).await;
             let e = c
                 .try_sign_in("1001002", &format!("guess-{i}"), "5002")
                 .await;
@@ -447,7 +445,7 @@ async fn a_burst_of_guesses_reaches_finesse_no_more_than_the_account_limit_allow
     assert_eq!(wrong_guesses(&env, "1001002"), 3);
 
     // The account is refused from any address, even with the right password...
-    let mut elsewhere = Client::connect_with(&env.url, server, ip("127.0.0.5"), &[]).await;
+    let mut elsewhere = WsClient::connect_with(&env.url, server, ip("127.0.0.5"), &[]).await;
     let e = elsewhere.try_sign_in("1001002", PASSWORD, "5002").await;
     assert_eq!(error_type(&e), Some("Too Many Requests"), "{e}");
     assert!(
@@ -457,29 +455,29 @@ async fn a_burst_of_guesses_reaches_finesse_no_more_than_the_account_limit_allow
         "{e}"
     );
     // ... and other users from the attacker's address are not.
-    let mut neighbour = Client::connect(&env.url).await;
+    let mut neighbour = WsClient::connect(&env.url).await;
     let ready = neighbour.try_sign_in("1001004", PASSWORD, "5004").await;
     assert!(is(&ready, "Broker", "Session", "Ready"), "{ready}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_or_repeated_origin_is_refused() {
-    let env = Env::start(|_| {}).await;
+    let env = GatewayEnv::start(|_| {}).await;
     let server = env.gateway.local_addr();
     let here = ip("127.0.0.1");
     let same = format!("http://{server}");
-    let status = |r: Result<Client, tokio_tungstenite::tungstenite::Error>| match r {
+    let status = |r: Result<WsClient, tokio_tungstenite::tungstenite::Error>| match r {
         Ok(_) => 101,
         Err(tokio_tungstenite::tungstenite::Error::Http(response)) => response.status().as_u16(),
         Err(e) => panic!("unexpected error {e}"),
     };
     // The same origin, and no origin at all, are allowed.
     assert_eq!(
-        status(Client::try_connect_with(&env.url, server, here, &[("origin", &same)]).await),
+        status(WsClient::try_connect_with(&env.url, server, here, &[("origin", &same)]).await),
         101
     );
     assert_eq!(
-        status(Client::try_connect_with(&env.url, server, here, &[]).await),
+        status(WsClient::try_connect_with(&env.url, server, here, &[]).await),
         101
     );
     for (headers, why) in [
@@ -498,7 +496,7 @@ async fn a_malformed_or_repeated_origin_is_refused() {
         (vec![("origin", "http://evil.example/path")], "with a path"),
     ] {
         assert_eq!(
-            status(Client::try_connect_with(&env.url, server, here, &headers).await),
+            status(WsClient::try_connect_with(&env.url, server, here, &headers).await),
             403,
             "{why}"
         );

@@ -6,38 +6,23 @@
 //! WebSocket clients, the simulator over HTTP (through a relay that can hold
 //! requests back), Prosody over XMPP.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::*;
 use serde_json::{Value, json};
 use switchboard_connector::RestConfig;
 use switchboard_finesse::ParticipantState;
+use switchboard_harness::*;
 use switchboard_sim::CallKind;
 
 const A1: (&str, &str) = ("1001001", "5001");
 const A2: (&str, &str) = ("1001002", "5002");
 const SUP: (&str, &str) = ("2001001", "5999");
 
-async fn ready_agent(env: &Env, (id, ext): (&str, &str)) -> Client {
-    let mut c = env.agent(id, ext).await;
-    let r = c
-        .command("Cisco", "Agent", "SetReadyState", json!({}))
-        .await;
-    assert_eq!(response_type(&r), 0, "{r}");
-    c.wait_for("READY", |v| {
-        is(v, "Cisco", "Agent", "SetAgentState") && v["data"]["state"] == "READY"
-    })
-    .await;
-    c
-}
-
 fn is_api_error(v: &Value) -> bool {
     is(v, "Cisco", "Error", "SetAPIError")
 }
 
-async fn subscribe(c: &mut Client, topic: &str) {
+async fn subscribe(c: &mut WsClient, topic: &str) {
     let rid = c.request_id();
     c.send(
         json!({"channel":"Broker","topic":"Subscription","subtopic":"Subscribe",
@@ -53,7 +38,7 @@ async fn subscribe(c: &mut Client, topic: &str) {
 }
 
 /// Sends a command without waiting; returns its requestId.
-async fn send_command(c: &mut Client, topic: &str, subtopic: &str, data: Value) -> String {
+async fn send_command(c: &mut WsClient, topic: &str, subtopic: &str, data: Value) -> String {
     let rid = c.request_id();
     c.send(
         json!({"channel":"Cisco","topic":topic,"subtopic":subtopic,"data":data,"requestId":rid}),
@@ -73,20 +58,21 @@ async fn a_timed_out_command_keeps_its_request_id_and_its_late_cti_error() {
         connect_timeout: Duration::from_millis(200),
         ..RestConfig::default()
     };
-    let env = Env::start_with(rest, true, |c| {
+    let env = GatewayEnv::start_with(rest, true, |c| {
         c.limits.command_timeout = Duration::from_secs(3);
         c.limits.cti_error_window = Duration::from_millis(1500);
     })
     .await;
     let relay = env.relay.as_ref().unwrap();
-    let mut a1 = ready_agent(&env, A1).await;
+    let mut a1 = env.ready_agent(A1).await;
     let d = env.start_call(A1.0, CallKind::Preview);
     a1.call_event(&d, "ALERTING").await;
 
     // Finesse takes the request 1 s late (past the 300 ms REST timeout, inside
     // the 1.5 s window) and then fails it with a CTI error.
-    let fail_next = |env: &Env| {
-        env.sim
+    let fail_next = |env: &GatewayEnv| {
+        env.finesse
+            .sim
             .sim
             .apply(|w| w.fail_next_action(A1.0).map(|()| ((), Vec::new())))
             .unwrap();
@@ -107,7 +93,7 @@ async fn a_timed_out_command_keeps_its_request_id_and_its_late_cti_error() {
         .to_owned();
     let text = r["data"]["ResponseText"].as_str().unwrap();
     for internal in [
-        env.sim.primary.to_string(),
+        env.finesse.sim.primary.to_string(),
         relay.addr.to_string(),
         "http".to_owned(),
         "/finesse/api".to_owned(),
@@ -165,7 +151,7 @@ async fn a_timed_out_command_keeps_its_request_id_and_its_late_cti_error() {
     );
     relay.delay_requests(Duration::ZERO);
     for f in all_frames() {
-        assert!(!f.contains(&env.sim.primary.to_string()), "{f}");
+        assert!(!f.contains(&env.finesse.sim.primary.to_string()), "{f}");
         assert!(!f.contains(&relay.addr.to_string()), "{f}");
     }
 }
@@ -174,10 +160,10 @@ async fn a_timed_out_command_keeps_its_request_id_and_its_late_cti_error() {
 /// only the connection that sent the command gets one carrying it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_cti_error_carries_the_client_request_id_only_to_that_client() {
-    let env = Env::start(|_| {}).await;
-    let mut a1 = ready_agent(&env, A1).await;
+    let env = GatewayEnv::start(|_| {}).await;
+    let mut a1 = env.ready_agent(A1).await;
     let mut other = env.agent(A1.0, A1.1).await;
-    let mut sup = Client::connect(&env.url).await;
+    let mut sup = WsClient::connect(&env.url).await;
     sup.sign_in(SUP.0, SUP.1).await;
     subscribe(&mut sup, "team/5000").await;
     let d = env.start_call(A1.0, CallKind::Preview);
@@ -185,7 +171,8 @@ async fn a_cti_error_carries_the_client_request_id_only_to_that_client() {
     other.call_event(&d, "ALERTING").await;
     subscribe(&mut other, &format!("dialog/{d}")).await;
 
-    env.sim
+    env.finesse
+        .sim
         .sim
         .apply(|w| w.fail_next_action(A1.0).map(|()| ((), Vec::new())))
         .unwrap();
@@ -243,9 +230,9 @@ async fn a_cti_error_carries_the_client_request_id_only_to_that_client() {
 /// and stays as it was in the simulator.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn media_address_is_checked_as_the_leg_acted_on() {
-    let env = Env::start(|_| {}).await;
-    let mut a1 = ready_agent(&env, A1).await;
-    let mut sup = ready_agent(&env, SUP).await;
+    let env = GatewayEnv::start(|_| {}).await;
+    let mut a1 = env.ready_agent(A1).await;
+    let mut sup = env.ready_agent(SUP).await;
     let d = env.start_call(A1.0, CallKind::Inbound);
     a1.call_event(&d, "ALERTING").await;
     let r = a1.call("SetANSWER", json!({"CallID": d})).await;
@@ -265,8 +252,9 @@ async fn media_address_is_checked_as_the_leg_acted_on() {
     assert_eq!(response_type(&r), 0, "{r}");
     a1.call_event(&c, "ACTIVE").await;
 
-    let sup_leg = |env: &Env| {
-        env.sim
+    let sup_leg = |env: &GatewayEnv| {
+        env.finesse
+            .sim
             .sim
             .world()
             .dialog(&c)
@@ -327,7 +315,7 @@ async fn media_address_is_checked_as_the_leg_acted_on() {
 /// get ResponseType 11, and a user's connections are capped (4429).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn commands_are_rate_limited_per_connection_and_per_user() {
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.limits.commands_per_second = 5;
         c.limits.command_burst = 10;
         c.limits.user_commands_per_second = 8;
@@ -336,7 +324,7 @@ async fn commands_are_rate_limited_per_connection_and_per_user() {
         c.limits.max_commands_in_flight = 1000;
     })
     .await;
-    let ready_puts = |env: &Env, user: &str| {
+    let ready_puts = |env: &GatewayEnv, user: &str| {
         env.requests()
             .into_iter()
             .filter(|r| {
@@ -403,7 +391,7 @@ async fn commands_are_rate_limited_per_connection_and_per_user() {
     let mut conns = Vec::new();
     let mut resume_token = String::new();
     for _ in 0..3 {
-        let mut c = Client::connect(&env.url).await;
+        let mut c = WsClient::connect(&env.url).await;
         let ready = c.sign_in(A2.0, A2.1).await;
         resume_token = ready["resumeToken"].as_str().unwrap().to_owned();
         conns.push(c);
@@ -457,7 +445,7 @@ async fn commands_are_rate_limited_per_connection_and_per_user() {
 
     // A fourth connection of the same user is refused at sign-in and closed
     // with 4429; the three others keep being served.
-    let mut fourth = Client::connect(&env.url).await;
+    let mut fourth = WsClient::connect(&env.url).await;
     let rid = fourth.request_id();
     fourth
         .send(
@@ -487,7 +475,7 @@ async fn commands_are_rate_limited_per_connection_and_per_user() {
         json!({"channel":"Broker","topic":"Session","subtopic":"Authenticate",
             "data":{"token": resume_token},"requestId":rid})
     };
-    let mut fifth = Client::connect(&env.url).await;
+    let mut fifth = WsClient::connect(&env.url).await;
     fifth.send(authenticate("resume-1")).await;
     let err = fifth
         .wait_for("the refusal", |v| {
@@ -504,7 +492,7 @@ async fn commands_are_rate_limited_per_connection_and_per_user() {
     conns.pop().unwrap().close().await;
     let mut again = None;
     for i in 0..50 {
-        let mut c = Client::connect(&env.url).await;
+        let mut c = WsClient::connect(&env.url).await;
         let rid = format!("resume-again-{i}");
         c.send(authenticate(&rid)).await;
         let reply = c
@@ -527,10 +515,10 @@ async fn commands_are_rate_limited_per_connection_and_per_user() {
 /// the call's later events (call variables included) reach only it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dialog_subscription_ends_when_its_subscriber_leaves_the_dialog() {
-    let env = Env::start(|_| {}).await;
-    let mut a1 = ready_agent(&env, A1).await;
-    let mut a2 = ready_agent(&env, A2).await;
-    let mut sup = Client::connect(&env.url).await;
+    let env = GatewayEnv::start(|_| {}).await;
+    let mut a1 = env.ready_agent(A1).await;
+    let mut a2 = env.ready_agent(A2).await;
+    let mut sup = WsClient::connect(&env.url).await;
     sup.sign_in(SUP.0, SUP.1).await;
     let d = env.start_call(A1.0, CallKind::Inbound);
     a1.call_event(&d, "ALERTING").await;
@@ -624,7 +612,7 @@ async fn a_dialog_subscription_ends_when_its_subscriber_leaves_the_dialog() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_supervisor_loses_a_dialog_transferred_out_of_its_teams() {
     const OTHER: (&str, &str) = ("1001010", "5010");
-    let env = Env::start_full(
+    let env = GatewayEnv::start_full(
         RestConfig::default(),
         false,
         |sim| {
@@ -641,9 +629,9 @@ async fn a_supervisor_loses_a_dialog_transferred_out_of_its_teams() {
         |_| {},
     )
     .await;
-    let mut a1 = ready_agent(&env, A1).await;
-    let mut other = ready_agent(&env, OTHER).await;
-    let mut sup = Client::connect(&env.url).await;
+    let mut a1 = env.ready_agent(A1).await;
+    let mut other = env.ready_agent(OTHER).await;
+    let mut sup = WsClient::connect(&env.url).await;
     sup.sign_in(SUP.0, SUP.1).await;
     let d = env.start_call(A1.0, CallKind::Inbound);
     a1.call_event(&d, "ALERTING").await;
@@ -704,8 +692,8 @@ async fn a_supervisor_loses_a_dialog_transferred_out_of_its_teams() {
 /// actions and no buttons.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deleted_reservation_offers_no_actions() {
-    let env = Env::start(|_| {}).await;
-    let mut a1 = ready_agent(&env, A1).await;
+    let env = GatewayEnv::start(|_| {}).await;
+    let mut a1 = env.ready_agent(A1).await;
     let d = env.start_call(A1.0, CallKind::Preview);
     let offered = a1.call_event(&d, "ALERTING").await;
     assert_eq!(offered["data"]["call"]["ActionsAllowed"]["count"], 3);

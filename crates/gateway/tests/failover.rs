@@ -3,8 +3,6 @@
 //! once per change with several users signed in (Prosody, notification
 //! sessions, WebSocket clients).
 
-mod common;
-
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,6 +11,7 @@ use switchboard_connector::{FinesseClient, RestConfig};
 use switchboard_core::{CacheConfig, StateCache};
 use switchboard_finesse::SystemStatus;
 use switchboard_gateway::{FinesseRest, Gateway, GatewayConfig, Parts, SharedFeed};
+use switchboard_harness::GatewayEnv;
 use switchboard_sim::{NoticeSink, Side, SimConfig, SimOptions, start};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -111,7 +110,7 @@ async fn readiness_follows_the_node_in_service_and_rest_fails_over() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_system_info_event_per_change_for_each_client() {
     const USERS: usize = 5;
-    let env = common::Env::start(|_| {}).await;
+    let env = GatewayEnv::start(|_| {}).await;
     let mut clients = Vec::new();
     for i in 1..=USERS {
         clients.push(
@@ -121,7 +120,8 @@ async fn one_system_info_event_per_change_for_each_client() {
     }
     env.sessions_online(USERS as u64).await;
     let set = |status: SystemStatus| {
-        env.sim
+        env.finesse
+            .sim
             .sim
             .apply(|w| Ok(((), w.set_status(Side::Primary, status, None))))
             .expect("status");

@@ -1,14 +1,12 @@
 //! End-to-end tests of the gateway (issue 5): real WebSocket clients, the
 //! Finesse simulator over HTTP, Prosody over XMPP, the connector's sessions.
 
-mod common;
-
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use common::*;
 use serde_json::{Value, json};
 use switchboard_finesse::UserState;
+use switchboard_harness::*;
 use switchboard_sim::CallKind;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -16,19 +14,6 @@ const A1: (&str, &str) = ("1001001", "5001");
 const A2: (&str, &str) = ("1001002", "5002");
 const A3: (&str, &str) = ("1001003", "5003");
 const SUP: (&str, &str) = ("2001001", "5999");
-
-async fn ready_agent(env: &Env, (id, ext): (&str, &str)) -> Client {
-    let mut c = env.agent(id, ext).await;
-    let r = c
-        .command("Cisco", "Agent", "SetReadyState", json!({}))
-        .await;
-    assert_eq!(response_type(&r), 0, "{r}");
-    c.wait_for("READY", |v| {
-        is(v, "Cisco", "Agent", "SetAgentState") && v["data"]["state"] == "READY"
-    })
-    .await;
-    c
-}
 
 fn items(ev: &Value, key: &str) -> BTreeSet<String> {
     ev["data"]["call"][key]["items"]
@@ -39,10 +24,10 @@ fn items(ev: &Value, key: &str) -> BTreeSet<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_sequence_and_every_outbound_command() {
-    let env = Env::start(|_| {}).await;
+    let env = GatewayEnv::start(|_| {}).await;
 
     // Sign-in: SetAgentState, the snapshot, then Ready.
-    let mut a1 = Client::connect(&env.url).await;
+    let mut a1 = WsClient::connect(&env.url).await;
     let ready = a1.sign_in(A1.0, A1.1).await;
     assert_eq!(ready["agentId"], A1.0);
     assert_eq!(ready["extension"], A1.1);
@@ -144,7 +129,7 @@ async fn sign_in_sequence_and_every_outbound_command() {
 
     // Reject and close, by two other agents.
     for ((id, ext), subtopic) in [(A2, "SetREJECT"), (A3, "SetCLOSE")] {
-        let mut c = ready_agent(&env, (id, ext)).await;
+        let mut c = env.ready_agent((id, ext)).await;
         let d = env.start_call(id, CallKind::Preview);
         c.call_event(&d, "ALERTING").await;
         let r = c.call(subtopic, json!({"CallID": d})).await;
@@ -163,7 +148,8 @@ async fn sign_in_sequence_and_every_outbound_command() {
     }
 
     // A later CTI error for a command carries the client's requestId.
-    env.sim
+    env.finesse
+        .sim
         .sim
         .apply(|w| w.fail_next_action(A1.0).map(|()| ((), Vec::new())))
         .unwrap();
@@ -183,8 +169,8 @@ async fn sign_in_sequence_and_every_outbound_command() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refused_commands_never_reach_finesse() {
-    let env = Env::start(|_| {}).await;
-    let mut before = Client::connect(&env.url).await;
+    let env = GatewayEnv::start(|_| {}).await;
+    let mut before = WsClient::connect(&env.url).await;
     let r = before
         .command("Cisco", "Agent", "SetReadyState", json!({}))
         .await;
@@ -195,8 +181,8 @@ async fn refused_commands_never_reach_finesse() {
         })
         .await;
 
-    let mut a1 = ready_agent(&env, A1).await;
-    let mut a2 = ready_agent(&env, A2).await;
+    let mut a1 = env.ready_agent(A1).await;
+    let mut a2 = env.ready_agent(A2).await;
     let d = env.start_call(A2.0, CallKind::Preview);
     a2.call_event(&d, "ALERTING").await;
     let puts_before = env.dialog_puts().len();
@@ -265,8 +251,8 @@ async fn refused_commands_never_reach_finesse() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn supervisor_sees_the_team_and_agents_only_themselves() {
-    let env = Env::start(|_| {}).await;
-    let mut sup = Client::connect(&env.url).await;
+    let env = GatewayEnv::start(|_| {}).await;
+    let mut sup = WsClient::connect(&env.url).await;
     let ready = sup.sign_in(SUP.0, SUP.1).await;
     assert_eq!(ready["roles"], json!(["supervisor"]));
     assert_eq!(ready["teams"], json!(["5000"]));
@@ -282,7 +268,7 @@ async fn supervisor_sees_the_team_and_agents_only_themselves() {
         .await;
     assert_eq!(sub["data"]["topics"], json!(["team/5000"]));
 
-    let mut a1 = ready_agent(&env, A1).await;
+    let mut a1 = env.ready_agent(A1).await;
     sup.wait_for("agent READY on the team stream", |v| {
         v["stream"] == "team/5000" && v["data"]["agentId"] == A1.0 && v["data"]["state"] == "READY"
     })
@@ -360,9 +346,9 @@ async fn supervisor_sees_the_team_and_agents_only_themselves() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_password_in_any_frame_log_or_metric() {
-    let env = Env::start(|_| {}).await;
+    let env = GatewayEnv::start(|_| {}).await;
     let wrong = "Wr0ng-e2e-Secret-4471";
-    let mut c = Client::connect(&env.url).await;
+    let mut c = WsClient::connect(&env.url).await;
     c.send(
         json!({"channel":"Cisco","topic":"Agent","subtopic":"SetUserInfo",
         "data":{"username":A1.0,"password":wrong,"extension":A1.1},"requestId":"bad"}),
@@ -417,7 +403,7 @@ async fn no_password_in_any_frame_log_or_metric() {
 }
 
 /// Alternates an agent between READY and NOT_READY `n` times in the simulator.
-fn toggle(env: &Env, agent: &str, n: usize, start_ready: bool) {
+fn toggle(env: &GatewayEnv, agent: &str, n: usize, start_ready: bool) {
     for i in 0..n {
         let ready = (i % 2 == 0) == start_ready;
         env.set_state(
@@ -440,7 +426,7 @@ fn position(v: &Value) -> (u64, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_replays_exactly_the_missed_events() {
-    let env = Env::start(|c| c.hub.history_size = 60).await;
+    let env = GatewayEnv::start(|c| c.hub.history_size = 60).await;
     let mut a1 = env.agent(A1.0, A1.1).await;
     a1.wait_for("NOT_READY", |v| v["data"]["state"] == "NOT_READY")
         .await;
@@ -569,7 +555,7 @@ async fn resume_replays_exactly_the_missed_events() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_client_is_closed_with_4408_and_100_others_get_every_event() {
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.hub.queue_max_bytes = 256 * 1024;
         c.limits.socket_send_buffer = Some(8 * 1024);
         // The slow client reads its close frame only once the others have
@@ -586,7 +572,7 @@ async fn a_slow_client_is_closed_with_4408_and_100_others_get_every_event() {
         "data":{"topics":["team/5000"]}});
 
     let addr = env.gateway.local_addr();
-    let mut slow = Client::connect_small_buffer(&env.url, addr).await;
+    let mut slow = WsClient::connect_small_buffer(&env.url, addr).await;
     slow.sign_in(SUP.0, SUP.1).await;
     slow.send(subscribe.clone()).await;
     slow.wait_for("Subscribed", |v| v["subtopic"] == "Subscribed")
@@ -594,7 +580,7 @@ async fn a_slow_client_is_closed_with_4408_and_100_others_get_every_event() {
 
     let mut fast = Vec::new();
     for _ in 0..100 {
-        let mut c = Client::connect(&env.url).await;
+        let mut c = WsClient::connect(&env.url).await;
         c.sign_in(SUP.0, SUP.1).await;
         c.send(subscribe.clone()).await;
         c.wait_for("Subscribed", |v| v["subtopic"] == "Subscribed")
@@ -643,10 +629,10 @@ async fn a_slow_client_is_closed_with_4408_and_100_others_get_every_event() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_gets_its_documented_error_and_the_server_keeps_serving() {
-    let env = Env::start(|c| c.limits.sign_in_timeout = Duration::from_secs(3)).await;
+    let env = GatewayEnv::start(|c| c.limits.sign_in_timeout = Duration::from_secs(3)).await;
 
     // Not signed in in time: 4401.
-    let mut idle = Client::connect(&env.url).await;
+    let mut idle = WsClient::connect(&env.url).await;
 
     let mut c = env.agent(A1.0, A1.1).await;
     let mut other = env.agent(A2.0, A2.1).await;
@@ -799,7 +785,7 @@ fn random_frame(rng: &mut fastrand::Rng, i: usize) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_metrics_and_graceful_shutdown() {
-    let env = Env::start(|_| {}).await;
+    let env = GatewayEnv::start(|_| {}).await;
     let health = reqwest::get(env.http("/healthz")).await.unwrap();
     assert_eq!(health.status(), 200);
     let mut ready = None;
@@ -838,7 +824,7 @@ async fn health_metrics_and_graceful_shutdown() {
     assert_eq!(refused.status(), 403);
 
     let mut a1 = env.agent(A1.0, A1.1).await;
-    let mut idle = Client::connect(&env.url).await;
+    let mut idle = WsClient::connect(&env.url).await;
     env.gateway.shutdown().await;
     assert_eq!(a1.wait_close().await, 4000);
     assert_eq!(idle.wait_close().await, 4000);
@@ -847,7 +833,7 @@ async fn health_metrics_and_graceful_shutdown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_pings_keep_a_live_client_and_a_silent_one_is_dropped() {
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.limits.ping_interval = Duration::from_millis(300);
         c.limits.idle_timeout = Duration::from_millis(1500);
     })
@@ -877,11 +863,11 @@ async fn server_pings_keep_a_live_client_and_a_silent_one_is_dropped() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connections_over_the_limit_are_closed_with_4429_and_the_others_keep_serving() {
-    let env = Env::start(|c| c.limits.max_connections = 2).await;
+    let env = GatewayEnv::start(|c| c.limits.max_connections = 2).await;
     let mut a1 = env.agent(A1.0, A1.1).await;
     let a2 = env.agent(A2.0, A2.1).await;
     // A third connection is refused: 4429, before any sign-in.
-    let mut third = Client::connect(&env.url).await;
+    let mut third = WsClient::connect(&env.url).await;
     assert_eq!(third.wait_close().await, 4429);
     assert!(
         third.frames.is_empty(),

@@ -4,14 +4,12 @@
 //! each against the real gateway (Prosody, the simulator, real sockets),
 //! with small limits so that each case is quick.
 
-mod common;
-
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use common::*;
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use switchboard_harness::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpSocket, TcpStream};
 use tokio::time::Instant;
@@ -49,7 +47,7 @@ async fn holds_within<T: std::fmt::Debug>(
 /// A WebSocket client that reads nothing from now on and sends `pings`
 /// pings of 125 bytes: the server's pongs (127 bytes each) fill the small
 /// kernel buffers and block the server's writer.
-async fn stop_reading_and_ping(c: &mut Client, pings: usize) {
+async fn stop_reading_and_ping(c: &mut WsClient, pings: usize) {
     for _ in 0..pings {
         c.send_message(Message::Ping(vec![7u8; 125].into())).await;
     }
@@ -85,7 +83,7 @@ async fn silent_clients_that_do_not_read_are_closed_by_the_sign_in_timeout() {
     // The default: room to set up 200 clients on a busy machine.
     let sign_in = Duration::from_secs(10);
     let close = Duration::from_millis(500);
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.limits.sign_in_timeout = sign_in;
         c.limits.close_timeout = close;
         c.limits.socket_send_buffer = Some(SMALL_BUFFER);
@@ -94,7 +92,7 @@ async fn silent_clients_that_do_not_read_are_closed_by_the_sign_in_timeout() {
     let start = Instant::now();
     let mut clients = Vec::new();
     for _ in 0..N {
-        clients.push(Client::connect_small_buffer(&env.url, env.gateway.local_addr()).await);
+        clients.push(WsClient::connect_small_buffer(&env.url, env.gateway.local_addr()).await);
     }
     // 25 KB of pongs each: far more than the kernel buffers hold, far less
     // than the queue's limit (1 MiB: no 4408).
@@ -167,14 +165,14 @@ async fn silent_clients_that_do_not_read_are_closed_by_the_sign_in_timeout() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_signed_in_client_that_stops_reading_is_dropped_at_its_idle_timeout() {
     let idle = Duration::from_millis(1500);
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.limits.ping_interval = Duration::from_millis(500);
         c.limits.idle_timeout = idle;
         c.limits.close_timeout = Duration::from_millis(500);
         c.limits.socket_send_buffer = Some(SMALL_BUFFER);
     })
     .await;
-    let mut c = Client::connect_small_buffer(&env.url, env.gateway.local_addr()).await;
+    let mut c = WsClient::connect_small_buffer(&env.url, env.gateway.local_addr()).await;
     c.sign_in(A1.0, A1.1).await;
     let mut live = env.agent("1001002", "5002").await;
     stop_reading_and_ping(&mut c, 400).await;
@@ -197,7 +195,7 @@ async fn a_signed_in_client_that_stops_reading_is_dropped_at_its_idle_timeout() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shutdown_leaves_no_connection_after_its_grace_even_with_clients_that_do_not_read() {
     let grace = Duration::from_secs(3);
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.shutdown_grace = grace;
         c.limits.close_timeout = Duration::from_millis(500);
         c.limits.sign_in_timeout = Duration::from_secs(60);
@@ -206,7 +204,7 @@ async fn shutdown_leaves_no_connection_after_its_grace_even_with_clients_that_do
     .await;
     let mut stuck = Vec::new();
     for _ in 0..20 {
-        let mut c = Client::connect_small_buffer(&env.url, env.gateway.local_addr()).await;
+        let mut c = WsClient::connect_small_buffer(&env.url, env.gateway.local_addr()).await;
         stop_reading_and_ping(&mut c, 400).await;
         stuck.push(c);
     }
@@ -230,7 +228,7 @@ async fn shutdown_leaves_no_connection_after_its_grace_even_with_clients_that_do
 async fn slowloris_sockets_are_closed_by_the_header_timeout_and_never_block_other_clients() {
     const PER_ADDRESS: usize = 30;
     let header = Duration::from_secs(6);
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.limits.header_read_timeout = header;
         c.limits.max_unauthenticated_per_address = PER_ADDRESS;
         c.limits.max_unauthenticated = 1000;
@@ -328,7 +326,7 @@ async fn answer(tcp: &mut TcpStream) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn at_the_total_cap_the_oldest_waiting_socket_makes_room_and_a_proxy_counts_there_only() {
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.limits.max_unauthenticated_per_address = 4;
         c.limits.max_unauthenticated = 10;
         c.trusted_proxies = vec!["127.0.0.3".parse().unwrap()];
@@ -375,7 +373,7 @@ async fn at_the_total_cap_the_oldest_waiting_socket_makes_room_and_a_proxy_count
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sockets_not_upgraded_count_against_max_connections() {
-    let env = Env::start(|c| c.limits.max_connections = 3).await;
+    let env = GatewayEnv::start(|c| c.limits.max_connections = 3).await;
     let addr = env.gateway.local_addr();
     let mut held = Vec::new();
     for _ in 0..2 {
@@ -389,7 +387,7 @@ async fn sockets_not_upgraded_count_against_max_connections() {
     )
     .await;
     let mut a1 = env.agent(A1.0, A1.1).await;
-    let mut over = Client::connect(&env.url).await;
+    let mut over = WsClient::connect(&env.url).await;
     assert_eq!(over.wait_close().await, 4429);
     drop(held);
     holds_within(
@@ -404,7 +402,7 @@ async fn sockets_not_upgraded_count_against_max_connections() {
     a1.ping().await;
 }
 
-async fn subscribe(c: &mut Client, topics: &[&str]) -> Value {
+async fn subscribe(c: &mut WsClient, topics: &[&str]) -> Value {
     let rid = c.request_id();
     c.send(
         json!({"channel":"Broker","topic":"Subscription","subtopic":"Subscribe",
@@ -421,14 +419,14 @@ async fn subscribe(c: &mut Client, topics: &[&str]) -> Value {
 async fn a_resubscribe_loop_without_reading_spends_one_snapshot_allowance() {
     const QUEUE: usize = 16 * 1024;
     const PRELUDE: usize = 64 * 1024;
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.hub.queue_max_bytes = QUEUE;
         c.hub.prelude_max_bytes = PRELUDE;
         c.limits.socket_send_buffer = Some(SMALL_BUFFER);
         c.limits.close_timeout = Duration::from_millis(500);
     })
     .await;
-    let mut sup = Client::connect_small_buffer(&env.url, env.gateway.local_addr()).await;
+    let mut sup = WsClient::connect_small_buffer(&env.url, env.gateway.local_addr()).await;
     sup.sign_in(SUP.0, SUP.1).await;
     subscribe(&mut sup, &["team/5000"]).await;
     // From now on the supervisor reads nothing and resubscribes to its
@@ -481,8 +479,8 @@ async fn a_resubscribe_loop_without_reading_spends_one_snapshot_allowance() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn topics_per_connection_are_capped() {
     const MAX: usize = 8;
-    let env = Env::start(|c| c.limits.max_topics = MAX).await;
-    let mut sup = Client::connect(&env.url).await;
+    let env = GatewayEnv::start(|c| c.limits.max_topics = MAX).await;
+    let mut sup = WsClient::connect(&env.url).await;
     sup.sign_in(SUP.0, SUP.1).await;
     // Signing in subscribed the supervisor to its own topics: fill up to the cap.
     let own = env.gateway.hub_stats().subscriptions;
@@ -535,7 +533,7 @@ async fn topics_per_connection_are_capped() {
 
 /// Opens a WebSocket, sends `raw` bytes (one hand-made frame) and returns
 /// the close code the server answers with.
-async fn close_code_for(env: &Env, raw: &[u8]) -> Option<u16> {
+async fn close_code_for(env: &GatewayEnv, raw: &[u8]) -> Option<u16> {
     let tcp = TcpStream::connect(env.gateway.local_addr())
         .await
         .expect("connect to the gateway");
@@ -562,7 +560,7 @@ fn frame(first: u8, payload: &[u8]) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn protocol_errors_get_their_close_code() {
-    let env = Env::start(|c| c.limits.max_frame_bytes = 4096).await;
+    let env = GatewayEnv::start(|c| c.limits.max_frame_bytes = 4096).await;
     let ping = br#"{"channel":"Broker","topic":"Session","subtopic":"Ping","data":{}}"#;
     let cases: [(&str, Vec<u8>, u16); 5] = [
         ("reserved bits", frame(0xC1, ping), 1002),
@@ -599,7 +597,7 @@ async fn protocol_errors_get_their_close_code() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_request_whose_body_never_ends_is_closed() {
     let header = Duration::from_secs(2);
-    let env = Env::start(|c| c.limits.header_read_timeout = header).await;
+    let env = GatewayEnv::start(|c| c.limits.header_read_timeout = header).await;
     let mut s = tcp_from([127, 0, 0, 1], env.gateway.local_addr()).await;
     s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
         .await
@@ -642,7 +640,7 @@ async fn a_tls_socket_that_never_finishes_its_handshake_is_closed_by_the_header_
     let (cert_path, key_path) = (dir.path().join("cert.pem"), dir.path().join("key.pem"));
     std::fs::write(&cert_path, cert.cert.pem()).expect("write");
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write");
-    let env = Env::start(|c| {
+    let env = GatewayEnv::start(|c| {
         c.limits.header_read_timeout = header;
         c.tls = Some(switchboard_gateway::TlsFiles {
             cert: cert_path,

@@ -6,55 +6,38 @@ use std::time::Duration;
 
 use reqwest::Client;
 use switchboard_finesse::*;
-use switchboard_sim::{NoticeSink, RunningSim, SimConfig, SimOptions, XmppTarget, start};
-use switchboard_testkit::{Prosody, ProsodyOptions, ReceivedItem, TlsMode, XmppClient, XmppConfig};
+use switchboard_harness::{FinesseEnv, FinesseOptions};
+use switchboard_testkit::{ReceivedItem, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::mpsc;
 
 struct Env {
-    // Field order: the simulator stops before Prosody does.
-    sim: RunningSim,
-    _prosody: Prosody,
+    // Field order: the simulator stops before Prosody does (FinesseEnv).
+    finesse: FinesseEnv,
     http: Client,
     agent_items: mpsc::Receiver<ReceivedItem>,
     _agent: XmppClient,
 }
 
 async fn env() -> Env {
-    let config = SimConfig::default();
-    let accounts: Vec<(String, String)> = config
-        .users
-        .iter()
-        .map(|u| (u.id.clone(), u.password.clone()))
-        .collect();
-    let prosody = Prosody::start_async(ProsodyOptions::with_accounts(accounts))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let any = "127.0.0.1:0".parse().expect("addr");
-    let sim = start(SimOptions {
-        config,
-        primary: any,
-        secondary: None,
-        scenario: Some(any),
-        sink: NoticeSink::Xmpp(XmppTarget {
-            addr: prosody.addr(),
-            domain: prosody.domain().to_owned(),
-            user: "admin".into(),
-            password: prosody.admin_password().to_owned(),
-            auto_subscribe: true,
-        }),
+    let finesse = FinesseEnv::start(FinesseOptions {
+        auto_subscribe: true,
+        scenario: true,
+        ..FinesseOptions::default()
     })
-    .await
-    .expect("simulator starts and connects to Prosody");
+    .await;
     let (agent, agent_items) = XmppClient::connect(
-        XmppConfig::new(prosody.addr(), prosody.jid("1001001"), "demo")
-            .resource("test-widget")
-            .tls(TlsMode::Plain),
+        XmppConfig::new(
+            finesse.prosody.addr(),
+            finesse.prosody.jid("1001001"),
+            "demo",
+        )
+        .resource("test-widget")
+        .tls(TlsMode::Plain),
     )
     .await
     .expect("agent signs in to XMPP");
     Env {
-        sim,
-        _prosody: prosody,
+        finesse,
         http: Client::new(),
         agent_items,
         _agent: agent,
@@ -64,7 +47,7 @@ async fn env() -> Env {
 impl Env {
     async fn put(&self, path: &str, body: String, request_id: &str) -> u16 {
         self.http
-            .put(format!("http://{}{path}", self.sim.primary))
+            .put(format!("http://{}{path}", self.finesse.sim.primary))
             .basic_auth("1001001", Some("demo"))
             .header("requestId", request_id)
             .body(body)
@@ -150,7 +133,7 @@ async fn preview_reservation_accept_and_cti_error_over_xmpp() {
     // A preview reservation arrives as a Dialogs POST.
     let r = env
         .http
-        .post(format!("http://{}/sim/calls", env.sim.scenario))
+        .post(format!("http://{}/sim/calls", env.finesse.sim.scenario))
         .json(
             &serde_json::json!({"agent": "1001001", "kind": "preview", "campaign": "Renewals Q4"}),
         )

@@ -14,8 +14,7 @@ use std::time::{Duration, Instant};
 use common::{free_ports, switchboard};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
-use switchboard_sim::{NoticeSink, SimConfig, SimOptions, XmppTarget};
-use switchboard_testkit::{Prosody, ProsodyOptions};
+use switchboard_harness::{FinesseEnv, FinesseOptions};
 use tokio::net::TcpStream;
 use tokio::process::Child;
 use tokio_tungstenite::tungstenite::Message;
@@ -129,33 +128,11 @@ async fn closed(ws: &mut Ws) -> u16 {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_signs_no_one_out_and_keeps_a_brute_force_locked_out() {
-    let mut sim_config = SimConfig::default();
-    let accounts: Vec<(String, String)> = sim_config
-        .users
-        .iter_mut()
-        .map(|u| {
-            u.password = PASSWORD.into();
-            (u.id.clone(), u.password.clone())
-        })
-        .collect();
-    let prosody = Prosody::start_async(ProsodyOptions::with_accounts(accounts))
-        .await
-        .unwrap_or_else(|e| panic!("{e}"));
-    let sim = switchboard_sim::start(SimOptions {
-        config: sim_config,
-        primary: "127.0.0.1:0".parse().expect("addr"),
-        secondary: None,
-        scenario: None,
-        sink: NoticeSink::Xmpp(XmppTarget {
-            addr: prosody.addr(),
-            domain: prosody.domain().into(),
-            user: "admin".into(),
-            password: prosody.admin_password().into(),
-            auto_subscribe: false,
-        }),
+    let finesse = FinesseEnv::start(FinesseOptions {
+        password: Some(PASSWORD.into()),
+        ..FinesseOptions::default()
     })
-    .await
-    .expect("simulator");
+    .await;
     let (port, _) = free_ports();
     let dir = tempfile::tempdir().expect("dir");
     let config = dir.path().join("switchboard.toml");
@@ -167,24 +144,12 @@ async fn a_restart_signs_no_one_out_and_keeps_a_brute_force_locked_out() {
 listen = "127.0.0.1:{port}"
 shutdown_grace = "5s"
 
-[finesse]
-primary = "http://{sim}"
-xmpp_port = {xmpp}
-xmpp_tls = "plain"
-xmpp_domain = "{domain}"
-pubsub = "{pubsub}"
-explicit_subscribe = true
-reconnect_min = "100ms"
-reconnect_max = "500ms"
-
+{finesse}
 [log]
 level = "info"
 format = "json"
 "#,
-            sim = sim.primary,
-            xmpp = prosody.port(),
-            domain = prosody.domain(),
-            pubsub = prosody.pubsub_jid(),
+            finesse = finesse.run_config(),
         ),
     )
     .expect("config");
@@ -300,7 +265,8 @@ format = "json"
         "{outcomes:?}"
     );
     // Fewer wrong passwords reached Finesse for 1001010 than Finesse's own lockout (5).
-    let wrong = sim
+    let wrong = finesse
+        .sim
         .sim
         .request_log()
         .iter()

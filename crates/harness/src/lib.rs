@@ -10,8 +10,9 @@
 //!   notification sessions and the gateway on a free port, logs captured.
 //! - [`WsClient`] ([`ws`]): a real WebSocket client speaking the client
 //!   protocol.
-//! - [`run`]: the `[finesse]` configuration that points `switchboard run`
-//!   at a [`FinesseEnv`].
+//! - [`run`]: the `switchboard` binary as a child process ([`Demo`],
+//!   [`Process`]) and the `[finesse]` configuration that points
+//!   `switchboard run` at a [`FinesseEnv`].
 //!
 //! A dev-dependency only, of the crates whose tests use it (it depends on
 //! them: a dev-dependency cycle, which Cargo allows for integration tests).
@@ -24,6 +25,7 @@ pub mod ws;
 
 pub use finesse::{FinesseEnv, FinesseOptions, accounts, agents, node};
 pub use gateway::{GatewayEnv, PASSWORD, Relay, logs};
+pub use run::{Demo, Process, free_ports, switchboard};
 pub use ws::{
     WAIT, WsClient, all_frames, error_type, is, reservation, response_type, simple_call_kind,
 };

@@ -11,11 +11,12 @@
 
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::Demo;
 use serde_json::{Value, json};
+use switchboard_harness::Demo;
 use switchboard_testkit::Browser;
+
+/// The binary under test.
+const SWITCHBOARD: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// How long a page may take to show what the server sent.
 const WAIT: Duration = Duration::from_secs(60);
@@ -101,7 +102,7 @@ async fn assert_no_error_items(browser: &Browser, page: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn agent_accepts_a_preview_reservation_and_the_supervisor_sees_it() {
-    let demo = Demo::start(&["--call-rate", "0", "--log-format", "json"]).await;
+    let demo = Demo::start(SWITCHBOARD, &["--call-rate", "0", "--log-format", "json"]).await;
     let base = demo.base();
 
     // The agent widget: sign in, NOT_READY, then Ready.

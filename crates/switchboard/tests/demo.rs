@@ -14,14 +14,15 @@ use std::path::{Path, PathBuf};
 use std::process::{Output, Stdio};
 use std::time::{Duration, Instant};
 
-mod common;
-
-use common::{Demo, switchboard};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use switchboard_harness::{Demo, switchboard};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The binary under test.
+const SWITCHBOARD: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// How long a reply may take.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -105,7 +106,7 @@ async fn send(ws: &mut Ws, frame: Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_pages_streams_the_simulated_calls_and_stops_on_sigterm() {
-    let mut demo = Demo::start(&["--log-format", "json"]).await;
+    let mut demo = Demo::start(SWITCHBOARD, &["--log-format", "json"]).await;
     let base = demo.base();
 
     // The pages.
@@ -251,7 +252,7 @@ async fn demo_serves_pages_streams_the_simulated_calls_and_stops_on_sigterm() {
     }
 
     // SIGTERM: the client gets 4000, the process exits 0.
-    let pid = demo.child.id().expect("the demo runs");
+    let pid = demo.process.child.id().expect("the demo runs");
     let killed = std::process::Command::new("kill")
         .arg("-TERM")
         .arg(pid.to_string())
@@ -275,7 +276,7 @@ async fn demo_serves_pages_streams_the_simulated_calls_and_stops_on_sigterm() {
         "close code after SIGTERM\n{}",
         demo.logs()
     );
-    let status = tokio::time::timeout(EXIT_TIMEOUT, demo.child.wait())
+    let status = tokio::time::timeout(EXIT_TIMEOUT, demo.process.child.wait())
         .await
         .unwrap_or_else(|_| panic!("still running {EXIT_TIMEOUT:?} after SIGTERM"))
         .expect("wait for the demo");
@@ -291,7 +292,7 @@ fn repo() -> PathBuf {
 }
 
 async fn check_config(file: &Path) -> Output {
-    switchboard()
+    switchboard(SWITCHBOARD)
         .arg("check-config")
         .arg("--config")
         .arg(file)
@@ -360,7 +361,7 @@ async fn check_config_refuses_unknown_keys_and_bad_values_naming_the_key() {
     let path = dir.path().join("unknown-key.toml");
     let out = tokio::time::timeout(
         EXIT_TIMEOUT,
-        switchboard()
+        switchboard(SWITCHBOARD)
             .args(["demo", "--port", "0", "--sim-port", "0", "--config"])
             .arg(&path)
             .stdin(Stdio::null())

@@ -6,14 +6,12 @@
 //! one still waiting for its request, so `/readyz` and a new client are
 //! served meanwhile, and the ones held are closed by the header-read timeout.
 
-mod common;
-
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use common::free_ports;
 use futures::{SinkExt, StreamExt};
 use serde_json::json;
+use switchboard_harness::free_ports;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::{Child, Command};

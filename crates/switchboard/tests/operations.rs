@@ -19,9 +19,10 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
-mod common;
+use switchboard_harness::{Demo, switchboard};
 
-use common::{Demo, switchboard};
+/// The binary under test.
+const SWITCHBOARD: &str = env!("CARGO_BIN_EXE_switchboard");
 
 /// How long a process may take to answer its first request.
 const START_TIMEOUT: Duration = Duration::from_secs(90);
@@ -101,12 +102,15 @@ async fn demo_metrics_on_their_own_port_landing_page_and_plain_text_logs() {
         format!("[server]\nmetrics_listen = \"127.0.0.1:{metrics_port}\"\n"),
     )
     .expect("write the configuration");
-    let demo = Demo::start(&[
-        "--config",
-        config.to_str().expect("UTF-8 path"),
-        "--log-format",
-        "text",
-    ])
+    let demo = Demo::start(
+        SWITCHBOARD,
+        &[
+            "--config",
+            config.to_str().expect("UTF-8 path"),
+            "--log-format",
+            "text",
+        ],
+    )
     .await;
 
     // A WebSocket connection, so the connection metrics have a value.
@@ -220,7 +224,7 @@ async fn demo_metrics_on_their_own_port_landing_page_and_plain_text_logs() {
 async fn run_has_no_landing_page_and_serves_metrics_on_the_main_port() {
     let port = free_port();
     let finesse = free_port();
-    let mut child = switchboard()
+    let mut child = switchboard(SWITCHBOARD)
         .args(["run", "--listen", &format!("127.0.0.1:{port}")])
         .args(["--finesse-primary", &format!("http://127.0.0.1:{finesse}")])
         .env("SWITCHBOARD_FINESSE_XMPP_DOMAIN", "finesse.local")

@@ -6,19 +6,18 @@
 //! credentials it holds. Meanwhile a brute force on one user from the same
 //! address is locked out, and no one else is.
 
-mod common;
+use std::time::Duration;
 
-use std::process::Stdio;
-use std::time::{Duration, Instant};
-
-use common::{free_ports, switchboard};
 use futures::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use switchboard_harness::{FinesseEnv, FinesseOptions};
+use switchboard_harness::{Process, free_ports, switchboard};
 use tokio::net::TcpStream;
-use tokio::process::Child;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+
+/// The binary under test.
+const SWITCHBOARD: &str = env!("CARGO_BIN_EXE_switchboard");
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -29,44 +28,22 @@ const AGENTS: usize = 9;
 const PASSWORD: &str = "demo";
 const WAIT: Duration = Duration::from_secs(60);
 
-async fn start_run(config: &std::path::Path, dir: &std::path::Path, n: usize) -> Child {
-    let stderr = std::fs::File::create(dir.join(format!("stderr-{n}"))).expect("log file");
-    switchboard()
+/// `switchboard run` with `config`, its output in `dir` (`stdout-{n}`, `stderr-{n}`), ready.
+async fn start_run(
+    config: &std::path::Path,
+    dir: &std::path::Path,
+    n: usize,
+    base: &str,
+) -> Process {
+    let mut command = switchboard(SWITCHBOARD);
+    command
         .arg("run")
-        .args(["--config", config.to_str().expect("path")])
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(stderr)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("start switchboard run")
-}
-
-async fn wait_ready(child: &mut Child, base: &str, dir: &std::path::Path, n: usize) {
-    let http = reqwest::Client::new();
-    let deadline = Instant::now() + WAIT;
-    loop {
-        if let Some(status) = child.try_wait().expect("status") {
-            panic!("switchboard run exited ({status}):\n{}", log(dir, n));
-        }
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await
-            && r.status() == reqwest::StatusCode::OK
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "not ready in {WAIT:?}:\n{}",
-            log(dir, n)
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        .args(["--config", config.to_str().expect("path")]);
+    let mut process = Process::spawn(command, dir, &format!("-{n}"));
+    if let Err(failure) = process.wait_ready(base).await {
+        panic!("switchboard run did not start: {failure}");
     }
-}
-
-fn log(dir: &std::path::Path, n: usize) -> String {
-    let text = std::fs::read_to_string(dir.join(format!("stderr-{n}"))).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(30)..].join("\n")
+    process
 }
 
 async fn send(ws: &mut Ws, frame: Value) {
@@ -156,8 +133,7 @@ format = "json"
     let base = format!("http://127.0.0.1:{port}");
     let url = format!("ws://127.0.0.1:{port}/ws");
 
-    let mut first = start_run(&config, dir.path(), 1).await;
-    wait_ready(&mut first, &base, dir.path(), 1).await;
+    let mut first = start_run(&config, dir.path(), 1, &base).await;
 
     // 120 widgets sign in (at once) and keep their resume tokens.
     let widgets = futures::future::join_all((0..WIDGETS).map(|i| {
@@ -180,7 +156,7 @@ format = "json"
     .await;
 
     // SIGTERM: every widget is closed with 4000, the process exits.
-    let pid = first.id().expect("pid").to_string();
+    let pid = first.child.id().expect("pid").to_string();
     let killed = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -191,15 +167,14 @@ format = "json"
         assert_eq!(closed(&mut ws).await, 4000, "{user}");
         tokens.push((user, token));
     }
-    let status = tokio::time::timeout(WAIT, first.wait())
+    let status = tokio::time::timeout(WAIT, first.child.wait())
         .await
         .expect("exits after SIGTERM")
         .expect("status");
-    assert!(status.success(), "{status}\n{}", log(dir.path(), 1));
+    assert!(status.success(), "{status}\n{}", first.logs());
 
     // A new process on the same port.
-    let mut second = start_run(&config, dir.path(), 2).await;
-    wait_ready(&mut second, &base, dir.path(), 2).await;
+    let mut second = start_run(&config, dir.path(), 2, &base).await;
 
     // Every widget comes back, while a brute force on 1001010 runs from the same address.
     let comeback = futures::future::join_all(tokens.into_iter().map(|(user, token)| {
@@ -281,5 +256,5 @@ format = "json"
     let ready = reply(&mut ws, "other").await;
     assert!(is_ready(&ready), "{ready}");
     drop(back);
-    let _ = second.start_kill();
+    let _ = second.child.start_kill();
 }

@@ -29,7 +29,7 @@ struct Cli {
 fn args(demo: &Demo, scenario: &str, extra: &[&str]) -> fanout::Args {
     let url = format!("ws://127.0.0.1:{}/ws", demo.port);
     let sim = demo.sim();
-    let pid = demo.child.id().expect("demo pid").to_string();
+    let pid = demo.process.child.id().expect("demo pid").to_string();
     let mut argv = vec![
         "fanout",
         "--url",
@@ -73,7 +73,7 @@ fn args(demo: &Demo, scenario: &str, extra: &[&str]) -> fanout::Args {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_event_reaches_every_subscriber_once_in_order() {
     let _one = ONE_RUN_AT_A_TIME.lock().await;
-    let demo = Demo::start(&["--call-rate", "0", "--jwt-secret", SECRET]).await;
+    let demo = demo::start(&["--call-rate", "0", "--jwt-secret", SECRET]).await;
     for scenario in ["s1", "s2"] {
         let reports = fanout::run(&args(&demo, scenario, &[]))
             .await
@@ -175,7 +175,7 @@ async fn stalled_clients_are_closed_with_4408_and_resume_without_a_gap() {
     )
     .expect("config file");
     let config = config.to_str().expect("UTF-8 path");
-    let demo = Demo::start(&["-c", config, "--call-rate", "0", "--jwt-secret", SECRET]).await;
+    let demo = demo::start(&["-c", config, "--call-rate", "0", "--jwt-secret", SECRET]).await;
     let extra = [
         "--events",
         "call-data",

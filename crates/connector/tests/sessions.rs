@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use switchboard_connector::{
     Credentials, FinesseClient, FinesseNodeAddr, Session, SessionConfig, SessionStatus,
 };
-use switchboard_core::{CacheConfig, Change, DialogChange, Origin, StateCache};
+use switchboard_core::{CacheConfig, Change, DialogChange, EventSource, StateCache};
 use switchboard_finesse::*;
 use switchboard_harness::{FinesseEnv, FinesseOptions, agents};
 use switchboard_sim::{CallKind, CallOptions, SimConfig};
@@ -254,7 +254,7 @@ async fn prosody_restart_mid_calls_resyncs_what_was_missed() {
         if let Change::Dialog {
             dialog,
             change,
-            origin: Origin::Resync,
+            source: EventSource::Resync,
             ..
         } = c
         {

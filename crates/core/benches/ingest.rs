@@ -2,11 +2,12 @@
 //!
 //! - `golden_notification/*`, `user_put_notification/parse_map_encode_stanza`:
 //!   the golden Finesse notification (the seed's Dialog PUT, as it arrives over
-//!   XMPP) through parse, and through parse + map + encode (`map_notification`).
+//!   XMPP) through parse, and through parse + map + encode (`route::translate`:
+//!   a fresh cache that knows the agent, apply, `route::publish`).
 //! - `whole_ingest/*`: the whole ingest path of one notification on one thread,
 //!   as the connector and the gateway's pipeline run it: XMPP stanza text ->
 //!   `parse_notification` -> `StateCache::apply` -> for each change
-//!   `StateCache::render` (event JSON) -> `hub::route` -> `Hub::publish` on
+//!   `route::publish` (event JSON and topics) -> `Hub::publish` on
 //!   each topic of a `Hub` over a `MemoryBroker` with one client queue subscribed to every
 //!   topic, so each publish stamps, records history and really enqueues.
 //! - `whole_ingest_item/*`: the same notifications from the point where the
@@ -25,8 +26,9 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::hint::black_box;
-use switchboard_core::hub::{ClientQueue, HistoryLimits, Hub, MemoryBroker, route};
-use switchboard_core::{CacheConfig, SignedInAgent, StateCache, map_notification};
+use switchboard_core::hub::{ClientQueue, HistoryLimits, Hub, MemoryBroker};
+use switchboard_core::route::{self, Delivery, translate};
+use switchboard_core::{CacheConfig, StateCache};
 use switchboard_finesse::{
     Action, Dialog, DialogState, Node, Notification, ParticipantState, Update, UpdateData,
     UpdateEvent, User, UserState, parse_item, parse_notification,
@@ -47,10 +49,6 @@ const EXTENSION: &str = "5068";
 const TEAM: &str = "5000";
 
 fn ingest(c: &mut Criterion) {
-    let agent = SignedInAgent {
-        id: AGENT.into(),
-        extension: EXTENSION.into(),
-    };
     let mut g = c.benchmark_group("golden_notification");
     g.throughput(Throughput::Elements(1));
     g.bench_function("parse_stanza", |b| {
@@ -61,12 +59,12 @@ fn ingest(c: &mut Criterion) {
     });
     let parsed = parse_notification(STANZA).expect("parses");
     g.bench_function("map_encode", |b| {
-        b.iter(|| map_notification(black_box(&parsed), &agent))
+        b.iter(|| translate(black_box(parsed.clone()), AGENT, EXTENSION))
     });
     g.bench_function("parse_map_encode_stanza", |b| {
         b.iter(|| {
             let n = parse_notification(black_box(STANZA)).expect("parses");
-            map_notification(&n, &agent)
+            translate(n, AGENT, EXTENSION)
         })
     });
     g.finish();
@@ -85,7 +83,7 @@ fn ingest(c: &mut Criterion) {
     g.bench_function("parse_map_encode_stanza", |b| {
         b.iter(|| {
             let n = parse_notification(black_box(&user_stanza)).expect("parses");
-            map_notification(&n, &agent)
+            translate(n, AGENT, EXTENSION)
         })
     });
     g.finish();
@@ -244,21 +242,22 @@ fn call_mix() -> Vec<String> {
     ]
 }
 
-/// Parse, apply, render, route, publish: one notification through the whole
+/// Parse, apply, `route::publish`, hub publish: one notification through the whole
 /// ingest path (the gateway's `pipeline::publish` for Dialog and User changes).
 /// Returns how many frames were published.
 fn ingest_one(stanza: &str, cache: &StateCache, hub: &Hub) -> usize {
     publish_changes(parse_notification(stanza).expect("parses"), cache, hub)
 }
 
-/// Apply, render, route, publish.
+/// Apply, `route::publish`, hub publish.
 fn publish_changes(n: Notification, cache: &StateCache, hub: &Hub) -> usize {
     let mut published = 0;
     for change in cache.apply_owned(AGENT, n) {
-        let event = cache.render(&change);
-        for topic in route(&change, cache) {
-            hub.publish(&topic, &event);
-            published += 1;
+        if let Delivery::Streams { topics, json } = route::publish(&change, cache) {
+            for topic in &topics {
+                hub.publish(topic, &json);
+                published += 1;
+            }
         }
     }
     published

@@ -30,9 +30,7 @@ use switchboard_finesse::{
     UpdateEvent, User,
 };
 
-use crate::event::{
-    AgentStateEvent, ApiErrorEvent, CallEvent, EventSource, SignedInAgent, SystemInfoEvent,
-};
+use crate::event::EventSource;
 
 /// Settings of the cache.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -61,15 +59,6 @@ pub enum DialogChange {
     Removed,
 }
 
-/// Where a change came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// A live notification.
-    Notification,
-    /// A REST resync after a reconnect.
-    Resync,
-}
-
 /// One change the cache made.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
@@ -83,8 +72,8 @@ pub enum Change {
         change: DialogChange,
         /// Finesse's requestId of the request that caused it.
         request_id: Option<String>,
-        /// Notification or resync.
-        origin: Origin,
+        /// Why the event is sent: a live notification (`Event`) or a resync.
+        source: EventSource,
     },
     /// An agent's user (state, reason, pending state...) changed.
     Agent {
@@ -94,8 +83,8 @@ pub enum Change {
         deleted: bool,
         /// Finesse's requestId.
         request_id: Option<String>,
-        /// Notification or resync.
-        origin: Origin,
+        /// Why the event is sent: a live notification (`Event`) or a resync.
+        source: EventSource,
     },
     /// A CTI error for one of the agent's requests (no state change).
     ApiError {
@@ -251,7 +240,7 @@ impl StateCache {
                             dialog,
                             change,
                             request_id: request_id.clone(),
-                            origin: Origin::Notification,
+                            source: EventSource::Event,
                         });
                     }
                 }
@@ -269,7 +258,7 @@ impl StateCache {
                         dialog,
                         change,
                         request_id,
-                        origin: Origin::Notification,
+                        source: EventSource::Event,
                     });
                 }
             }
@@ -310,7 +299,7 @@ impl StateCache {
                     user,
                     deleted: delete,
                     request_id,
-                    origin: Origin::Notification,
+                    source: EventSource::Event,
                 });
             }
             UpdateData::ApiErrors(errors) => {
@@ -490,7 +479,7 @@ impl StateCache {
                 user,
                 deleted: false,
                 request_id: None,
-                origin: Origin::Resync,
+                source: EventSource::Resync,
             });
         }
         out
@@ -601,7 +590,7 @@ impl StateCache {
                     dialog,
                     change,
                     request_id: None,
-                    origin: Origin::Resync,
+                    source: EventSource::Resync,
                 });
             }
         }
@@ -619,7 +608,7 @@ impl StateCache {
                 dialog,
                 change,
                 request_id: None,
-                origin: Origin::Resync,
+                source: EventSource::Resync,
             });
         }
         let same_user = self
@@ -633,7 +622,7 @@ impl StateCache {
                 user,
                 deleted: false,
                 request_id: None,
-                origin: Origin::Resync,
+                source: EventSource::Resync,
             });
         }
         (out, fence)
@@ -724,70 +713,5 @@ impl StateCache {
     /// How many dialogs the cache holds (a gauge for metrics and memory checks).
     pub fn dialog_count(&self) -> usize {
         self.dialogs.len()
-    }
-
-    /// The event a change becomes for the agent it concerns (call events are
-    /// rendered for that agent's extension, as known to the cache).
-    pub fn render(&self, change: &Change) -> String {
-        match change {
-            Change::Dialog {
-                agent,
-                dialog,
-                change,
-                request_id,
-                origin,
-            } => {
-                let signed_in = SignedInAgent {
-                    id: agent.clone(),
-                    extension: self
-                        .user(agent)
-                        .and_then(|u| u.extension.clone())
-                        .unwrap_or_default(),
-                };
-                CallEvent {
-                    dialog,
-                    agent: &signed_in,
-                    source: source_of(*origin),
-                    deleted: *change == DialogChange::Removed,
-                    finesse_request_id: request_id.as_deref(),
-                }
-                .encode()
-            }
-            Change::Agent {
-                user,
-                deleted,
-                origin,
-                ..
-            } => AgentStateEvent {
-                user,
-                source: source_of(*origin),
-                deleted: *deleted,
-            }
-            .encode(),
-            Change::ApiError {
-                dialog_id,
-                error,
-                request_id,
-                ..
-            } => ApiErrorEvent {
-                error,
-                dialog_id: dialog_id.as_deref(),
-                finesse_request_id: request_id.as_deref(),
-                client_request_id: None,
-            }
-            .encode(),
-            Change::System { info } => SystemInfoEvent {
-                info,
-                source: EventSource::Event,
-            }
-            .encode(),
-        }
-    }
-}
-
-fn source_of(origin: Origin) -> EventSource {
-    match origin {
-        Origin::Notification => EventSource::Event,
-        Origin::Resync => EventSource::Resync,
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use switchboard_core::{CacheConfig, Change, DialogChange, Origin, StateCache};
+use switchboard_core::{CacheConfig, Change, DialogChange, EventSource, StateCache};
 use switchboard_finesse::*;
 use switchboard_sim::{CallKind, CallOptions, Outgoing, SimConfig, World};
 
@@ -261,7 +261,7 @@ fn resync_repairs_missed_notifications() {
             Change::Dialog {
                 dialog,
                 change,
-                origin: Origin::Resync,
+                source: EventSource::Resync,
                 ..
             } => Some((dialog.id.clone(), *change)),
             _ => None,
@@ -274,7 +274,7 @@ fn resync_repairs_missed_notifications() {
             (new.clone(), DialogChange::Added)
         ]
     );
-    assert!(changes.iter().any(|c| matches!(c, Change::Agent { user, origin: Origin::Resync, .. } if user.state == UserState::ReservedOutboundPreview)));
+    assert!(changes.iter().any(|c| matches!(c, Change::Agent { user, source: EventSource::Resync, .. } if user.state == UserState::ReservedOutboundPreview)));
     assert_converged(&w, &cache, &["1001001"]);
     // A second resync with nothing new changes nothing.
     assert!(
@@ -299,7 +299,9 @@ fn resync_repairs_missed_notifications() {
             )
         })
         .expect("removed");
-    let event: serde_json::Value = serde_json::from_str(&cache.render(removed)).expect("json");
+    let event: serde_json::Value =
+        serde_json::from_str(switchboard_core::route::publish(removed, &cache).json())
+            .expect("json");
     assert_eq!(event["data"]["event"], "DELETED");
     assert_eq!(event["data"]["source"], "resync");
     assert_eq!(event["data"]["call"]["id"], gone.as_str());

@@ -1,12 +1,14 @@
-//! Golden tests: Finesse notifications through parse and map, compared with
+//! Golden tests: Finesse notifications through the production path (parse,
+//! a fresh cache that knows the agent, `route::publish`), compared with
 //! the seed event (`tests/fixtures/seed`) and checked field by field for the
 //! project's own fixtures (`tests/fixtures/finesse`).
 
 use std::path::PathBuf;
 
 use serde_json::Value;
+use switchboard_core::SignedInAgent;
+use switchboard_core::route::translate;
 use switchboard_core::testing::json_contains;
-use switchboard_core::{SignedInAgent, map_notification};
 use switchboard_finesse::{Update, parse_notification};
 
 fn repo() -> PathBuf {
@@ -30,7 +32,7 @@ fn agent(id: &str, ext: &str) -> SignedInAgent {
 
 fn events(xml: &str, agent: &SignedInAgent) -> Vec<Value> {
     let n = parse_notification(xml).expect("fixture parses");
-    map_notification(&n, agent)
+    translate(n, &agent.id, &agent.extension)
         .into_iter()
         .map(|json| serde_json::from_str(&json).expect("event is JSON"))
         .collect()
@@ -267,7 +269,6 @@ fn finesse_request_id_reaches_response_actual() {
     ))
     .expect("parses");
     n.update.request_id = Some("req-77".into());
-    let e: Value =
-        serde_json::from_str(&map_notification(&n, &agent("311640960", "5068"))[0]).expect("JSON");
+    let e: Value = serde_json::from_str(&translate(n, "311640960", "5068")[0]).expect("JSON");
     assert_eq!(e["data"]["call"]["ResponseActual"]["requestId"], "req-77");
 }

@@ -1,10 +1,11 @@
-//! From cache changes to the hub: each change is rendered once
-//! (`StateCache::render`), routed to its topics (`hub::route`) and published
-//! on each topic's stream. A CTI error is published without any client's
-//! `requestId`; when it matches a pending command, the connection that sent
-//! it also gets its own copy carrying that `requestId`. SystemInfo is broadcast
-//! to every client (the cache makes one change per node and status, not one
-//! per session that received it); an agent signed out in Finesse has its connections closed
+//! From cache changes to the sockets, I/O only: what a change becomes (its
+//! event and topics, or a broadcast) is `switchboard_core::route::publish`'s;
+//! this module hands it to the hub. A CTI error that matches a pending
+//! command also goes, as its own copy carrying the client's `requestId`
+//! (`route::reply`), to the connection that sent it, and to no other.
+//! SystemInfo is broadcast to every client (the cache makes one change per
+//! node and status, not one per session that received it); an agent signed
+//! out in Finesse has its connections closed
 //! with 4403 after the event that says so; a `dialog/<id>` subscriber whose
 //! identity no longer allows it (the dialog left its list) is unsubscribed
 //! after the `DELETED` event, with an `Unsubscribed` frame giving the reason.
@@ -15,8 +16,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use switchboard_core::hub::{Wire, route};
-use switchboard_core::{ApiErrorEvent, Change, DialogChange};
+use switchboard_core::hub::Wire;
+use switchboard_core::route::{self, Delivery};
+use switchboard_core::{Change, DialogChange};
 use switchboard_finesse::UserState;
 use switchboard_protocol::{CloseCode, Topic, reply};
 use tokio::sync::mpsc;
@@ -45,46 +47,26 @@ pub(crate) async fn run(
 
 /// Publishes one change.
 pub(crate) fn publish(shared: &Arc<Shared>, change: &Change) {
-    let cache = &shared.cache;
-    let json = match change {
-        Change::System { .. } => {
-            shared.hub.broadcast(Wire::from(cache.render(change)));
-            return;
-        }
-        Change::ApiError {
-            dialog_id,
-            error,
-            request_id,
-            ..
-        } => {
-            let event = ApiErrorEvent {
-                error,
-                dialog_id: dialog_id.as_deref(),
-                finesse_request_id: request_id.as_deref(),
-                client_request_id: None,
-            };
-            // The streams are shared (another connection of the same agent, a
-            // supervisor): they carry the error without the client's
-            // requestId. The connection that sent the command gets its own
-            // copy carrying it.
-            if let Some(p) = request_id.as_deref().and_then(|r| shared.pending.get(r))
-                && let Some(client_request_id) = p.client_request_id.as_deref()
-            {
-                let own = ApiErrorEvent {
-                    client_request_id: Some(client_request_id),
-                    ..event
-                };
-                let _ = p.client.push(&Wire::from(own.encode()));
-            }
-            event.encode()
-        }
-        _ => cache.render(change),
-    };
-    let topics = route(change, cache);
-    for topic in &topics {
-        shared.hub.publish(topic, &json);
+    // The connection whose command failed gets its own copy first.
+    if let Change::ApiError {
+        request_id: Some(request_id),
+        ..
+    } = change
+        && let Some(p) = shared.pending.get(request_id)
+        && let Some(client_request_id) = p.client_request_id.as_deref()
+        && let Some(own) = route::reply(change, client_request_id)
+    {
+        let _ = p.client.push(&Wire::from(own));
     }
-    metrics::counter!(m::EVENTS_TOTAL).increment(topics.len() as u64);
+    match route::publish(change, &shared.cache) {
+        Delivery::Broadcast(json) => shared.hub.broadcast(Wire::from(json)),
+        Delivery::Streams { topics, json } => {
+            for topic in &topics {
+                shared.hub.publish(topic, &json);
+            }
+            metrics::counter!(m::EVENTS_TOTAL).increment(topics.len() as u64);
+        }
+    }
 
     if let Change::Dialog {
         dialog,

@@ -15,10 +15,7 @@
 //! the bytes.
 
 use serde::Serialize;
-use switchboard_finesse::{
-    ApiError, FinesseNode, Node, Notification, ReasonCode, SystemInfo, SystemStatus, UpdateData,
-    UpdateEvent, User,
-};
+use switchboard_finesse::{ApiError, FinesseNode, ReasonCode, SystemInfo, SystemStatus, User};
 
 mod call;
 
@@ -357,62 +354,4 @@ fn to_json<T: Serialize>(frame: &T) -> String {
             e.to_string()
         )
     })
-}
-
-/// Maps one notification, as seen by `agent`, to its event frames.
-///
-/// This is the whole of the "events" stage for one agent's view; the state
-/// cache calls the same views with its own copies of the objects.
-pub fn map_notification(n: &Notification, agent: &SignedInAgent) -> Vec<String> {
-    let u = &n.update;
-    let deleted = u.event == UpdateEvent::Delete;
-    let request_id = u.request_id.as_deref();
-    let call = |dialog| {
-        CallEvent {
-            dialog,
-            agent,
-            source: EventSource::Event,
-            deleted,
-            finesse_request_id: request_id,
-        }
-        .encode()
-    };
-    match &u.data {
-        UpdateData::Dialog(d) => vec![call(d)],
-        UpdateData::Dialogs(list) => list.iter().map(call).collect(),
-        UpdateData::User(user) => vec![
-            AgentStateEvent {
-                user,
-                source: EventSource::Event,
-                deleted,
-            }
-            .encode(),
-        ],
-        UpdateData::ApiErrors(errors) => {
-            let dialog_id = match Node::parse(&u.source) {
-                Node::Dialog(id) => Some(id),
-                _ => None,
-            };
-            errors
-                .iter()
-                .map(|error| {
-                    ApiErrorEvent {
-                        error,
-                        dialog_id: dialog_id.as_deref(),
-                        finesse_request_id: request_id,
-                        client_request_id: None,
-                    }
-                    .encode()
-                })
-                .collect()
-        }
-        UpdateData::SystemInfo(info) => vec![
-            SystemInfoEvent {
-                info,
-                source: EventSource::Event,
-            }
-            .encode(),
-        ],
-        UpdateData::None | UpdateData::Unknown(_) => Vec::new(),
-    }
 }

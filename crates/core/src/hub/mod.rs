@@ -11,8 +11,9 @@
 //!   subscriber's queue holds a reference to that one buffer. Publishing
 //!   never waits on a client: a queue over its byte limit closes with 4408
 //!   ([`ClientQueue::push`]).
-//! - [`route`] says which topics a cache change is published on, and
-//!   [`snapshot`] renders a topic's current state.
+//!
+//! The hub knows neither the cache nor Finesse: what a change becomes (its
+//! topics and its event) is `crate::route`'s.
 //!
 //! **The ordering contract of a subscribe.** The frames a subscribe queues
 //! (the `Subscribed` reply, then each topic's replay or snapshot: the
@@ -28,7 +29,6 @@
 mod broker;
 mod broker_memory;
 mod queue;
-mod route;
 mod wire;
 
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -42,7 +42,6 @@ pub use broker::{Broker, Gap, Published, stamp, with_source};
 pub use broker_memory::{HistoryLimits, MemoryBroker};
 pub use queue::{Batch, ClientQueue, PING_FRAME, PRELUDE_ALLOWANCE, PushError};
 
-pub use route::{route, snapshot};
 pub use wire::{Wire, text_of};
 
 /// One topic of a subscribe, as the hub found it.

@@ -16,7 +16,8 @@
 
 use std::collections::BTreeMap;
 
-use switchboard_core::hub::{Recovery, Wire, snapshot, stamp};
+use switchboard_core::hub::{Recovery, Wire, stamp};
+use switchboard_core::route::snapshot;
 use switchboard_protocol::{ErrorType, StreamPosition, Topic, TopicError, reply};
 
 use super::{Conn, Origin};

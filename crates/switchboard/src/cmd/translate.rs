@@ -6,8 +6,6 @@
 use std::io::{Read, Write};
 use std::process::ExitCode;
 
-use switchboard_core::{SignedInAgent, map_notification};
-
 /// Largest notification accepted on stdin (Finesse payloads are a few KiB).
 const MAX_INPUT: u64 = 16 * 1024 * 1024;
 
@@ -49,11 +47,7 @@ fn translate(args: &Args, input: impl Read, out: &mut impl Write) -> Result<(), 
     }
     let notification = switchboard_finesse::parse_notification(&text)
         .map_err(|e| format!("not a Finesse notification: {e}"))?;
-    let agent = SignedInAgent {
-        id: args.agent.clone(),
-        extension: args.extension.clone(),
-    };
-    let events = map_notification(&notification, &agent);
+    let events = switchboard_core::route::translate(notification, &args.agent, &args.extension);
     for event in events {
         let line = if args.pretty {
             let value: serde_json::Value =

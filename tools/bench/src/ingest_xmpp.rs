@@ -13,7 +13,7 @@
 //!   `parse_item`, as the connector does;
 //! - `session`: the connector's real `Session` per agent (sign-in, resync from
 //!   the in-process Finesse simulator, parse, state cache apply, changes on a
-//!   channel), the benchmark rendering every change with `StateCache::render`.
+//!   channel), the benchmark rendering every change with `route::publish`.
 //!
 //! The publisher runs on a thread of its own (a current-thread tokio runtime
 //! that also drives its XMPP connection), so its CPU time is measured apart
@@ -32,7 +32,7 @@ use serde_json::json;
 use switchboard_connector::{
     Credentials, FinesseClient, FinesseNodeAddr, RestConfig, Session, SessionConfig, SessionStatus,
 };
-use switchboard_core::{CacheConfig, Change, Origin, StateCache};
+use switchboard_core::{CacheConfig, Change, EventSource, StateCache, route};
 use switchboard_finesse::{Node, UserRequest, UserState, parse_item};
 use switchboard_sim::{NoticeSink, RunningSim, SimConfig, SimOptions, UserConfig};
 use switchboard_testkit::{Prosody, ProsodyOptions};
@@ -565,15 +565,14 @@ async fn consume_changes(
                 t.received
             ),
         };
-        let event = cache.render(&change);
-        t.render_bytes += event.len();
+        t.render_bytes += route::publish(&change, &cache).json().len();
         if matches!(
             change,
             Change::Dialog {
-                origin: Origin::Notification,
+                source: EventSource::Event,
                 ..
             } | Change::Agent {
-                origin: Origin::Notification,
+                source: EventSource::Event,
                 ..
             }
         ) {

@@ -9,6 +9,8 @@
 //!   it (Finesse Developer Guide: REST APIs; requestId); errors are typed
 //!   ([`RestError`]), with Finesse's `ApiErrors` kept and 401/404/503, timeouts and unreachable nodes told
 //!   apart;
+//! - [`ingest`]: the one road from a received notification into the state
+//!   cache (parse, metrics, apply), taken by the sessions and the demo's feed;
 //! - [`session`]: one XMPP notification session per signed-in Finesse user:
 //!   subscriptions, ping, reconnect with back-off and jitter, failover between
 //!   the two Finesse nodes, and the resync of the state cache from REST after
@@ -24,6 +26,7 @@
 //! moves them. Credentials are never logged, displayed or used as metric
 //! labels ([`Secret`]).
 
+pub mod ingest;
 pub mod manager;
 pub mod metrics;
 pub mod rest;
@@ -31,6 +34,7 @@ pub mod session;
 pub mod settings;
 pub mod spread;
 
+pub use ingest::ingest;
 pub use manager::{SessionLease, SessionManager, discover_domains, discover_xmpp};
 pub use rest::{
     Credentials, FinesseClient, FinesseEndpoint, REQUEST_ID_HEADER, RequestId, RestConfig,

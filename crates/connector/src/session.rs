@@ -13,8 +13,8 @@
 //!   through the resync's fence ([`StateCache::apply_queued`]: none brings
 //!   back a dialog the newer REST read no longer has), so none is lost and the
 //!   cache converges to what Finesse says;
-//! - live notifications parsed and applied in arrival order; a malformed one is
-//!   logged with its node and skipped; a SystemInfo is matched to the node it
+//! - live notifications parsed and applied in arrival order ([`ingest`]); a
+//!   malformed one is logged with its node and skipped; a SystemInfo is matched to the node it
 //!   describes and passed on once per node and change
 //!   ([`StateCache::apply_system`]);
 //! - an XMPP ping every `ping_interval`; reconnect with exponential back-off and
@@ -32,11 +32,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use switchboard_core::{Change, ResyncFence, StateCache};
-use switchboard_finesse::{Node, SystemInfo, SystemStatus, UpdateData, parse_item};
+use switchboard_finesse::{Node, SystemInfo, SystemStatus, UpdateData};
 use switchboard_xmpp::{ReceivedItem, TlsMode, XmppClient, XmppConfig};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
+use crate::ingest;
 use crate::rest::{Credentials, FinesseClient, RestError};
 use crate::spread::Spread;
 
@@ -441,81 +442,44 @@ impl Runner {
     }
 
     /// Parses and applies one notification received from `node`'s
-    /// notification service; `Some` when it ends the period. `fence` is the
-    /// last resync's, for a notification that was queued while it ran.
+    /// notification service ([`ingest`]); `Some` when it ends the period.
+    /// `fence` is the last resync's, for a notification that was queued
+    /// while it ran.
     ///
     /// The XMPP client has already read the message and unescaped the
-    /// `<Update>`: only that document is parsed here ([`parse_item`]).
+    /// `<Update>`: only that document is parsed.
     async fn apply(
         &self,
         node: usize,
         item: ReceivedItem,
         fence: Option<&ResyncFence>,
     ) -> Option<Ended> {
-        let parsed = match item.notification_text.as_deref() {
-            Some(text) => parse_item(
-                text,
-                (!item.node.is_empty()).then(|| item.node.clone()),
-                item.item_id,
-                item.from,
-            ),
-            None => Err(switchboard_finesse::Error::NoNotification),
-        };
-        let n = match parsed {
-            Ok(n) => n,
-            Err(e) => {
-                metrics::counter!(crate::metrics::NOTIFICATION_PARSE_ERRORS_TOTAL).increment(1);
-                tracing::warn!(user = %self.user, node = %item.node, error = %e, "malformed Finesse notification skipped");
-                return None;
-            }
-        };
-        let kind = match &n.update.data {
-            switchboard_finesse::UpdateData::Dialog(_) => "dialog",
-            switchboard_finesse::UpdateData::Dialogs(_) => "dialogs",
-            switchboard_finesse::UpdateData::User(_) => "user",
-            switchboard_finesse::UpdateData::ApiErrors(_) => "api_errors",
-            switchboard_finesse::UpdateData::SystemInfo(_) => "system_info",
-            switchboard_finesse::UpdateData::None | switchboard_finesse::UpdateData::Unknown(_) => {
-                "other"
-            }
-        };
-        metrics::counter!(crate::metrics::NOTIFICATIONS_TOTAL, "kind" => kind).increment(1);
+        let n = ingest::parse(
+            &self.user,
+            item.notification_text.as_deref(),
+            &item.node,
+            item.item_id,
+            item.from,
+        )?;
+        let mut out_of_service = false;
+        let mut about = node;
         if let UpdateData::SystemInfo(info) = &n.update.data {
-            let about = match self.node_of(info) {
+            about = match self.node_of(info) {
                 Some(about) => about,
                 None if info.status != SystemStatus::InService => {
                     self.unnamed_out_of_service(node).await
                 }
                 None => node,
             };
-            let out_of_service = about == node && info.status != SystemStatus::InService;
+            out_of_service = about == node && info.status != SystemStatus::InService;
             if about != node {
                 tracing::debug!(user = %self.user, node, about, status = ?info.status, "SystemInfo about the other Finesse node");
             }
-            if let Some(change) =
-                self.cache
-                    .apply_system(about, n.item_id.as_deref(), (**info).clone())
-            {
-                let _ = self.changes.send(change);
-            }
-            return out_of_service.then_some(Ended::OutOfService);
         }
-        let changes = match fence {
-            Some(fence) => {
-                let (changes, dropped) = self.cache.apply_queued(&self.user, n, fence);
-                if dropped > 0 {
-                    metrics::counter!(crate::metrics::NOTIFICATIONS_STALE_TOTAL)
-                        .increment(dropped as u64);
-                    tracing::debug!(user = %self.user, dropped, "queued notification older than the resync dropped");
-                }
-                changes
-            }
-            None => self.cache.apply_owned(&self.user, n),
-        };
-        for change in changes {
+        for change in ingest::apply(&self.cache, &self.user, n, about, fence) {
             let _ = self.changes.send(change);
         }
-        None
+        out_of_service.then_some(Ended::OutOfService)
     }
 }
 

@@ -1,12 +1,13 @@
 //! The demo's notification feed: the embedded simulator hands every
-//! notification to a channel instead of an XMPP server; each is parsed and
-//! applied to the cache for the user whose node it was published on, exactly
-//! as a notification session would (`switchboard_connector::session`).
+//! notification to a channel instead of an XMPP server; each takes the
+//! connector's one road into the cache (`switchboard_connector::ingest`:
+//! parse, metrics, apply) for the user whose node it was published on, as a
+//! notification session's would.
 
 use std::sync::Arc;
 
 use switchboard_core::{Change, StateCache};
-use switchboard_finesse::{Node, Notification, parse_update};
+use switchboard_finesse::Node;
 use switchboard_sim::Notice;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -31,24 +32,12 @@ pub(crate) async fn run(
 
 /// Applies one notice.
 pub(crate) fn apply(cache: &StateCache, changes: &mpsc::UnboundedSender<Change>, notice: &Notice) {
-    let update = match parse_update(&notice.update_xml) {
-        Ok(u) => u,
-        Err(e) => {
-            tracing::warn!(node = %notice.node, error = %e, "malformed notification skipped");
-            return;
-        }
+    let user_id = match &notice.node {
+        Node::User(id) | Node::Dialogs(id) => id.as_str(),
+        _ => "",
     };
-    let agent = match &notice.node {
-        Node::User(id) | Node::Dialogs(id) => id.clone(),
-        _ => String::new(),
-    };
-    let notification = Notification {
-        node: Some(notice.node.to_string()),
-        item_id: None,
-        from: None,
-        update,
-    };
-    for change in cache.apply_owned(&agent, notification) {
+    let node = notice.node.to_string();
+    for change in switchboard_connector::ingest(cache, user_id, &notice.update_xml, &node) {
         let _ = changes.send(change);
     }
 }

@@ -5,8 +5,10 @@
 //! that points `switchboard run` at a [`FinesseEnv`]).
 //!
 //! Only the `switchboard` package's tests have the binary: they pass its path,
-//! `env!("CARGO_BIN_EXE_switchboard")`.
+//! `env!("CARGO_BIN_EXE_switchboard")`; the load tool's tests (`tools/bench`) pass the one
+//! they build.
 
+use std::ffi::OsStr;
 use std::fs::File;
 use std::net::{Ipv4Addr, TcpListener};
 use std::path::{Path, PathBuf};
@@ -26,7 +28,7 @@ pub const PORT_ATTEMPTS: usize = 3;
 
 /// The binary at `bin`, without the caller's `SWITCHBOARD_*` environment (it would override
 /// the configuration under test).
-pub fn switchboard(bin: &str) -> Command {
+pub fn switchboard(bin: impl AsRef<OsStr>) -> Command {
     let mut command = Command::new(bin);
     for (key, _) in std::env::vars_os() {
         if key.to_string_lossy().starts_with("SWITCHBOARD_") {
@@ -136,7 +138,8 @@ pub struct Demo {
 impl Demo {
     /// Starts the binary at `bin` as `switchboard demo` with `extra` flags and waits for
     /// `/readyz` 200; tries [`PORT_ATTEMPTS`] port pairs when one is taken.
-    pub async fn start(bin: &str, extra: &[&str]) -> Demo {
+    pub async fn start(bin: impl AsRef<OsStr>, extra: &[&str]) -> Demo {
+        let bin = bin.as_ref();
         let mut last_failure = String::new();
         for _ in 0..PORT_ATTEMPTS {
             let (port, sim_port) = free_ports();

@@ -15,8 +15,7 @@ pub use switchboard_harness::Demo;
 
 /// `switchboard demo` with `extra` flags, ready (`/readyz` 200); killed on drop.
 pub async fn start(extra: &[&str]) -> Demo {
-    let bin = binary().to_str().expect("a UTF-8 path to the binary");
-    Demo::start(bin, extra).await
+    Demo::start(binary(), extra).await
 }
 
 /// The `switchboard` binary: `$SWITCHBOARD_BIN`, or built from the product workspace.

@@ -368,12 +368,7 @@ async fn no_password_in_any_frame_log_or_metric() {
     c.call_event(&d, "ALERTING").await;
     let r = c.call("SetANSWER", json!({"CallID": d})).await;
     assert_eq!(response_type(&r), 0);
-    let metrics = reqwest::get(env.http("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = env.metrics().await;
     assert!(metrics.contains("switchboard_commands_total"), "{metrics}");
     // The recorder is the process's: other tests' SetANSWERs count too.
     let answered = metrics

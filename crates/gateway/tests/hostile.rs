@@ -464,12 +464,7 @@ async fn a_resubscribe_loop_without_reading_spends_one_snapshot_allowance() {
     assert_eq!(env.gateway.hub_stats().queued_bytes, 0);
     // It was closed for its queue (4408; the close frame itself may not
     // reach a client that does not read).
-    let metrics = reqwest::get(env.http("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = env.metrics().await;
     assert!(
         metrics.contains(r#"switchboard_closes_total{code="too_slow"}"#),
         "{metrics}"

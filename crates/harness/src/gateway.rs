@@ -225,6 +225,17 @@ impl GatewayEnv {
         }
     }
 
+    /// The `/metrics` text (the Prometheus recorder is the test process's:
+    /// every gateway of the binary counts into it).
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.http("/metrics"))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("the /metrics text")
+    }
+
     /// `http://` + the gateway's address + `path`.
     pub fn http(&self, path: &str) -> String {
         format!("http://{}{path}", self.gateway.local_addr())

@@ -25,7 +25,7 @@ pub mod ws;
 
 pub use finesse::{FinesseEnv, FinesseOptions, accounts, agents, node};
 pub use gateway::{GatewayEnv, PASSWORD, Relay, logs};
-pub use run::{Demo, Process, free_ports, switchboard};
+pub use run::{Demo, Process, free_port, free_ports, switchboard};
 pub use ws::{
     WAIT, WsClient, all_frames, error_type, is, reservation, response_type, simple_call_kind,
 };

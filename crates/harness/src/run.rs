@@ -1,7 +1,7 @@
 //! The `switchboard` binary as a child process: [`switchboard`] (the command
 //! without the caller's `SWITCHBOARD_*` environment), [`Process`] (its output
 //! in files, readiness, killed on drop), [`Demo`] (`switchboard demo` on free
-//! loopback ports) and [`FinesseEnv::run_config`] (the `[finesse]` section
+//! loopback ports), [`free_port`] and [`FinesseEnv::run_config`] (the `[finesse]` section
 //! that points `switchboard run` at a [`FinesseEnv`]).
 //!
 //! Only the `switchboard` package's tests have the binary: they pass its path,
@@ -36,6 +36,15 @@ pub fn switchboard(bin: impl AsRef<OsStr>) -> Command {
         }
     }
     command
+}
+
+/// A free port on 127.0.0.1 (bound, then released).
+pub fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .expect("bind a free port")
+        .local_addr()
+        .expect("port")
+        .port()
 }
 
 /// Two distinct free ports on 127.0.0.1 (both bound at once, then released).

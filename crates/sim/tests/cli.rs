@@ -8,12 +8,12 @@
 //!
 //! Bounds are generous (a loaded 2-core CI machine); nothing here measures speed.
 
-use std::net::{Ipv4Addr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use switchboard_finesse::{UserRequest, UserState};
+use switchboard_harness::free_port;
 
 /// How long anything here may take.
 const TIMEOUT: Duration = Duration::from_secs(60);
@@ -30,14 +30,6 @@ impl Drop for Sim {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .expect("bind a free port")
-        .local_addr()
-        .expect("port")
-        .port()
 }
 
 async fn put_user(http: &reqwest::Client, base: &str, id: &str, request: &UserRequest) {

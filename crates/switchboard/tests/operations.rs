@@ -19,7 +19,7 @@ use std::net::{Ipv4Addr, TcpListener};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
-use switchboard_harness::{Demo, switchboard};
+use switchboard_harness::{Demo, free_port, switchboard};
 
 /// The binary under test.
 const SWITCHBOARD: &str = env!("CARGO_BIN_EXE_switchboard");
@@ -32,14 +32,6 @@ fn http() -> reqwest::Client {
         .timeout(Duration::from_secs(10))
         .build()
         .expect("HTTP client")
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
-        .expect("bind a free port")
-        .local_addr()
-        .expect("port")
-        .port()
 }
 
 async fn get(url: &str) -> (reqwest::StatusCode, String) {

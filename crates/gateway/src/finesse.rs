@@ -1,6 +1,6 @@
 //! What the gateway needs from Finesse: its REST API on the active node (with
 //! failover to the other node when one is unreachable) and the notification
-//! sessions of signed-in users ([`Notifications`]).
+//! sessions of signed-in users ([`SessionPool`]).
 
 use std::fmt;
 use std::future::Future;
@@ -103,14 +103,14 @@ pub struct SessionHealth {
 }
 
 /// The notification sessions of signed-in users.
-pub trait Notifications: Send + Sync + fmt::Debug {
+pub trait SessionPool: Send + Sync + fmt::Debug {
     /// Opens or joins `user`'s session; it lives while a lease does (plus a grace period).
     fn acquire(&self, user: &str, credentials: Credentials) -> Box<dyn Lease>;
     /// Counts for `/readyz` and metrics.
     fn health(&self) -> SessionHealth;
 }
 
-impl Notifications for SessionManager {
+impl SessionPool for SessionManager {
     fn acquire(&self, user: &str, credentials: Credentials) -> Box<dyn Lease> {
         Box::new(SessionManager::acquire(self, user, credentials))
     }
@@ -131,11 +131,11 @@ impl Notifications for SessionManager {
     }
 }
 
-/// Notifications that need no per-user session (the demo's in-process feed).
+/// No per-user sessions: the demo's in-process feed delivers every notification.
 #[derive(Debug, Default)]
-pub struct SharedFeed;
+pub struct NoSessions;
 
-impl Notifications for SharedFeed {
+impl SessionPool for NoSessions {
     fn acquire(&self, _user: &str, _credentials: Credentials) -> Box<dyn Lease> {
         Box::new(NoLease)
     }

@@ -47,5 +47,5 @@ mod state;
 pub mod throttle;
 
 pub use config::{AuthSettings, GatewayConfig, HubSettings, JwtKey, Limits, TlsFiles};
-pub use finesse::{FinesseRest, Lease, NoLease, Notifications, SessionHealth, SharedFeed};
+pub use finesse::{FinesseRest, Lease, NoLease, NoSessions, SessionHealth, SessionPool};
 pub use server::{Gateway, GatewayError, Parts};

@@ -47,7 +47,7 @@ use crate::admission::{Admission, Tickets};
 use crate::auth::Auth;
 use crate::config::{GatewayConfig, TlsFiles};
 use crate::connection::{self, ConnectionInfo};
-use crate::finesse::{FinesseRest, Notifications};
+use crate::finesse::{FinesseRest, SessionPool};
 use crate::pending::Pending;
 use crate::rate::Users;
 use crate::state::Shared;
@@ -60,7 +60,7 @@ pub struct Parts {
     /// Finesse REST.
     pub finesse: FinesseRest,
     /// The notification sessions.
-    pub notifications: Arc<dyn Notifications>,
+    pub notifications: Arc<dyn SessionPool>,
     /// Sender of cache changes (the gateway's own resyncs go here too).
     pub changes_tx: mpsc::UnboundedSender<Change>,
     /// Receiver of every cache change, drained by the gateway's pipeline.

@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::admission::Admission;
 use crate::auth::{Auth, Identity};
 use crate::config::GatewayConfig;
-use crate::finesse::{FinesseRest, Notifications};
+use crate::finesse::{FinesseRest, SessionPool};
 use crate::pending::Pending;
 use crate::rate::Users;
 
@@ -23,7 +23,7 @@ pub(crate) struct Shared {
     pub(crate) cache: Arc<StateCache>,
     pub(crate) hub: Hub,
     pub(crate) finesse: FinesseRest,
-    pub(crate) notifications: Arc<dyn Notifications>,
+    pub(crate) notifications: Arc<dyn SessionPool>,
     /// Where the gateway's own cache changes (sign-in resync) go: the same
     /// pipeline as the sessions' changes.
     pub(crate) changes: mpsc::UnboundedSender<Change>,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use switchboard_connector::{FinesseClient, RestConfig};
 use switchboard_core::{CacheConfig, StateCache};
 use switchboard_finesse::SystemStatus;
-use switchboard_gateway::{FinesseRest, Gateway, GatewayConfig, Parts, SharedFeed};
+use switchboard_gateway::{FinesseRest, Gateway, GatewayConfig, NoSessions, Parts};
 use switchboard_harness::GatewayEnv;
 use switchboard_sim::{NoticeSink, Side, SimConfig, SimOptions, start};
 use tokio::sync::mpsc;
@@ -59,7 +59,7 @@ async fn readiness_follows_the_node_in_service_and_rest_fails_over() {
         Parts {
             cache: Arc::new(StateCache::new(CacheConfig::default())),
             finesse: rest.clone(),
-            notifications: Arc::new(SharedFeed),
+            notifications: Arc::new(NoSessions),
             changes_tx: tx,
             changes_rx: rx,
             metrics: None,

@@ -6,27 +6,27 @@
 
 use switchboard_finesse::{UserRequest, UserState};
 
-use super::{Conn, FinesseRequest, Origin};
+use super::{Conn, FinesseRequest, ReplyTo};
 
 /// `SetReadyState`.
-pub(crate) fn ready(conn: &Conn, origin: Origin) {
-    send(conn, origin, UserState::Ready, None);
+pub(crate) fn ready(conn: &Conn, reply_to: ReplyTo) {
+    send(conn, reply_to, UserState::Ready, None);
 }
 
 /// `SetNotReadyState`.
-pub(crate) fn not_ready(conn: &Conn, origin: Origin, reason_code_id: Option<String>) {
-    send(conn, origin, UserState::NotReady, reason_code_id);
+pub(crate) fn not_ready(conn: &Conn, reply_to: ReplyTo, reason_code_id: Option<String>) {
+    send(conn, reply_to, UserState::NotReady, reason_code_id);
 }
 
 /// `Logout`.
-pub(crate) fn logout(conn: &Conn, origin: Origin, reason_code_id: Option<String>) {
-    send(conn, origin, UserState::Logout, reason_code_id);
+pub(crate) fn logout(conn: &Conn, reply_to: ReplyTo, reason_code_id: Option<String>) {
+    send(conn, reply_to, UserState::Logout, reason_code_id);
 }
 
-fn send(conn: &Conn, origin: Origin, state: UserState, reason_code_id: Option<String>) {
+fn send(conn: &Conn, reply_to: ReplyTo, state: UserState, reason_code_id: Option<String>) {
     match conn.finesse_identity() {
         Ok((identity, credentials)) => conn.send_to_finesse(
-            origin,
+            reply_to,
             credentials,
             FinesseRequest::User {
                 user_id: identity.user_id.clone(),
@@ -37,6 +37,6 @@ fn send(conn: &Conn, origin: Origin, state: UserState, reason_code_id: Option<St
                 },
             },
         ),
-        Err(refusal) => conn.refuse(&origin, &refusal),
+        Err(refusal) => conn.refuse(&reply_to, &refusal),
     }
 }

@@ -13,7 +13,7 @@
 //! go through the throttle under the client address.
 
 use super::sign_in::{admit, establish, failed, signed_in_already, too_many_connections};
-use super::{Conn, Origin, auth_failure};
+use super::{Conn, ReplyTo, auth_failure};
 use std::sync::Arc;
 
 use switchboard_protocol::{ErrorType, reply};
@@ -21,9 +21,9 @@ use switchboard_protocol::{ErrorType, reply};
 use crate::auth::{Identity, Profile, TokenError, is_resume_token};
 use crate::metrics as m;
 
-/// Signs in with a token; `origin` is `None` for `?access_token=`.
-pub(crate) async fn with_token(conn: &mut Conn, token: &str, origin: Option<Origin>) {
-    let rid = origin
+/// Signs in with a token; `reply_to` is `None` for `?access_token=`.
+pub(crate) async fn with_token(conn: &mut Conn, token: &str, reply_to: Option<ReplyTo>) {
+    let rid = reply_to
         .as_ref()
         .and_then(|o| o.request_id().map(str::to_owned));
     let rid = rid.as_deref();

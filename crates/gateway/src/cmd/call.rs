@@ -11,13 +11,13 @@
 use switchboard_finesse::{Action, CallVariable, Dialog, DialogAction, DialogRequest, Participant};
 use switchboard_protocol::{CallAction, CallCommand, ResponseType};
 
-use super::{Conn, FinesseRequest, Origin, Refusal};
+use super::{Conn, FinesseRequest, Refusal, ReplyTo};
 
 /// Runs a call-control command.
-pub(crate) fn run(conn: &Conn, origin: Origin, call: CallCommand) {
+pub(crate) fn run(conn: &Conn, reply_to: ReplyTo, call: CallCommand) {
     match check(conn, &call) {
-        Ok((credentials, request)) => conn.send_to_finesse(origin, credentials, request),
-        Err(refusal) => conn.refuse(&origin, &refusal),
+        Ok((credentials, request)) => conn.send_to_finesse(reply_to, credentials, request),
+        Err(refusal) => conn.refuse(&reply_to, &refusal),
     }
 }
 

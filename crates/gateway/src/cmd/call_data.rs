@@ -5,13 +5,13 @@
 use switchboard_finesse::{Action, CallVariable, DialogAction, DialogRequest};
 
 use super::call::{allowed, participant_of};
-use super::{Conn, FinesseRequest, Origin, Refusal};
+use super::{Conn, FinesseRequest, Refusal, ReplyTo};
 
 /// `WrapUpCall`: sets the wrap-up reason.
-pub(crate) fn wrap_up(conn: &Conn, origin: Origin, call_id: String, wrapup: String) {
+pub(crate) fn wrap_up(conn: &Conn, reply_to: ReplyTo, call_id: String, wrapup: String) {
     send(
         conn,
-        origin,
+        reply_to,
         &call_id,
         DialogAction::UpdateCallData {
             call_variables: Vec::new(),
@@ -23,14 +23,14 @@ pub(crate) fn wrap_up(conn: &Conn, origin: Origin, call_id: String, wrapup: Stri
 /// `UpdateCallVariables`: sets one call variable.
 pub(crate) fn update_variable(
     conn: &Conn,
-    origin: Origin,
+    reply_to: ReplyTo,
     call_id: String,
     key: String,
     value: String,
 ) {
     send(
         conn,
-        origin,
+        reply_to,
         &call_id,
         DialogAction::UpdateCallData {
             call_variables: vec![CallVariable { name: key, value }],
@@ -39,7 +39,7 @@ pub(crate) fn update_variable(
     );
 }
 
-fn send(conn: &Conn, origin: Origin, call_id: &str, action: DialogAction) {
+fn send(conn: &Conn, reply_to: ReplyTo, call_id: &str, action: DialogAction) {
     let checked = (|| -> Result<_, Refusal> {
         let (identity, credentials) = conn.finesse_identity()?;
         let extension = identity.extension.clone().unwrap_or_default();
@@ -57,7 +57,7 @@ fn send(conn: &Conn, origin: Origin, call_id: &str, action: DialogAction) {
         ))
     })();
     match checked {
-        Ok((credentials, request)) => conn.send_to_finesse(origin, credentials, request),
-        Err(refusal) => conn.refuse(&origin, &refusal),
+        Ok((credentials, request)) => conn.send_to_finesse(reply_to, credentials, request),
+        Err(refusal) => conn.refuse(&reply_to, &refusal),
     }
 }

@@ -4,10 +4,10 @@
 use switchboard_finesse::MakeCallRequest;
 use switchboard_protocol::ResponseType;
 
-use super::{Conn, FinesseRequest, Origin, Refusal};
+use super::{Conn, FinesseRequest, Refusal, ReplyTo};
 
 /// Places a call.
-pub(crate) fn run(conn: &Conn, origin: Origin, to_address: String) {
+pub(crate) fn run(conn: &Conn, reply_to: ReplyTo, to_address: String) {
     let checked = conn.finesse_identity().and_then(|(identity, credentials)| {
         let Some(extension) = identity.extension.clone() else {
             return Err(Refusal::new(
@@ -28,7 +28,7 @@ pub(crate) fn run(conn: &Conn, origin: Origin, to_address: String) {
         ))
     });
     match checked {
-        Ok((credentials, request)) => conn.send_to_finesse(origin, credentials, request),
-        Err(refusal) => conn.refuse(&origin, &refusal),
+        Ok((credentials, request)) => conn.send_to_finesse(reply_to, credentials, request),
+        Err(refusal) => conn.refuse(&reply_to, &refusal),
     }
 }

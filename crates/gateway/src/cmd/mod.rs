@@ -48,10 +48,10 @@ pub struct Conn {
     pub(crate) commands: Mutex<Bucket>,
 }
 
-/// The names a reply repeats: the command frame's channel, topic, subtopic (as
+/// Whom a reply answers and the names it repeats: the command frame's channel, topic, subtopic (as
 /// the client spelled them) and `requestId`; and when the frame arrived.
 #[derive(Debug, Clone)]
-pub struct Origin {
+pub struct ReplyTo {
     channel: String,
     topic: String,
     subtopic: String,
@@ -60,9 +60,9 @@ pub struct Origin {
     received: std::time::Instant,
 }
 
-impl Origin {
-    fn of(frame: &Frame, command: &'static str) -> Origin {
-        Origin {
+impl ReplyTo {
+    fn of(frame: &Frame, command: &'static str) -> ReplyTo {
+        ReplyTo {
             channel: frame.channel.trim().to_owned(),
             topic: frame.topic.trim().to_owned(),
             subtopic: frame.subtopic.trim().to_owned(),
@@ -131,17 +131,17 @@ impl Conn {
     /// Sends a command's one Result (and, when refused, its SetAPIError).
     pub(crate) fn result(
         &self,
-        origin: &Origin,
+        reply_to: &ReplyTo,
         response: ResponseType,
         text: Option<&str>,
         finesse_request_id: Option<&str>,
     ) {
-        send_result(&self.queue, origin, response, text, finesse_request_id);
+        send_result(&self.queue, reply_to, response, text, finesse_request_id);
     }
 
     /// Sends the Result and SetAPIError of a refusal.
-    pub(crate) fn refuse(&self, origin: &Origin, refusal: &Refusal) {
-        self.result(origin, refusal.response, Some(&refusal.message), None);
+    pub(crate) fn refuse(&self, reply_to: &ReplyTo, refusal: &Refusal) {
+        self.result(reply_to, refusal.response, Some(&refusal.message), None);
     }
 
     /// The identity, credentials and extension a Finesse command needs, or the
@@ -166,7 +166,7 @@ impl Conn {
     /// the connection has too many commands in flight.
     pub(crate) fn send_to_finesse(
         &self,
-        origin: Origin,
+        reply_to: ReplyTo,
         credentials: Credentials,
         request: FinesseRequest,
     ) {
@@ -183,12 +183,12 @@ impl Conn {
                     limits.user_commands_per_second, limits.user_command_burst
                 ),
             };
-            self.refuse(&origin, &Refusal::new(ResponseType::RateLimited, message));
+            self.refuse(&reply_to, &Refusal::new(ResponseType::RateLimited, message));
             return;
         }
         let Ok(permit) = self.in_flight.clone().try_acquire_owned() else {
             self.refuse(
-                &origin,
+                &reply_to,
                 &Refusal::new(
                     ResponseType::TooManyInFlight,
                     format!(
@@ -205,7 +205,7 @@ impl Conn {
             let request_id = RequestId::generate();
             shared.pending.insert(
                 request_id.as_str(),
-                origin.request_id.clone(),
+                reply_to.request_id.clone(),
                 queue.clone(),
             );
             let timeout = shared.config.limits.command_timeout;
@@ -218,7 +218,7 @@ impl Conn {
                 Ok(Ok(id)) => {
                     send_result(
                         &queue,
-                        &origin,
+                        &reply_to,
                         ResponseType::Success,
                         None,
                         Some(id.as_str()),
@@ -226,7 +226,7 @@ impl Conn {
                 }
                 Ok(Err(e)) => {
                     let (response, text) = rest_refusal(&e);
-                    tracing::info!(command = origin.command, finesse_request_id = %request_id, error = %e, "a command's Finesse request failed");
+                    tracing::info!(command = reply_to.command, finesse_request_id = %request_id, error = %e, "a command's Finesse request failed");
                     // A request that may have reached Finesse (no answer in
                     // time, or the connection broke) may still be carried out
                     // or fail later: its Result names its requestId and its
@@ -238,7 +238,7 @@ impl Conn {
                     }
                     send_result(
                         &queue,
-                        &origin,
+                        &reply_to,
                         response,
                         Some(&text),
                         maybe_sent.then_some(request_id.as_str()),
@@ -248,10 +248,10 @@ impl Conn {
                     // The REST timeout is shorter (configuration checks it), so
                     // this is a failover that took too long. Finesse may still
                     // carry it out: keep the pending entry.
-                    tracing::info!(command = origin.command, finesse_request_id = %request_id, "a command's Finesse request took longer than limits.command_timeout");
+                    tracing::info!(command = reply_to.command, finesse_request_id = %request_id, "a command's Finesse request took longer than limits.command_timeout");
                     send_result(
                         &queue,
-                        &origin,
+                        &reply_to,
                         ResponseType::Timeout,
                         Some(TIMEOUT_TEXT),
                         Some(request_id.as_str()),
@@ -290,24 +290,24 @@ impl Conn {
 
 fn send_result(
     queue: &Arc<ClientQueue>,
-    origin: &Origin,
+    reply_to: &ReplyTo,
     response: ResponseType,
     text: Option<&str>,
     finesse_request_id: Option<&str>,
 ) {
     metrics::counter!(
         m::COMMANDS_TOTAL,
-        "command" => origin.command,
+        "command" => reply_to.command,
         "response_type" => response.code().to_string(),
     )
     .increment(1);
-    metrics::histogram!(m::COMMAND_SECONDS, "command" => origin.command)
-        .record(origin.received.elapsed().as_secs_f64());
+    metrics::histogram!(m::COMMAND_SECONDS, "command" => reply_to.command)
+        .record(reply_to.received.elapsed().as_secs_f64());
     let _ = queue.push(&Wire::from(reply::command_result(
-        &origin.channel,
-        &origin.topic,
-        &origin.subtopic,
-        origin.request_id.as_deref(),
+        &reply_to.channel,
+        &reply_to.topic,
+        &reply_to.subtopic,
+        reply_to.request_id.as_deref(),
         response,
         text,
         finesse_request_id,
@@ -317,7 +317,7 @@ fn send_result(
         let _ = queue.push(&Wire::from(reply::api_error(
             error_type,
             message,
-            origin.request_id.as_deref(),
+            reply_to.request_id.as_deref(),
         )));
     }
 }
@@ -407,9 +407,9 @@ pub(crate) async fn handle_text(conn: &mut Conn, text: &str) {
         Err(e) => {
             // A known command with a bad field still gets its one Result.
             if e.field().is_some() && !matches!(e, FrameError::RequestIdTooLong { .. }) {
-                let origin = Origin::of(&frame, "invalid");
+                let reply_to = ReplyTo::of(&frame, "invalid");
                 conn.result(
-                    &origin,
+                    &reply_to,
                     ResponseType::InvalidInput,
                     Some(&e.to_string()),
                     None,
@@ -422,10 +422,10 @@ pub(crate) async fn handle_text(conn: &mut Conn, text: &str) {
         }
     };
     metrics::counter!(m::FRAMES_TOTAL, "outcome" => "ok").increment(1);
-    let origin = Origin::of(&frame, command.name());
+    let reply_to = ReplyTo::of(&frame, command.name());
     if command.needs_sign_in() && conn.identity.is_none() {
         conn.refuse(
-            &origin,
+            &reply_to,
             &Refusal::new(
                 ResponseType::NotSignedIn,
                 format!(
@@ -436,7 +436,7 @@ pub(crate) async fn handle_text(conn: &mut Conn, text: &str) {
         );
         return;
     }
-    dispatch(conn, origin, command).await;
+    dispatch(conn, reply_to, command).await;
 }
 
 fn invalid(conn: &Conn, e: &FrameError, request_id: Option<&str>) {
@@ -444,43 +444,43 @@ fn invalid(conn: &Conn, e: &FrameError, request_id: Option<&str>) {
     conn.send(reply::frame_error(e, request_id));
 }
 
-async fn dispatch(conn: &mut Conn, origin: Origin, command: Command) {
+async fn dispatch(conn: &mut Conn, reply_to: ReplyTo, command: Command) {
     match command {
         Command::SignIn {
             username,
             password,
             extension,
-        } => sign_in::run(conn, origin, username, password, extension).await,
+        } => sign_in::run(conn, reply_to, username, password, extension).await,
         Command::Authenticate { token } => {
-            authenticate::with_token(conn, token.expose(), Some(origin)).await;
+            authenticate::with_token(conn, token.expose(), Some(reply_to)).await;
         }
-        Command::Ping { data } => ping::run(conn, &origin, &data),
+        Command::Ping { data } => ping::run(conn, &reply_to, &data),
         Command::Subscribe {
             topics,
             since,
             rejected,
-        } => subscribe::subscribe(conn, &origin, topics, since, rejected),
+        } => subscribe::subscribe(conn, &reply_to, topics, since, rejected),
         Command::Unsubscribe { topics, rejected } => {
-            subscribe::unsubscribe(conn, &origin, topics, rejected);
+            subscribe::unsubscribe(conn, &reply_to, topics, rejected);
         }
-        Command::Call(call) => call::run(conn, origin, call),
-        Command::MakeCall { to_address } => make_call::run(conn, origin, to_address),
-        Command::SetReady => agent_state::ready(conn, origin),
+        Command::Call(call) => call::run(conn, reply_to, call),
+        Command::MakeCall { to_address } => make_call::run(conn, reply_to, to_address),
+        Command::SetReady => agent_state::ready(conn, reply_to),
         Command::SetNotReady { reason_code_id } => {
-            agent_state::not_ready(conn, origin, reason_code_id);
+            agent_state::not_ready(conn, reply_to, reason_code_id);
         }
-        Command::Logout { reason_code_id } => agent_state::logout(conn, origin, reason_code_id),
-        Command::WrapUp { call_id, wrapup } => call_data::wrap_up(conn, origin, call_id, wrapup),
+        Command::Logout { reason_code_id } => agent_state::logout(conn, reply_to, reason_code_id),
+        Command::WrapUp { call_id, wrapup } => call_data::wrap_up(conn, reply_to, call_id, wrapup),
         Command::UpdateCallVariable {
             call_id,
             key,
             value,
-        } => call_data::update_variable(conn, origin, call_id, key, value),
+        } => call_data::update_variable(conn, reply_to, call_id, key, value),
         Command::TeamAgentNotReady {
             username,
             reason_code_id,
-        } => team::not_ready(conn, origin, username, reason_code_id),
-        Command::TeamAgentLogout { username } => team::logout(conn, origin, username),
+        } => team::not_ready(conn, reply_to, username, reason_code_id),
+        Command::TeamAgentLogout { username } => team::logout(conn, reply_to, username),
     }
 }
 

@@ -3,9 +3,9 @@
 use serde_json::Value;
 use switchboard_protocol::reply;
 
-use super::{Conn, Origin};
+use super::{Conn, ReplyTo};
 
 /// Answers a ping.
-pub(crate) fn run(conn: &Conn, origin: &Origin, data: &Value) {
-    conn.send(reply::pong(data, origin.request_id()));
+pub(crate) fn run(conn: &Conn, reply_to: &ReplyTo, data: &Value) {
+    conn.send(reply::pong(data, reply_to.request_id()));
 }

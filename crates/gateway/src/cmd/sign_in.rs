@@ -25,7 +25,7 @@ use switchboard_core::hub::Wire;
 use switchboard_finesse::{User, UserRequest, UserState};
 use switchboard_protocol::{CloseCode, ErrorType, Secret, Topic, reply};
 
-use super::{Conn, Origin, auth_failure, rest_refusal};
+use super::{Conn, ReplyTo, auth_failure, rest_refusal};
 use crate::auth::{Identity, Profile, Role, supervised_teams};
 use crate::metrics as m;
 use crate::state::Shared;
@@ -34,12 +34,12 @@ use crate::throttle::{Attempt, Refused};
 /// Signs in with Finesse credentials.
 pub(crate) async fn run(
     conn: &mut Conn,
-    origin: Origin,
+    reply_to: ReplyTo,
     username: String,
     password: Secret,
     extension: String,
 ) {
-    let rid = origin.request_id().map(str::to_owned);
+    let rid = reply_to.request_id().map(str::to_owned);
     let rid = rid.as_deref();
     if signed_in_already(conn, rid) {
         return;

@@ -20,13 +20,13 @@ use switchboard_core::hub::{Recovery, Wire, stamp};
 use switchboard_core::route::snapshot;
 use switchboard_protocol::{ErrorType, StreamPosition, Topic, TopicError, reply};
 
-use super::{Conn, Origin};
+use super::{Conn, ReplyTo};
 use crate::state::Shared;
 
 /// Subscribes.
 pub(crate) fn subscribe(
     conn: &Conn,
-    origin: &Origin,
+    reply_to: &ReplyTo,
     topics: Vec<Topic>,
     since: BTreeMap<String, StreamPosition>,
     rejected: Vec<(String, TopicError)>,
@@ -34,7 +34,7 @@ pub(crate) fn subscribe(
     let Some(identity) = conn.identity.clone() else {
         return;
     };
-    let rid = origin.request_id();
+    let rid = reply_to.request_id();
     refuse_malformed(conn, &rejected, rid);
     let mut allowed = Vec::with_capacity(topics.len());
     for topic in topics {
@@ -122,11 +122,11 @@ pub(crate) fn snapshot_frames(shared: &Shared, r: &Recovery) -> Vec<Wire> {
 /// Unsubscribes.
 pub(crate) fn unsubscribe(
     conn: &Conn,
-    origin: &Origin,
+    reply_to: &ReplyTo,
     topics: Vec<Topic>,
     rejected: Vec<(String, TopicError)>,
 ) {
-    let rid = origin.request_id();
+    let rid = reply_to.request_id();
     refuse_malformed(conn, &rejected, rid);
     let removed = conn.shared.hub.unsubscribe(conn.queue.id(), &topics);
     conn.send(reply::unsubscribed(&removed, rid));

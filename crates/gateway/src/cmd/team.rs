@@ -6,26 +6,26 @@
 use switchboard_finesse::{UserRequest, UserState};
 use switchboard_protocol::ResponseType;
 
-use super::{Conn, FinesseRequest, Origin, Refusal};
+use super::{Conn, FinesseRequest, Refusal, ReplyTo};
 
 /// `SetTeamAgentNotReadyState`.
 pub(crate) fn not_ready(
     conn: &Conn,
-    origin: Origin,
+    reply_to: ReplyTo,
     agent: String,
     reason_code_id: Option<String>,
 ) {
-    send(conn, origin, agent, UserState::NotReady, reason_code_id);
+    send(conn, reply_to, agent, UserState::NotReady, reason_code_id);
 }
 
 /// `SetTeamAgentLogout`.
-pub(crate) fn logout(conn: &Conn, origin: Origin, agent: String) {
-    send(conn, origin, agent, UserState::Logout, None);
+pub(crate) fn logout(conn: &Conn, reply_to: ReplyTo, agent: String) {
+    send(conn, reply_to, agent, UserState::Logout, None);
 }
 
 fn send(
     conn: &Conn,
-    origin: Origin,
+    reply_to: ReplyTo,
     agent: String,
     state: UserState,
     reason_code_id: Option<String>,
@@ -50,7 +50,7 @@ fn send(
         ))
     });
     match checked {
-        Ok((credentials, request)) => conn.send_to_finesse(origin, credentials, request),
-        Err(refusal) => conn.refuse(&origin, &refusal),
+        Ok((credentials, request)) => conn.send_to_finesse(reply_to, credentials, request),
+        Err(refusal) => conn.refuse(&reply_to, &refusal),
     }
 }

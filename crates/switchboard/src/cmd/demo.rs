@@ -19,7 +19,7 @@ use serde_json::{Map, json};
 use switchboard_connector::{FinesseClient, RestConfig};
 use switchboard_core::{CacheConfig, StateCache};
 use switchboard_finesse::{UserRequest, UserState};
-use switchboard_gateway::{FinesseRest, Parts, SharedFeed};
+use switchboard_gateway::{FinesseRest, NoSessions, Parts};
 use switchboard_sim::{CallKind, LoadSpec, NoticeSink, SimConfig, SimOptions};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -172,7 +172,7 @@ async fn demo(config: Config) -> anyhow::Result<()> {
     let parts = Parts {
         cache,
         finesse: FinesseRest::new(vec![rest]),
-        notifications: Arc::new(SharedFeed),
+        notifications: Arc::new(NoSessions),
         changes_tx,
         changes_rx,
         metrics: switchboard_gateway::metrics::install(),

@@ -121,8 +121,8 @@ mod tests {
         let node = "/finesse/api/User/1001002/Dialogs";
         let changes = ingest(&cache, "1001002", DIALOGS_POST, node);
         assert!(
-            matches!(&changes[..], [Change::Dialog { agent, dialog, change: DialogChange::Added, source: EventSource::Event, .. }]
-                if agent == "1001002" && dialog.id == "16817600"),
+            matches!(&changes[..], [Change::Dialog { user_id, dialog, change: DialogChange::Added, source: EventSource::Event, .. }]
+                if user_id == "1001002" && dialog.id == "16817600"),
             "{changes:?}"
         );
         assert_eq!(cache.snapshot_agent("1001002").dialogs.len(), 1);

@@ -62,10 +62,10 @@ pub enum DialogChange {
 /// One change the cache made.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Change {
-    /// A dialog changed as seen by `agent`.
+    /// A dialog changed as seen by `user_id`.
     Dialog {
-        /// The agent whose list it is.
-        agent: String,
+        /// The Finesse user id of the agent whose list it is.
+        user_id: String,
         /// The dialog after the change (before it, for `Removed`).
         dialog: Arc<Dialog>,
         /// What happened.
@@ -88,8 +88,8 @@ pub enum Change {
     },
     /// A CTI error for one of the agent's requests (no state change).
     ApiError {
-        /// The agent whose session received it.
-        agent: String,
+        /// The Finesse user id of the agent whose session received it.
+        user_id: String,
         /// The dialog it is about, if any.
         dialog_id: Option<String>,
         /// The error.
@@ -207,15 +207,15 @@ impl StateCache {
         }
     }
 
-    /// Applies one notification received on `agent`'s session and returns the
+    /// Applies one notification received on `user_id`'s session and returns the
     /// changes it made, in order.
-    pub fn apply(&self, agent: &str, n: &Notification) -> Vec<Change> {
-        self.apply_owned(agent, n.clone())
+    pub fn apply(&self, user_id: &str, n: &Notification) -> Vec<Change> {
+        self.apply_owned(user_id, n.clone())
     }
 
     /// [`apply`](Self::apply), taking the notification: its dialogs move into
     /// the cache instead of being copied.
-    pub fn apply_owned(&self, agent: &str, n: Notification) -> Vec<Change> {
+    pub fn apply_owned(&self, user_id: &str, n: Notification) -> Vec<Change> {
         let Notification {
             node,
             update: u,
@@ -230,13 +230,13 @@ impl StateCache {
                 for d in list {
                     let change = if delete {
                         let d = Arc::new(d);
-                        self.remove_from(agent, &d.id.clone(), d)
+                        self.remove_from(user_id, &d.id.clone(), d)
                     } else {
-                        self.upsert(agent, d)
+                        self.upsert(user_id, d)
                     };
                     if let Some((dialog, change)) = change {
                         out.push(Change::Dialog {
-                            agent: agent.to_owned(),
+                            user_id: user_id.to_owned(),
                             dialog,
                             change,
                             request_id: request_id.clone(),
@@ -248,13 +248,13 @@ impl StateCache {
             UpdateData::Dialog(d) => {
                 let change = if delete {
                     let d: Arc<Dialog> = Arc::new(*d);
-                    self.remove_from(agent, &d.id.clone(), d)
+                    self.remove_from(user_id, &d.id.clone(), d)
                 } else {
-                    self.upsert(agent, *d)
+                    self.upsert(user_id, *d)
                 };
                 if let Some((dialog, change)) = change {
                     out.push(Change::Dialog {
-                        agent: agent.to_owned(),
+                        user_id: user_id.to_owned(),
                         dialog,
                         change,
                         request_id,
@@ -264,7 +264,7 @@ impl StateCache {
             }
             UpdateData::User(user) => {
                 let node = Node::parse(node.as_deref().unwrap_or(&u.source));
-                let summary = matches!(node, Node::TeamUsers(_)) || user.login_id != agent;
+                let summary = matches!(node, Node::TeamUsers(_)) || user.login_id != user_id;
                 if summary && self.own_feed.contains(&user.login_id) {
                     return out;
                 }
@@ -273,7 +273,7 @@ impl StateCache {
                 if !summary && !self.own_feed.contains(&user.login_id) {
                     self.own_feed.insert(user.login_id.clone());
                 }
-                let user = Arc::new(self.merge_user(agent, &node, *user));
+                let user = Arc::new(self.merge_user(user_id, &node, *user));
                 if delete {
                     self.agents.remove(&user.login_id);
                 } else {
@@ -309,7 +309,7 @@ impl StateCache {
                 };
                 for error in errors {
                     out.push(Change::ApiError {
-                        agent: agent.to_owned(),
+                        user_id: user_id.to_owned(),
                         dialog_id: dialog_id.clone(),
                         error,
                         request_id: request_id.clone(),
@@ -374,7 +374,7 @@ impl StateCache {
             .is_some_and(|(status, _)| *status != SystemStatus::InService)
     }
 
-    /// Applies a notification that was queued while `agent`'s resync ran
+    /// Applies a notification that was queued while `user_id`'s resync ran
     /// (received before the REST read answered, applied after it). The read
     /// is the newer truth for the dialogs it no longer has: a notification
     /// about a dialog the resync removed is dropped whatever it says, and so
@@ -384,7 +384,7 @@ impl StateCache {
     /// and how many dialogs were dropped.
     pub fn apply_queued(
         &self,
-        agent: &str,
+        user_id: &str,
         mut n: Notification,
         fence: &ResyncFence,
     ) -> (Vec<Change>, usize) {
@@ -394,7 +394,7 @@ impl StateCache {
                 && (!put
                     || self
                         .agent_dialogs
-                        .get(agent)
+                        .get(user_id)
                         .is_some_and(|list| list.contains(id)))
         };
         let dropped = match &mut n.update.data {
@@ -409,7 +409,7 @@ impl StateCache {
         if dropped > 0 && !matches!(&n.update.data, UpdateData::Dialogs(l) if !l.is_empty()) {
             return (Vec::new(), dropped);
         }
-        (self.apply_owned(agent, n), dropped)
+        (self.apply_owned(user_id, n), dropped)
     }
 
     /// The user to store: a User node carries the whole user; a Team node
@@ -445,8 +445,8 @@ impl StateCache {
     }
 
     /// The agent's own session stopped: Team-node summaries of it count again.
-    pub fn release(&self, agent: &str) {
-        self.own_feed.remove(agent);
+    pub fn release(&self, user_id: &str) {
+        self.own_feed.remove(user_id);
     }
 
     /// Merges a team read from REST (`GET /finesse/api/Team/{id}`, e.g. when
@@ -485,15 +485,15 @@ impl StateCache {
         out
     }
 
-    /// Inserts or replaces a dialog and puts it in `agent`'s list; `None`
+    /// Inserts or replaces a dialog and puts it in `user_id`'s list; `None`
     /// when the agent already had exactly this dialog (a repeated notification,
     /// or a live update that a resync already brought).
-    fn upsert(&self, agent: &str, dialog: Dialog) -> Option<(Arc<Dialog>, DialogChange)> {
+    fn upsert(&self, user_id: &str, dialog: Dialog) -> Option<(Arc<Dialog>, DialogChange)> {
         let id = dialog.id.clone();
         let ended_now = ended(&dialog);
         let added = self
             .agent_dialogs
-            .entry(agent.to_owned())
+            .entry(user_id.to_owned())
             .or_default()
             .insert(id.clone());
         if !added && self.dialogs.get(&id).is_some_and(|e| *e.dialog == dialog) {
@@ -506,8 +506,8 @@ impl StateCache {
             holders: Vec::new(),
         });
         entry.dialog = dialog.clone();
-        if !entry.holders.iter().any(|h| h == agent) {
-            entry.holders.push(agent.to_owned());
+        if !entry.holders.iter().any(|h| h == user_id) {
+            entry.holders.push(user_id.to_owned());
         }
         entry.ended_at = match (ended_now, entry.ended_at) {
             (true, None) => Some(Instant::now()),
@@ -522,35 +522,35 @@ impl StateCache {
         Some((dialog, change))
     }
 
-    /// Removes dialog `id` from `agent`'s list; drops the entry when no list
+    /// Removes dialog `id` from `user_id`'s list; drops the entry when no list
     /// holds it any more. `None` if the agent did not have it.
     fn remove_from(
         &self,
-        agent: &str,
+        user_id: &str,
         id: &str,
         last: Arc<Dialog>,
     ) -> Option<(Arc<Dialog>, DialogChange)> {
         let removed = self
             .agent_dialogs
-            .get_mut(agent)
+            .get_mut(user_id)
             .is_some_and(|mut list| list.remove(id));
         if !removed {
             return None;
         }
         self.agent_dialogs
-            .remove_if(agent, |_, list| list.is_empty());
+            .remove_if(user_id, |_, list| list.is_empty());
         self.dialogs.remove_if_mut(id, |_, entry| {
-            entry.holders.retain(|h| h != agent);
+            entry.holders.retain(|h| h != user_id);
             entry.holders.is_empty()
         });
         Some((last, DialogChange::Removed))
     }
 
-    /// Brings `agent`'s state in line with what Finesse's REST API says after
+    /// Brings `user_id`'s state in line with what Finesse's REST API says after
     /// a reconnect: dialogs gone are removed, new ones added, changed ones
     /// updated, and the user replaced if it differs. Returns the changes.
-    pub fn reconcile(&self, agent: &str, user: User, dialogs: Vec<Dialog>) -> Vec<Change> {
-        self.resync(agent, user, dialogs).0
+    pub fn reconcile(&self, user_id: &str, user: User, dialogs: Vec<Dialog>) -> Vec<Change> {
+        self.resync(user_id, user, dialogs).0
     }
 
     /// [`reconcile`](Self::reconcile), also returning the fence that the
@@ -558,18 +558,18 @@ impl StateCache {
     /// ([`apply_queued`](Self::apply_queued)).
     pub fn resync(
         &self,
-        agent: &str,
+        user_id: &str,
         user: User,
         dialogs: Vec<Dialog>,
     ) -> (Vec<Change>, ResyncFence) {
-        self.own_feed.insert(agent.to_owned());
+        self.own_feed.insert(user_id.to_owned());
         let mut fence = ResyncFence::default();
         let mut out = Vec::new();
         let fresh: BTreeMap<String, Dialog> =
             dialogs.into_iter().map(|d| (d.id.clone(), d)).collect();
         let known: Vec<String> = self
             .agent_dialogs
-            .get(agent)
+            .get(user_id)
             .map(|l| l.iter().cloned().collect())
             .unwrap_or_default();
         for id in known.iter().filter(|id| !fresh.contains_key(*id)) {
@@ -583,10 +583,10 @@ impl StateCache {
                         ..Dialog::default()
                     })
                 });
-            if let Some((dialog, change)) = self.remove_from(agent, id, last) {
+            if let Some((dialog, change)) = self.remove_from(user_id, id, last) {
                 fence.removed.insert(id.clone());
                 out.push(Change::Dialog {
-                    agent: agent.to_owned(),
+                    user_id: user_id.to_owned(),
                     dialog,
                     change,
                     request_id: None,
@@ -600,11 +600,11 @@ impl StateCache {
             if unchanged {
                 continue;
             }
-            let Some((dialog, change)) = self.upsert(agent, d) else {
+            let Some((dialog, change)) = self.upsert(user_id, d) else {
                 continue;
             };
             out.push(Change::Dialog {
-                agent: agent.to_owned(),
+                user_id: user_id.to_owned(),
                 dialog,
                 change,
                 request_id: None,
@@ -645,26 +645,26 @@ impl StateCache {
             let Some((_, entry)) = self.dialogs.remove(id) else {
                 continue;
             };
-            for agent in &entry.holders {
-                if let Some(mut list) = self.agent_dialogs.get_mut(agent) {
+            for user_id in &entry.holders {
+                if let Some(mut list) = self.agent_dialogs.get_mut(user_id) {
                     list.remove(id);
                 }
                 self.agent_dialogs
-                    .remove_if(agent, |_, list| list.is_empty());
+                    .remove_if(user_id, |_, list| list.is_empty());
             }
         }
         stale.len()
     }
 
     /// The agent's user and dialogs.
-    pub fn snapshot_agent(&self, agent: &str) -> AgentSnapshot {
+    pub fn snapshot_agent(&self, user_id: &str) -> AgentSnapshot {
         let ids: Vec<String> = self
             .agent_dialogs
-            .get(agent)
+            .get(user_id)
             .map(|l| l.iter().cloned().collect())
             .unwrap_or_default();
         AgentSnapshot {
-            user: self.agents.get(agent).map(|u| u.clone()),
+            user: self.agents.get(user_id).map(|u| u.clone()),
             dialogs: ids
                 .iter()
                 .filter_map(|id| self.dialogs.get(id).map(|e| e.dialog.clone()))
@@ -697,8 +697,8 @@ impl StateCache {
     }
 
     /// An agent's user.
-    pub fn user(&self, agent: &str) -> Option<Arc<User>> {
-        self.agents.get(agent).map(|u| u.clone())
+    pub fn user(&self, user_id: &str) -> Option<Arc<User>> {
+        self.agents.get(user_id).map(|u| u.clone())
     }
 
     /// The last SystemInfo passed on (of either node).

@@ -54,16 +54,16 @@ impl Delivery {
 pub fn publish(change: &Change, cache: &StateCache) -> Delivery {
     let json = match change {
         Change::Dialog {
-            agent,
+            user_id,
             dialog,
             change,
             request_id,
             source,
         } => {
             let signed_in = SignedInAgent {
-                id: agent.clone(),
+                id: user_id.clone(),
                 extension: cache
-                    .user(agent)
+                    .user(user_id)
                     .and_then(|u| u.extension.clone())
                     .unwrap_or_default(),
             };
@@ -161,12 +161,14 @@ fn api_error(change: &Change, client_request_id: Option<&str>) -> Option<String>
 /// The topics `change` is published on (empty for SystemInfo, which is
 /// broadcast).
 fn topics(change: &Change, cache: &StateCache) -> Vec<Topic> {
-    let team_of = |agent: &str| cache.user(agent).and_then(|u| u.team_id.clone());
+    let team_of = |user_id: &str| cache.user(user_id).and_then(|u| u.team_id.clone());
     let mut topics = Vec::with_capacity(5);
     match change {
-        Change::Dialog { agent, dialog, .. } => {
-            topics.push(Topic::Agent(agent.clone()));
-            if let Some(team) = team_of(agent) {
+        Change::Dialog {
+            user_id, dialog, ..
+        } => {
+            topics.push(Topic::Agent(user_id.clone()));
+            if let Some(team) = team_of(user_id) {
                 topics.push(Topic::Team(team));
             }
             topics.push(Topic::Dialog(dialog.id.clone()));
@@ -185,9 +187,9 @@ fn topics(change: &Change, cache: &StateCache) -> Vec<Topic> {
             topics.push(Topic::All);
         }
         Change::ApiError {
-            agent, dialog_id, ..
+            user_id, dialog_id, ..
         } => {
-            topics.push(Topic::Agent(agent.clone()));
+            topics.push(Topic::Agent(user_id.clone()));
             if let Some(d) = dialog_id {
                 topics.push(Topic::Dialog(d.clone()));
             }

@@ -387,8 +387,8 @@ async fn ws(
 /// through a split with a lock. The rarer kinds are boxed so that the common
 /// one's task stays small, and this is a plain function, not an `async fn`,
 /// so that the connection's task holds none of its locals while the
-/// connection lasts (an idle connection's task is most of its memory:
-/// docs/performance.md).
+/// connection lasts (an idle connection's task was about half of its memory
+/// when measured).
 fn serve_upgraded(
     upgraded: Upgraded,
     shared: Arc<Shared>,

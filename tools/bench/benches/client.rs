@@ -2,8 +2,7 @@
 //! `switchboard-bench fanout` does with every event frame it reads (the
 //! UTF-8 check, the frame scan, and the notification's creation time read
 //! for the latency). The tool shares the machine with the server it
-//! measures, so its cost per frame is CPU the server does not get
-//! (docs/performance.md, "Fan-out").
+//! measures, so its cost per frame is CPU the server does not get.
 //!
 //! ```sh
 //! cargo bench --manifest-path tools/bench/Cargo.toml --bench client

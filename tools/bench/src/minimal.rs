@@ -10,7 +10,8 @@
 //! words read literally), a subscriber with nothing queued is written to
 //! straight from the publishing task with a non-blocking `try_write`, and
 //! frames queue only when its socket would block: one `send` per delivery
-//! while the sockets keep up (docs/performance.md has both measured).
+//! while the sockets keep up, so frames are never coalesced (165 k deliveries/s
+//! in s1 at window 64, against about 1.5 M/s with the queue).
 //!
 //! To be driven by `switchboard-bench fanout --target nats`, it speaks the
 //! few NATS operations that tool uses, over WebSocket: a client's first frame

@@ -1,7 +1,7 @@
 //! Short names (agent ids, stream names) as fixed-size keys, so that finding
 //! one on the hot path compares integers instead of calling `memcmp` for
 //! every candidate: at a million frames a second those calls were the load
-//! tool's largest single cost after the kernel (docs/performance.md).
+//! tool's largest single cost after the kernel.
 
 /// A name of at most 16 bytes, as its length and its first and last eight
 /// bytes (which overlap, or are zero-padded, for shorter names): two names

@@ -206,7 +206,7 @@ pub struct Args {
 }
 
 const AFTER_HELP: &str = "\
-Scenarios (docs/performance.md, \"Fan-out\"):
+Scenarios (docs/performance.md, \"Fan-out: s1 and s2\"):
   --topic all|team|agent, or mixed: agents on their own topic, supervisors on the team and
         wallboards on `all` in the proportions of --mix (90,9,1), in one run (Switchboard only).
   s1    closed loop: --clients (1000) on --topic (all); the bench causes events and keeps at most

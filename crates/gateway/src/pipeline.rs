@@ -119,10 +119,8 @@ fn end_dialog_subscriptions(shared: &Arc<Shared>, dialog_id: &str) {
 /// selects that may no longer subscribe to it; returns how many subscribers
 /// `which` left out.
 fn end_unauthorized(shared: &Shared, topic: &Topic, which: impl Fn(Role) -> bool) -> usize {
-    let dialog_id = topic.to_string();
-    let topic = topic.clone();
     let mut left_out = 0;
-    for client in shared.hub.subscribers(&topic) {
+    for client in shared.hub.subscribers(topic) {
         let id = client.id();
         let Some(identity) = shared.watchers.get(&id).map(|w| w.clone()) else {
             continue;
@@ -131,13 +129,13 @@ fn end_unauthorized(shared: &Shared, topic: &Topic, which: impl Fn(Role) -> bool
             left_out += 1;
             continue;
         }
-        if identity.may_subscribe(&topic, &shared.cache) {
+        if identity.may_subscribe(topic, &shared.cache) {
             continue;
         }
-        let ended = shared.hub.unsubscribe(id, std::slice::from_ref(&topic));
+        let ended = shared.hub.unsubscribe(id, std::slice::from_ref(topic));
         if !ended.is_empty() {
             let _ = client.push(&Wire::from(reply::ended(&ended, reply::LEFT_DIALOG)));
-            tracing::info!(client = id, user = %identity.user_id, topic = %dialog_id, "dialog subscription ended: no longer in the dialog");
+            tracing::info!(client = id, user = %identity.user_id, %topic, "dialog subscription ended: no longer in the dialog");
         }
     }
     left_out
